@@ -1,0 +1,45 @@
+"""Identifiers as the contracts see them: readable ASCII ids padded into bytes32, and salted PII hashes."""
+
+from __future__ import annotations
+
+import re
+
+from eth_utils import keccak
+
+from contracts.errors import BadArguments
+
+_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,32}$")
+
+
+def text_id(text: str) -> bytes:
+    """A business id (bank "WEBANK", loan "LN-2026-000123") as bytes32: printable ASCII, right-padded with zeros.
+
+    Readable ids keep the chain, the index and the banks' books joinable without a lookup table.
+    """
+    if not isinstance(text, str) or not _ID_PATTERN.match(text):
+        raise BadArguments(f"id must be 1-32 printable ASCII characters without spaces, got {text!r}")
+    return text.encode("ascii").ljust(32, b"\0")
+
+
+def id_text(raw: bytes) -> str:
+    """Inverse of text_id; ids that are not padded ASCII (e.g. derived hashes) come back as 0x-hex."""
+    stripped = raw.rstrip(b"\0")
+    if stripped and all(0x21 <= b <= 0x7E for b in stripped) and raw[len(stripped):] == b"\0" * (32 - len(stripped)):
+        return stripped.decode("ascii")
+    return "0x" + raw.hex()
+
+
+def bank_id(name: str) -> bytes:
+    return text_id(name)
+
+
+def borrower_hash(salt: bytes, borrower_identity: str) -> bytes:
+    """keccak256(salt || identity): the only trace of a borrower on chain. The salt stays in the bank."""
+    if len(salt) < 16:
+        raise BadArguments("borrower salt must be at least 16 bytes")
+    return keccak(salt + borrower_identity.encode("utf-8"))
+
+
+def derived_entry_id(op_id: bytes, bank: bytes) -> bytes:
+    """The entry id CoLending gives the obligation of `bank` for operation `op_id` (keccak256(abi.encode(op, bank)))."""
+    return keccak(op_id + bank)

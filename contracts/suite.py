@@ -1,0 +1,113 @@
+"""Deploys the Colend suite (Consortium, Clearing, CoLending) in order and wires it, on a pyrevm EVM.
+
+Used to build the genesis state of a chain and by tests and benches. `Suite` adds name-based calls
+(`suite.transact(sender, "CoLending", "repay", {...})`) over an `EvmSession`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pyrevm import EVM
+
+from contracts.abi import ContractCodec
+from contracts.artifacts import SUITE, load_artifact
+from contracts.errors import BadArguments, ContractReverted
+from contracts.evm import EvmSession, TxOutcome
+from contracts.ids import bank_id
+
+ROLES = {"BANK": 1, "OBSERVER": 2}
+DEFAULT_MIN_PARTNER_SHARE_BPS = 3_000  # the 30% floor of the 2021 rules for joint internet lending
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """A consortium member at genesis: bank id (<= 32 ASCII chars), display name, role, accounts (0x addresses)."""
+
+    bank_id: str
+    name: str
+    role: Literal["BANK", "OBSERVER"]
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SuiteAddresses:
+    consortium: str
+    colending: str
+    clearing: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"Consortium": self.consortium, "CoLending": self.colending, "Clearing": self.clearing}
+
+
+def suite_codecs() -> dict[str, ContractCodec]:
+    return {name: ContractCodec(load_artifact(name).abi, name) for name in SUITE}
+
+
+def member_init(members: Sequence[MemberSpec]) -> list[tuple[bytes, str, int, list[str]]]:
+    out = []
+    for m in members:
+        if m.role not in ROLES:
+            raise BadArguments(f"member {m.bank_id}: role must be BANK or OBSERVER, got {m.role!r}")
+        out.append((bank_id(m.bank_id), m.name, ROLES[m.role], list(m.accounts)))
+    return out
+
+
+def deploy_suite(
+    evm: EVM,
+    deployer: str,
+    members: Sequence[MemberSpec],
+    validators: Sequence[str],
+    min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS,
+) -> SuiteAddresses:
+    """Deploys Consortium, Clearing, CoLending from `deployer` (addresses follow its nonce) and binds them."""
+    return Suite.deploy(EvmSession(evm), deployer, members, validators, min_partner_share_bps).addresses
+
+
+class Suite:
+    """The deployed suite on one session, called by contract name."""
+
+    def __init__(self, session: EvmSession, addresses: SuiteAddresses, codecs: dict[str, ContractCodec]) -> None:
+        self.session = session
+        self.addresses = addresses
+        self.codecs = codecs
+        for name, address in addresses.as_dict().items():
+            session.register(name, codecs[name], address)
+
+    @classmethod
+    def deploy(
+        cls,
+        session: EvmSession,
+        deployer: str,
+        members: Sequence[MemberSpec],
+        validators: Sequence[str],
+        min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS,
+    ) -> Suite:
+        codecs = suite_codecs()
+        consortium = session.deploy(
+            deployer, load_artifact("Consortium").bytecode, codecs["Consortium"],
+            member_init(members), list(validators), min_partner_share_bps,
+        )
+        clearing = session.deploy(deployer, load_artifact("Clearing").bytecode, codecs["Clearing"], consortium)
+        colending = session.deploy(
+            deployer, load_artifact("CoLending").bytecode, codecs["CoLending"], consortium, clearing
+        )
+        suite = cls(session, SuiteAddresses(consortium, colending, clearing), codecs)
+        outcome = suite.transact(deployer, "Clearing", "bindCoLending", colending)
+        if not outcome.success:
+            raise ContractReverted(f"binding CoLending failed: {outcome.error}", data=outcome.output, error=outcome.error)
+        return suite
+
+    def address(self, contract: str) -> str:
+        return self.addresses.as_dict()[contract]
+
+    def transact(self, sender: str, contract: str, function: str, *args: Any) -> TxOutcome:
+        data = self.codecs[contract].encode_call(function, *args)
+        return self.session.transact(sender, self.address(contract), data)
+
+    def call(self, contract: str, function: str, *args: Any) -> Any:
+        codec = self.codecs[contract]
+        raw = self.session.call(self.address(contract), codec.encode_call(function, *args))
+        return codec.decode_output(function, raw)
