@@ -25,7 +25,7 @@ def abi_type(param: Mapping[str, Any]) -> str:
     kind = str(param["type"])
     if kind.startswith("tuple"):
         inner = ",".join(abi_type(c) for c in param["components"])
-        return f"({inner}){kind[len('tuple'):]}"
+        return f"({inner}){kind[len('tuple') :]}"
     return kind
 
 
@@ -237,8 +237,18 @@ def _normalize(param: Mapping[str, Any], value: Any, where: str) -> Any:
         if not isinstance(value, list | tuple) or len(value) != len(components):
             raise BadArguments(f"{where}: expected a struct of {len(components)} fields")
         return tuple(_normalize(c, v, f"{where}.{c['name']}") for c, v in zip(components, value, strict=True))
-    if kind.startswith("bytes") and kind != "bytes" and isinstance(value, bytes):
+    if kind.startswith(("uint", "int")):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise BadArguments(f"{where}: expected an integer for {kind}, got {type(value).__name__}")
+        bits = int(kind.lstrip("uint") or 256)
+        low, high = (0, 2**bits - 1) if kind.startswith("uint") else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        if not low <= value <= high:
+            raise BadArguments(f"{where}: {value} is out of range for {kind}")
+    elif kind.startswith("bytes") and kind != "bytes":
         size = int(kind[5:])
-        if len(value) != size:
-            raise BadArguments(f"{where}: expected {size} bytes, got {len(value)}")
+        if not isinstance(value, bytes | bytearray) or len(value) != size:
+            got = f"{len(value)} bytes" if isinstance(value, bytes | bytearray) else type(value).__name__
+            raise BadArguments(f"{where}: expected {size} bytes, got {got}")
+    elif kind == "address" and not isinstance(value, str):
+        raise BadArguments(f"{where}: expected a 0x address string, got {type(value).__name__}")
     return value

@@ -18,7 +18,9 @@ from contracts.errors import ContractReverted
 # Shanghai, to match the compiler's evmVersion (contracts.compiler.EVM_VERSION).
 SPEC_ID = "SHANGHAI"
 DEFAULT_TX_GAS = 30_000_000
-_FAILURE = re.compile(r"(Revert|Halt)\s*\{\s*(?:reason:\s*(?P<reason>[^,]+),\s*)?gas_used:\s*(?P<gas>\d+)(?:,\s*output:\s*0x(?P<out>[0-9a-fA-F]*))?")
+_FAILURE = re.compile(
+    r"(Revert|Halt)\s*\{\s*(?:reason:\s*(?P<reason>[^,]+),\s*)?gas_used:\s*(?P<gas>\d+)(?:,\s*output:\s*0x(?P<out>[0-9a-fA-F]*))?"
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,11 @@ def parse_failure(message: str) -> tuple[int, bytes, str]:
     match = _FAILURE.search(message)
     if match is None:
         raise RuntimeError(message)
-    return int(match["gas"]), bytes.fromhex(match["out"] or ""), match.group(1) + (f":{match['reason']}" if match["reason"] else "")
+    return (
+        int(match["gas"]),
+        bytes.fromhex(match["out"] or ""),
+        match.group(1) + (f":{match['reason']}" if match["reason"] else ""),
+    )
 
 
 class EvmSession:

@@ -24,7 +24,7 @@ def text_id(text: str) -> bytes:
 def id_text(raw: bytes) -> str:
     """Inverse of text_id; ids that are not padded ASCII (e.g. derived hashes) come back as 0x-hex."""
     stripped = raw.rstrip(b"\0")
-    if stripped and all(0x21 <= b <= 0x7E for b in stripped) and raw[len(stripped):] == b"\0" * (32 - len(stripped)):
+    if stripped and all(0x21 <= b <= 0x7E for b in stripped) and raw[len(stripped) :] == b"\0" * (32 - len(stripped)):
         return stripped.decode("ascii")
     return "0x" + raw.hex()
 

@@ -87,13 +87,15 @@ class Suite:
     ) -> Suite:
         codecs = suite_codecs()
         consortium = session.deploy(
-            deployer, load_artifact("Consortium").bytecode, codecs["Consortium"],
-            member_init(members), list(validators), min_partner_share_bps,
+            deployer,
+            load_artifact("Consortium").bytecode,
+            codecs["Consortium"],
+            member_init(members),
+            list(validators),
+            min_partner_share_bps,
         )
         clearing = session.deploy(deployer, load_artifact("Clearing").bytecode, codecs["Clearing"], consortium)
-        colending = session.deploy(
-            deployer, load_artifact("CoLending").bytecode, codecs["CoLending"], consortium, clearing
-        )
+        colending = session.deploy(deployer, load_artifact("CoLending").bytecode, codecs["CoLending"], consortium, clearing)
         suite = cls(session, SuiteAddresses(consortium, colending, clearing), codecs)
         outcome = suite.transact(deployer, "Clearing", "bindCoLending", colending)
         if not outcome.success:

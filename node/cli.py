@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
     "contracts.cli",
+    "contracts.walkthrough",
 )
 
 
