@@ -1,1 +1,1 @@
-
+"""Consortium networking: QBFT consensus (`network.qbft`) and its seeded fault simulator (`network.sim`)."""

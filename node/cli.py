@@ -14,6 +14,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "contracts.cli",
     "contracts.walkthrough",
+    "node.node_cli",
 )
 
 

@@ -58,3 +58,55 @@ class StateCommitmentMismatch(NodeError):
 
     code = "state_commitment_mismatch"
     rpc_code = -32603
+
+
+class NonceTooLow(TxRejected):
+    code = "nonce_too_low"
+
+
+class AlreadyKnown(TxRejected):
+    code = "already_known"
+
+
+class PoolFull(TxRejected):
+    """The pool (or the sender's share of it) has no room; the caller may retry later."""
+
+    code = "txpool_full"
+
+
+class NonceGapTooLarge(TxRejected):
+    """The nonce is so far ahead of the account that holding it would only tie up pool room."""
+
+    code = "nonce_gap_too_large"
+
+
+class WrongChainId(TxRejected):
+    code = "wrong_chain_id"
+
+
+class GasLimitExceeded(TxRejected):
+    code = "gas_limit_exceeded"
+
+
+class OversizedTransaction(TxRejected):
+    code = "oversized_tx"
+
+
+class HistoricalStateUnavailable(InvalidParams):
+    """The node keeps the latest state only; older blocks' state is rebuilt by replay, not served."""
+
+    code = "historical_state_unavailable"
+
+
+class ChainIntegrityError(NodeError):
+    """A block that does not extend the head (parent, number, timestamp, roots or seals)."""
+
+    code = "chain_integrity"
+    rpc_code = -32603
+
+
+class StoreCorrupted(NodeError):
+    """The chain store is missing a record it must have (genesis, head block, account)."""
+
+    code = "store_corrupted"
+    rpc_code = -32603

@@ -1,0 +1,82 @@
+"""The clearing package's exception hierarchy: every error carries a stable machine `code` for CLI and API."""
+
+from __future__ import annotations
+
+
+class ClearingError(Exception):
+    """Base of every error the clearing service reports to a caller."""
+
+    code: str = "clearing.error"
+
+    def __init__(self, message: str, *, data: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class InvalidRecord(ClearingError):
+    """A record that breaks the record model (unknown kind, negative principal, forbidden characters)."""
+
+    code = "clearing.invalid_record"
+
+
+class IndexStoreError(ClearingError):
+    code = "clearing.index_store"
+
+
+class CorruptIndex(IndexStoreError):
+    """A stored value that does not decode: the index must be rebuilt from the chain."""
+
+    code = "clearing.index_corrupt"
+
+
+class BooksError(ClearingError):
+    code = "clearing.books"
+
+
+class MappingError(BooksError):
+    """The column-mapping file is unreadable or names a field, unit or format we do not know."""
+
+    code = "clearing.books.bad_mapping"
+
+
+class MissingColumn(BooksError):
+    """The source lacks a column the mapping needs for a required field, so no row can be read."""
+
+    code = "clearing.books.missing_column"
+
+
+class UnsupportedSource(BooksError):
+    """A books location whose kind (file extension or URL scheme) no adapter reads."""
+
+    code = "clearing.books.unsupported_source"
+
+
+class SourceUnavailable(BooksError):
+    """The file cannot be opened or the database refused the connection or query."""
+
+    code = "clearing.books.unavailable"
+
+
+class ReconError(ClearingError):
+    code = "clearing.recon"
+
+
+class UnexplainedResidual(ReconError):
+    """chain total - books total - explained differences != 0: the engine lost or double-counted money."""
+
+    code = "clearing.recon.unexplained_residual"
+
+
+class BreakStoreError(ClearingError):
+    code = "clearing.breaks"
+
+
+class UnknownBreak(BreakStoreError):
+    code = "clearing.breaks.unknown"
+
+
+class IllegalTransition(BreakStoreError):
+    """A workflow move the break lifecycle does not allow (e.g. resolving an unassigned break by hand)."""
+
+    code = "clearing.breaks.illegal_transition"

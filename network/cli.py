@@ -1,0 +1,16 @@
+"""`colend sim ...`: the consensus fault simulator as a subcommand of the node's CLI."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    from network.sim.main import add_arguments, run
+
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "sim", help="run the seeded QBFT fault simulator and print one JSON object"
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)

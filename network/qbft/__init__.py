@@ -1,0 +1,42 @@
+"""QBFT consensus as a sans-I/O state machine: the node drives `QbftCore` with bytes and timer ticks."""
+
+from network.qbft.actions import (
+    Action,
+    Broadcast,
+    BuildBlock,
+    Commit,
+    Persist,
+    PreparedCertificate,
+    ResumeState,
+    SetTimer,
+    ValidateProposal,
+)
+from network.qbft.block import Block, BlockCodec, RlpBlockCodec
+from network.qbft.config import QbftConfig
+from network.qbft.core import QbftCore
+from network.qbft.crypto import PrivateKeySigner, Signer
+from network.qbft.quorum import max_faulty, proposer_for, quorum_size
+from network.qbft.seals import verify_commit_seals
+
+__all__ = [
+    "Action",
+    "Block",
+    "BlockCodec",
+    "Broadcast",
+    "BuildBlock",
+    "Commit",
+    "Persist",
+    "PreparedCertificate",
+    "PrivateKeySigner",
+    "QbftConfig",
+    "QbftCore",
+    "ResumeState",
+    "RlpBlockCodec",
+    "SetTimer",
+    "Signer",
+    "ValidateProposal",
+    "max_faulty",
+    "proposer_for",
+    "quorum_size",
+    "verify_commit_seals",
+]

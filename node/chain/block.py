@@ -1,0 +1,46 @@
+"""A block: header, ordered transactions and the commit seals over the header hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import rlp
+
+from node.chain.header import BlockHeader
+from node.tx.decode import DecodeLimits, decode_transaction
+from node.tx.model import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    header: BlockHeader
+    txs: tuple[Transaction, ...]
+    seals: tuple[bytes, ...] = ()
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash()
+
+    @property
+    def number(self) -> int:
+        return self.header.number
+
+    def encode(self) -> bytes:
+        """Wire form: raw txs only, so a receiver re-verifies every signature."""
+        return rlp.encode([self.header.fields(), [tx.raw for tx in self.txs], list(self.seals)])
+
+    def encode_stored(self) -> bytes:
+        """Store form: senders kept beside raw txs so reads skip signature recovery."""
+        return rlp.encode([self.header.fields(), [[tx.raw, tx.sender] for tx in self.txs], list(self.seals)])
+
+    @classmethod
+    def decode(cls, data: bytes, limits: DecodeLimits) -> Block:
+        header, raws, seals = rlp.decode(data)
+        txs = tuple(decode_transaction(raw, limits) for raw in raws)
+        return cls(BlockHeader.from_fields(header), txs, tuple(seals))
+
+    @classmethod
+    def decode_stored(cls, data: bytes, limits: DecodeLimits) -> Block:
+        header, pairs, seals = rlp.decode(data)
+        txs = tuple(decode_transaction(raw, limits, trusted_sender=sender) for raw, sender in pairs)
+        return cls(BlockHeader.from_fields(header), txs, tuple(seals))

@@ -1,0 +1,96 @@
+"""The genesis document and block 0: chain id, validators, members and the contract suite deployed in pyrevm.
+
+Every node builds block 0 by running the same deployment from the same document, so the genesis state
+commitment (and hash) agree; `contracts` in the document pins the addresses the deployment must yield.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyrevm
+from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
+
+GENESIS_FORMAT = "colend-genesis/1"
+DEFAULT_DEPLOYER = bytes.fromhex("c01e4d000000000000000000000000000000d3b1")
+DEFAULT_BLOCK_GAS_LIMIT = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class GenesisMember:
+    bank_id: str
+    name: str
+    role: str  # "BANK" | "OBSERVER"
+    accounts: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Genesis:
+    chain_id: int
+    timestamp_ms: int
+    validators: tuple[bytes, ...]
+    members: tuple[GenesisMember, ...]
+    block_gas_limit: int = DEFAULT_BLOCK_GAS_LIMIT
+    deployer: bytes = DEFAULT_DEPLOYER
+    min_partner_share_bps: int = 3000
+    contracts: dict[str, bytes] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": GENESIS_FORMAT,
+            "chainId": self.chain_id,
+            "timestampMs": self.timestamp_ms,
+            "blockGasLimit": self.block_gas_limit,
+            "validators": [to_checksum_address(v) for v in self.validators],
+            "members": [{"bankId": m.bank_id, "name": m.name, "role": m.role,
+                         "accounts": [to_checksum_address(a) for a in m.accounts]} for m in self.members],
+            "deployer": to_checksum_address(self.deployer),
+            "minPartnerShareBps": self.min_partner_share_bps,
+            "contracts": {k: to_checksum_address(v) for k, v in sorted(self.contracts.items())},
+        }
+
+    def canonical_bytes(self) -> bytes:
+        """Key-sorted compact JSON: what the genesis header's extra data commits to."""
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode()
+
+    def digest(self) -> bytes:
+        return keccak(self.canonical_bytes())
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Genesis:
+        if doc.get("format") != GENESIS_FORMAT:
+            raise ValueError(f"not a {GENESIS_FORMAT} document")
+        addr = lambda s: bytes.fromhex(s[2:])  # noqa: E731
+        return cls(
+            chain_id=int(doc["chainId"]),
+            timestamp_ms=int(doc["timestampMs"]),
+            block_gas_limit=int(doc.get("blockGasLimit", DEFAULT_BLOCK_GAS_LIMIT)),
+            validators=tuple(addr(v) for v in doc["validators"]),
+            members=tuple(GenesisMember(m["bankId"], m["name"], m["role"], tuple(addr(a) for a in m["accounts"]))
+                          for m in doc["members"]),
+            deployer=addr(doc.get("deployer", "0x" + DEFAULT_DEPLOYER.hex())),
+            min_partner_share_bps=int(doc.get("minPartnerShareBps", 3000)),
+            contracts={k: addr(v) for k, v in doc.get("contracts", {}).items()},
+        )
+
+    def with_contracts(self, contracts: dict[str, bytes]) -> Genesis:
+        return replace(self, contracts=dict(contracts))
+
+
+# (evm, genesis) -> deployed contract addresses by name; "Consortium" enables permissioning.
+DeployFn = Callable[[pyrevm.EVM, Genesis], dict[str, bytes]]
+
+
+def deploy_colend_suite(evm: pyrevm.EVM, genesis: Genesis) -> dict[str, bytes]:
+    """The production genesis: Consortium, Clearing and CoLending from contracts.suite."""
+    from contracts.suite import MemberSpec, deploy_suite
+
+    members = [MemberSpec(m.bank_id, m.name, m.role, tuple(to_checksum_address(a) for a in m.accounts))  # type: ignore[arg-type]
+               for m in genesis.members]
+    addresses = deploy_suite(evm, to_checksum_address(genesis.deployer), members,
+                             [to_checksum_address(v) for v in genesis.validators], genesis.min_partner_share_bps)
+    return {name: bytes.fromhex(a[2:]) for name, a in addresses.as_dict().items()}

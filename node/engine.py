@@ -1,0 +1,286 @@
+"""The node's chain engine: head state, tx pool, block execution and the atomic commit of each block.
+
+Consensus-agnostic: a proposer calls propose() then commit(pending, seals); a follower (QBFT, sync) calls
+import_block(). One re-entrant lock serialises the EVM, the pool and the head, so the RPC thread and the
+producer thread can share an engine. If anything fails between executing and committing a block, the EVM
+is rebuilt from the store, whose state rows always belong to the durable head.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from node.chain.block import Block
+from node.chain.commitment import StateCommitment
+from node.chain.genesis import DeployFn, Genesis, deploy_colend_suite
+from node.chain.header import ZERO_ADDRESS, ZERO_HASH, BlockHeader
+from node.chain.receipt import Receipt
+from node.chain.roots import receipts_root, tx_root
+from node.chain.seals import seal_signer
+from node.chain.state import AccountRecord, StateDiff, build_diff
+from node.errors import ChainIntegrityError, NodeError, StateCommitmentMismatch, StoreCorrupted
+from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, TxSkipped
+from node.store.chain_store import ChainStore
+from node.tx.decode import DEFAULT_MAX_TX_BYTES, DecodeLimits, decode_transaction
+from node.tx.model import Transaction
+from node.txpool.admission import PoolLimits
+from node.txpool.pool import TxPool
+
+log = logging.getLogger("colend.engine")
+_EMPTY = AccountRecord()
+
+
+class NodeHalted(NodeError):
+    """The engine stopped accepting blocks after a state commitment mismatch."""
+
+    code = "node_halted"
+    rpc_code = -32603
+
+
+@dataclass(frozen=True, slots=True)
+class PendingBlock:
+    """An executed, unsealed block whose effects sit in the EVM journal until commit() or abandon()."""
+
+    header: BlockHeader
+    execution: BlockExecution
+    diff: StateDiff
+
+
+BlockListener = Callable[[Block, list[Receipt]], None]
+
+
+def quorum(validator_count: int) -> int:
+    """ceil(2V/3) commit seals finalise a block."""
+    return -(-2 * validator_count // 3)
+
+
+class ChainEngine:
+    def __init__(self, store: ChainStore, genesis: Genesis, *, pool_limits: PoolLimits | None = None,
+                 max_tx_bytes: int = DEFAULT_MAX_TX_BYTES, deploy: DeployFn = deploy_colend_suite) -> None:
+        self.lock = threading.RLock()
+        self.store = store
+        stored = store.genesis_doc()
+        if stored is not None:
+            persisted = Genesis.from_json(json.loads(stored))
+            if (genesis.contracts and genesis.contracts != persisted.contracts) or genesis.chain_id != persisted.chain_id:
+                raise StoreCorrupted("the data directory holds a different chain than this genesis document")
+            genesis = persisted
+        self.genesis = genesis
+        self.limits = DecodeLimits(genesis.chain_id, genesis.block_gas_limit, max_tx_bytes)
+        store.limits = self.limits
+        self.executor = EvmExecutor(genesis.chain_id, genesis.block_gas_limit, genesis.contracts.get("Consortium"))
+        self.pool = TxPool(pool_limits)
+        self.tx_arrived = threading.Event()
+        self.halted: str | None = None
+        self._accounts: dict[bytes, AccountRecord] = {}
+        self._commitment = StateCommitment()
+        self._permitted: dict[bytes, bool] = {}
+        self._listeners: list[BlockListener] = []
+        if store.head() is None:
+            self._init_genesis(deploy)
+        self._restore()
+
+    # -- startup --------------------------------------------------------------------------------------
+
+    def _init_genesis(self, deploy: DeployFn) -> None:
+        g = self.genesis
+        self.executor.set_context(BlockContext(0, g.timestamp_ms // 1000, ZERO_ADDRESS, g.block_gas_limit))
+        contracts = deploy(self.executor.evm, g)
+        if g.contracts and g.contracts != contracts:
+            raise StoreCorrupted("genesis deployment produced other contract addresses than the document pins")
+        g = self.genesis = g.with_contracts(contracts)
+        self.executor.consortium = contracts.get("Consortium")
+        out = BlockExecution()
+        self.executor.collect_touched(out, set())
+        diff = build_diff(out.accounts, out.slots, out.codes, lambda _a: _EMPTY, lambda _a, _s: 0)
+        root = StateCommitment(diff.accounts.items()).root()
+        header = BlockHeader(0, ZERO_HASH, g.timestamp_ms, ZERO_ADDRESS, tx_root([]), receipts_root([]), root,
+                             g.block_gas_limit, 0, g.digest())
+        self.store.commit_block(Block(header, ()), [], diff, genesis_doc=json.dumps(g.to_json(), indent=2).encode())
+        log.info("event=genesis_committed hash=0x%s state=0x%s", header.hash().hex(), root.hex())
+
+    def _restore(self) -> None:
+        """Load the durable head state into a fresh EVM and check it against the head's commitment."""
+        head = self.store.head()
+        if head is None:
+            raise StoreCorrupted("no head block")
+        found = self.store.header_and_hashes(head[1])
+        if found is None:
+            raise StoreCorrupted(f"head block 0x{head[1].hex()} is not stored")
+        self.head = found[0]
+        self.head_hash = head[1]
+        self._accounts = dict(self.store.accounts())
+        self._commitment = StateCommitment(self._accounts.items())
+        if self._commitment.root() != self.head.state_root:
+            raise StateCommitmentMismatch(
+                f"stored state does not match head {self.head.number}: 0x{self._commitment.root().hex()} != "
+                f"0x{self.head.state_root.hex()}")
+        self.executor.load(self._accounts.items(), self.store.code, self.store.storage())
+        self._permitted.clear()
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def account(self, address: bytes) -> AccountRecord:
+        return self._accounts.get(address, _EMPTY)
+
+    def state_root(self) -> bytes:
+        return self.head.state_root
+
+    def on_block(self, listener: BlockListener) -> Callable[[], None]:
+        with self.lock:
+            self._listeners.append(listener)
+        return lambda: self._remove_listener(listener)
+
+    def _remove_listener(self, listener: BlockListener) -> None:
+        with self.lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    # -- pool -----------------------------------------------------------------------------------------
+
+    def permitted(self, sender: bytes) -> bool:
+        """Admission-time permission, cached until the next block changes the state."""
+        with self.lock:
+            allowed = self._permitted.get(sender)
+            if allowed is None:
+                allowed = self._permitted[sender] = self.executor.can_write(sender)
+            return allowed
+
+    def submit(self, raw: bytes) -> bytes:
+        """Decode, verify and admit a raw tx; returns its hash or raises MalformedTransaction/TxRejected."""
+        tx = decode_transaction(raw, self.limits)
+        return self.submit_tx(tx)
+
+    def submit_tx(self, tx: Transaction) -> bytes:
+        with self.lock:
+            self.pool.add(tx, self.account(tx.sender).nonce, self.permitted(tx.sender))
+        self.tx_arrived.set()
+        return tx.hash
+
+    def pending_nonce(self, sender: bytes) -> int:
+        with self.lock:
+            return self.pool.pending_nonce(sender, self.account(sender).nonce)
+
+    # -- blocks ---------------------------------------------------------------------------------------
+
+    def propose(self, timestamp_ms: int, proposer: bytes, max_txs: int, allow_empty: bool = False,
+                extra_data: bytes = b"") -> PendingBlock | None:
+        """Execute the next block from the pool; None when there is nothing to put in it."""
+        with self.lock:
+            self._check_running()
+            txs = self.pool.select(lambda s: self.account(s).nonce, max_txs, self.genesis.block_gas_limit)
+            if not txs and not allow_empty:
+                return None
+            timestamp_ms = max(timestamp_ms, self.head.timestamp_ms + 1)
+            pending = self._execute(timestamp_ms, proposer, extra_data, txs, strict=False)
+            if not pending.execution.included and not allow_empty:
+                self.abandon(pending)
+                self._drop_skipped(pending.execution)
+                return None
+            return pending
+
+    def _execute(self, timestamp_ms: int, proposer: bytes, extra: bytes, txs: list[Transaction] | tuple[Transaction, ...],
+                 strict: bool) -> PendingBlock:
+        number = self.head.number + 1
+        ctx = BlockContext(number, timestamp_ms // 1000, proposer, self.genesis.block_gas_limit)
+        try:
+            out = self.executor.execute_block(ctx, txs, strict)
+            diff = build_diff(out.accounts, out.slots, out.codes, self.account, self.store.slot)
+        except BaseException:
+            self._restore()
+            raise
+        header = BlockHeader(
+            number=number, parent_hash=self.head_hash, timestamp_ms=timestamp_ms, proposer=proposer,
+            tx_root=tx_root([tx.hash for tx in out.included]), receipts_root=receipts_root(out.receipts),
+            state_root=self._commitment.root_with(diff.accounts.items()), gas_limit=self.genesis.block_gas_limit,
+            gas_used=out.gas_used, extra_data=extra)
+        return PendingBlock(header, out, diff)
+
+    def abandon(self, pending: PendingBlock) -> None:
+        """Throw away an executed block that will not be committed (e.g. a failed consensus round)."""
+        with self.lock:
+            self._restore()
+
+    def commit(self, pending: PendingBlock, seals: list[bytes] | tuple[bytes, ...]) -> Block:
+        """Make an executed block durable with its seals and move the head; notifies listeners."""
+        with self.lock:
+            out = pending.execution
+            if pending.header.parent_hash != self.head_hash:
+                self._restore()
+                raise ChainIntegrityError("pending block no longer extends the head")
+            block = Block(pending.header, tuple(out.included), tuple(seals))
+            try:
+                self.store.commit_block(block, out.receipts, pending.diff)
+            except BaseException:
+                self._restore()
+                raise
+            for address, record in pending.diff.accounts.items():
+                if record.is_empty():
+                    self._accounts.pop(address, None)
+                else:
+                    self._accounts[address] = record
+            self._commitment.apply(pending.diff.accounts.items())
+            self.head, self.head_hash = pending.header, block.hash
+            self.executor.block_committed(out)
+            self.pool.prune({tx.sender: self.account(tx.sender).nonce for tx in out.included})
+            self._drop_skipped(out)
+            self._permitted.clear()
+            if self.executor.needs_rebase():
+                self._restore()
+            listeners = list(self._listeners)
+        log.info("event=block_committed number=%d hash=0x%s txs=%d gas=%d state=0x%s", block.number,
+                 block.hash.hex(), len(block.txs), pending.header.gas_used, pending.header.state_root.hex())
+        for listener in listeners:
+            try:
+                listener(block, out.receipts)
+            except Exception:
+                log.exception("event=listener_failed number=%d", block.number)
+        return block
+
+    def _drop_skipped(self, out: BlockExecution) -> None:
+        """Txs the proposer could not run (permission revoked, stale nonce) leave the pool, never a block."""
+        self.pool.remove(tx.hash for tx, _ in out.skipped)
+
+    def import_block(self, block: Block) -> Block:
+        """Validate, re-execute and commit a block proposed elsewhere; halts on a state commitment mismatch."""
+        with self.lock:
+            self._check_running()
+            h = block.header
+            if h.number != self.head.number + 1 or h.parent_hash != self.head_hash:
+                raise ChainIntegrityError(f"block {h.number} does not extend head {self.head.number}")
+            if h.timestamp_ms <= self.head.timestamp_ms:
+                raise ChainIntegrityError("block timestamp is not after its parent's")
+            if h.gas_limit != self.genesis.block_gas_limit:
+                raise ChainIntegrityError("block gas limit differs from the chain's")
+            self.verify_seals(block)
+            try:
+                pending = self._execute(h.timestamp_ms, h.proposer, h.extra_data, block.txs, strict=True)
+            except TxSkipped as exc:
+                raise ChainIntegrityError(f"block {h.number} carries an invalid tx: {exc}") from exc
+            mine = pending.header
+            if (mine.tx_root, mine.receipts_root, mine.gas_used) != (h.tx_root, h.receipts_root, h.gas_used):
+                self._restore()
+                raise ChainIntegrityError(f"block {h.number}: transactions or receipts differ from the header")
+            if mine.state_root != h.state_root:
+                self.halted = (f"block {h.number}: computed state 0x{mine.state_root.hex()}, "
+                               f"block commits to 0x{h.state_root.hex()}")
+                self._restore()
+                log.critical("event=state_commitment_mismatch %s", self.halted)
+                raise StateCommitmentMismatch(self.halted)
+            return self.commit(pending, block.seals)
+
+    def verify_seals(self, block: Block) -> None:
+        validators = set(self.genesis.validators)
+        signers = {seal_signer(block.hash, seal) for seal in block.seals}
+        if not signers <= validators:
+            raise ChainIntegrityError(f"block {block.number} is sealed by a non-validator")
+        if len(signers) < quorum(len(validators)):
+            raise ChainIntegrityError(f"block {block.number} has {len(signers)} commit seals, needs {quorum(len(validators))}")
+
+    def _check_running(self) -> None:
+        if self.halted:
+            raise NodeHalted(f"node halted: {self.halted}")

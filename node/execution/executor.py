@@ -1,0 +1,261 @@
+"""Executes transactions in pyrevm against the node's state, producing receipts and the touched state.
+
+The node owns nonces (pyrevm's message_call leaves the caller's nonce alone): each tx must carry the
+sender's current nonce and the executor sets nonce + 1 afterwards, whether the tx succeeded or reverted.
+Every tx is re-checked for permission (`Consortium.canWrite`) against the state at its position in the
+block. The block's own number and timestamp are the EVM environment; the wall clock is never read here.
+
+pyrevm keeps all changes in its journal at depth 0; snapshot()/revert() are used only around calls that
+must leave no trace (eth_call, estimates, permission checks outside a block), always strictly paired.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pyrevm
+import rlp
+from eth_hash.auto import keccak
+
+from node.chain.receipt import Log, Receipt
+from node.chain.state import EMPTY_CODE_HASH, AccountRecord, TouchedAccount
+from node.execution.abi import decode_bool, encode_can_write
+from node.execution.journal import touched_since
+from node.tx.model import Transaction
+
+EVM_SPEC = "SHANGHAI"  # matches the contracts' evmVersion (contracts.compiler)
+PERMISSION_CHECK_GAS = 1_000_000
+# Past this many journal vectors the journal (and journal_str) costs more than rebuilding from the store.
+REBASE_JOURNAL_VECTORS = 200_000
+_REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
+ZERO_ADDRESS = b"\x00" * 20
+
+
+def hexaddr(address: bytes) -> str:
+    return "0x" + address.hex()
+
+
+@dataclass(frozen=True, slots=True)
+class BlockContext:
+    number: int
+    timestamp: int  # seconds, as TIMESTAMP returns
+    proposer: bytes
+    gas_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    success: bool
+    output: bytes  # return data, or revert data when not successful
+    gas_used: int
+    error: str = ""
+
+
+@dataclass(slots=True)
+class BlockExecution:
+    included: list[Transaction] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    skipped: list[tuple[Transaction, str]] = field(default_factory=list)
+    accounts: dict[bytes, TouchedAccount] = field(default_factory=dict)
+    slots: dict[tuple[bytes, int], int] = field(default_factory=dict)
+    codes: dict[bytes, bytes] = field(default_factory=dict)
+    gas_used: int = 0
+
+
+class TxSkipped(Exception):
+    """Raised in strict (import) mode when a block carries a tx this node would never have included."""
+
+
+class EvmExecutor:
+    """One pyrevm instance holding the head state; not thread-safe (the node serialises access)."""
+
+    def __init__(self, chain_id: int, block_gas_limit: int, consortium: bytes | None) -> None:
+        self.chain_id = chain_id
+        self.block_gas_limit = block_gas_limit
+        self.consortium = consortium
+        self._evm = self._fresh_evm()
+        self._mark = self._evm.journal_len
+        self._known_codes: set[bytes] = {EMPTY_CODE_HASH}
+
+    def _fresh_evm(self) -> pyrevm.EVM:
+        env = pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=self.chain_id), block=pyrevm.BlockEnv(number=0, timestamp=0))
+        return pyrevm.EVM(env=env, gas_limit=self.block_gas_limit, spec_id=EVM_SPEC)
+
+    # -- state loading -------------------------------------------------------------------------------
+
+    def load(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
+             storage: Iterable[tuple[bytes, int, int]]) -> None:
+        """Replace the EVM with a fresh one holding exactly this state (restart, or journal rebase)."""
+        evm = self._fresh_evm()
+        known = {EMPTY_CODE_HASH}
+        for address, record in accounts:
+            code = None if record.code_hash == EMPTY_CODE_HASH else code_of(record.code_hash)
+            evm.insert_account_info(hexaddr(address), pyrevm.AccountInfo(
+                nonce=record.nonce, balance=record.balance, code_hash=record.code_hash, code=code))
+            known.add(record.code_hash)
+        for address, slot, value in storage:
+            evm.insert_account_storage(hexaddr(address), slot, value)
+        self._evm, self._known_codes = evm, known
+        self._mark = evm.journal_len
+
+    @property
+    def evm(self) -> pyrevm.EVM:
+        """The live EVM, for genesis deployment and tests; callers must keep snapshots paired."""
+        return self._evm
+
+    def needs_rebase(self) -> bool:
+        return self._evm.journal_len > REBASE_JOURNAL_VECTORS
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def nonce(self, address: bytes) -> int:
+        return self._evm.basic(hexaddr(address)).nonce
+
+    def balance(self, address: bytes) -> int:
+        return self._evm.get_balance(hexaddr(address))
+
+    def code(self, address: bytes) -> bytes:
+        return self._evm.get_code(hexaddr(address)) or b""
+
+    def storage(self, address: bytes, slot: int) -> int:
+        return self._evm.storage(hexaddr(address), slot)
+
+    # -- calls without effect -------------------------------------------------------------------------
+
+    def set_context(self, ctx: BlockContext) -> None:
+        self._evm.set_block_env(pyrevm.BlockEnv(
+            number=ctx.number, timestamp=ctx.timestamp, coinbase=hexaddr(ctx.proposer), difficulty=0,
+            prevrandao=b"\x00" * 32, basefee=0, gas_limit=ctx.gas_limit))
+
+    def _permitted_here(self, sender: bytes) -> bool:
+        if self.consortium is None:
+            return True
+        try:
+            out = self._evm.message_call(hexaddr(ZERO_ADDRESS), hexaddr(self.consortium), encode_can_write(sender),
+                                         gas=PERMISSION_CHECK_GAS, is_static=True)
+        except RuntimeError:
+            return False
+        return decode_bool(bytes(out))
+
+    def can_write(self, sender: bytes) -> bool:
+        """Permission against the head state, leaving no trace in the journal."""
+        checkpoint = self._evm.snapshot()
+        try:
+            return self._permitted_here(sender)
+        finally:
+            self._evm.revert(checkpoint)
+
+    def call(self, sender: bytes, to: bytes | None, data: bytes, value: int = 0, gas: int | None = None) -> CallResult:
+        """eth_call: execute against the head state and throw the effects away."""
+        gas = min(gas or self.block_gas_limit, self.block_gas_limit)
+        checkpoint = self._evm.snapshot()
+        try:
+            return self._run(sender, to, data, value, gas)[0]
+        finally:
+            self._evm.revert(checkpoint)
+
+    def estimate_gas(self, sender: bytes, to: bytes | None, data: bytes, value: int = 0) -> CallResult:
+        """Gas limit that lets the call succeed: measured use plus headroom for refunds and the 63/64 rule."""
+        first = self.call(sender, to, data, value)
+        if not first.success:
+            return first
+        guess = min(self.block_gas_limit, first.gas_used * 5 // 4 + 10_000)
+        while guess < self.block_gas_limit and not self.call(sender, to, data, value, guess).success:
+            guess = min(self.block_gas_limit, guess * 2)
+        return CallResult(True, first.output, guess)
+
+    def _run(self, sender: bytes, to: bytes | None, data: bytes, value: int, gas: int
+             ) -> tuple[CallResult, bytes | None, list[Log]]:
+        evm = self._evm
+        created: bytes | None = None
+        try:
+            if to is None:
+                created = bytes.fromhex(evm.deploy(hexaddr(sender), data, value=value, gas=gas)[2:])
+                output = b""
+            else:
+                output = bytes(evm.message_call(hexaddr(sender), hexaddr(to), data, value=value, gas=gas))
+        except RuntimeError as exc:
+            result = evm.result
+            message = str(exc)
+            if result is None:  # refused before running (e.g. value without balance): no gas burned by code
+                return CallResult(False, b"", 0, message), None, []
+            match = _REVERT_OUTPUT.search(message) if result.reason == "Revert" else None
+            revert = bytes.fromhex(match.group(1)) if match else b""
+            return CallResult(False, revert, result.gas_used, result.reason), None, []
+        result = evm.result
+        logs = [Log(bytes.fromhex(lg.address[2:]), tuple(bytes.fromhex(t[2:]) for t in lg.topics), bytes(lg.data[1]))
+                for lg in result.logs]
+        if created is not None:
+            output = self.code(created)
+        return CallResult(True, output, result.gas_used), created, logs
+
+    # -- blocks ---------------------------------------------------------------------------------------
+
+    def execute_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool) -> BlockExecution:
+        """Run txs in order. Non-strict (proposer) skips txs that may not run; strict (import) raises TxSkipped.
+
+        On any exception the EVM state is unspecified and the caller must load() from the store.
+        """
+        self.set_context(ctx)
+        evm = self._evm
+        out = BlockExecution()
+        senders: set[bytes] = set()
+        for tx in txs:
+            reason = self._skip_reason(tx, out.gas_used, ctx.gas_limit)
+            if reason:
+                if strict:
+                    raise TxSkipped(f"tx 0x{tx.hash.hex()}: {reason}")
+                out.skipped.append((tx, reason))
+                continue
+            result, created, logs = self._run(tx.sender, tx.to, tx.data, tx.value, tx.gas_limit)
+            info = evm.basic(hexaddr(tx.sender))
+            if info.nonce != tx.nonce + 1:
+                evm.insert_account_info(hexaddr(tx.sender), pyrevm.AccountInfo(
+                    nonce=tx.nonce + 1, balance=info.balance, code_hash=info.code_hash, code=info.code))
+            senders.add(tx.sender)
+            out.gas_used += result.gas_used
+            contract = created
+            if tx.to is None and contract is None:
+                contract = create_address(tx.sender, tx.nonce)
+            out.included.append(tx)
+            out.receipts.append(Receipt(
+                status=1 if result.success else 0, gas_used=result.gas_used, cumulative_gas_used=out.gas_used,
+                logs=tuple(logs), contract_address=contract, revert_data=b"" if result.success else result.output))
+        self.collect_touched(out, senders)
+        return out
+
+    def _skip_reason(self, tx: Transaction, gas_used: int, gas_limit: int) -> str:
+        if tx.chain_id != self.chain_id:
+            return "wrong chain id"
+        if gas_used + tx.gas_limit > gas_limit:
+            return "block gas limit reached"
+        expected = self._evm.basic(hexaddr(tx.sender)).nonce
+        if tx.nonce != expected:
+            return f"nonce {tx.nonce} is not the account nonce {expected}"
+        if not self._permitted_here(tx.sender):
+            return "sender not permitted to write"
+        return ""
+
+    def collect_touched(self, out: BlockExecution, senders: set[bytes]) -> None:
+        """Fill out.accounts/slots/codes with present values of everything journaled since the mark."""
+        evm = self._evm
+        touched = touched_since(evm.journal_str, self._mark, evm.journal_len)
+        for address in sorted(touched.accounts | senders):
+            info = evm.basic(hexaddr(address))
+            code_hash = bytes(info.code_hash) if info.code_hash else EMPTY_CODE_HASH
+            out.accounts[address] = TouchedAccount(info.nonce, info.balance, code_hash)
+            if code_hash not in self._known_codes:
+                out.codes[code_hash] = self.code(address)
+        for address, slot in sorted(touched.slots):
+            out.slots[(address, slot)] = evm.storage(hexaddr(address), slot)
+
+    def block_committed(self, out: BlockExecution) -> None:
+        """The block is durable: later blocks only need journal entries from here on."""
+        self._known_codes.update(out.codes)
+        self._mark = self._evm.journal_len
+
+
+def create_address(sender: bytes, nonce: int) -> bytes:
+    return keccak(rlp.encode([sender, nonce]))[12:]

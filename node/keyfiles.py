@@ -1,0 +1,28 @@
+"""secp256k1 key files: 0x-hex private key, created with mode 0600 and never logged or printed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from coincurve import PrivateKey
+
+
+def new_private_key() -> bytes:
+    return PrivateKey().secret
+
+
+def write_key(path: Path, key: bytes) -> None:
+    """Create-exclusive with 0600 from the first byte, so the key is never readable by others."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("0x" + key.hex() + "\n")
+
+
+def read_key(path: Path) -> bytes:
+    text = path.read_text().strip()
+    key = bytes.fromhex(text[2:] if text.startswith("0x") else text)
+    if len(key) != 32:
+        raise ValueError(f"{path}: not a 32-byte private key")
+    return key

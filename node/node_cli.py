@@ -1,0 +1,119 @@
+"""`colend init` (keys, genesis, node config) and `colend node run|status`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from eth_utils import to_checksum_address
+
+from node.chain.genesis import Genesis, GenesisMember, deploy_colend_suite
+from node.chain.header import ZERO_ADDRESS
+from node.chain.seals import address_of
+from node.config import NodeConfig, load_config
+from node.execution.executor import BlockContext, EvmExecutor
+from node.keyfiles import new_private_key, write_key
+
+DEFAULT_CHAIN_ID = 20_250
+DEFAULT_BANKS = "WEBANK,MYBANK,XWBANK"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    init = subparsers.add_parser("init", help="create keys, a genesis document and a node config in a directory")
+    init.add_argument("--dir", required=True, type=Path, help="node directory to create")
+    init.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_ID)
+    init.add_argument("--banks", default=DEFAULT_BANKS, help="comma-separated bank ids (role BANK)")
+    init.add_argument("--observers", default="", help="comma-separated observer ids (role OBSERVER), e.g. REGULATOR")
+    init.add_argument("--rpc-host", default="127.0.0.1")
+    init.add_argument("--rpc-port", type=int, default=8545)
+    init.add_argument("--block-period-ms", type=int, default=200)
+    init.set_defaults(func=cmd_init)
+
+    node = subparsers.add_parser("node", help="run or inspect a node")
+    sub = node.add_subparsers(dest="node_command", required=True, metavar="ACTION")
+    run = sub.add_parser("run", help="start the node and its JSON-RPC server")
+    run.add_argument("--config", required=True, type=Path)
+    run.add_argument("--log-level", default="INFO")
+    run.set_defaults(func=cmd_run)
+    status = sub.add_parser("status", help="print a running node's colend_status")
+    where = status.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config", type=Path, help="read the RPC address from this node config")
+    where.add_argument("--rpc", help="RPC URL, e.g. http://127.0.0.1:8545")
+    status.set_defaults(func=cmd_status)
+
+
+def _ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    root: Path = args.dir
+    if (root / "genesis.json").exists() or (root / "node.toml").exists():
+        print(f"error: {root} already holds a node (genesis.json / node.toml)", file=sys.stderr)
+        return 1
+    root.mkdir(parents=True, exist_ok=True)
+    validator_key = new_private_key()
+    write_key(root / "keys" / "validator.key", validator_key)
+    members = []
+    for ids, role in ((_ids(args.banks), "BANK"), (_ids(args.observers), "OBSERVER")):
+        for bank in ids:
+            key = new_private_key()
+            write_key(root / "keys" / f"{bank.lower()}.key", key)
+            members.append(GenesisMember(bank, bank.title(), role, (address_of(key),)))
+    genesis = Genesis(chain_id=args.chain_id, timestamp_ms=time.time_ns() // 1_000_000,
+                      validators=(address_of(validator_key),), members=tuple(members))
+    genesis = genesis.with_contracts(genesis_contracts(genesis))
+    (root / "genesis.json").write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
+    config = NodeConfig(rpc_host=args.rpc_host, rpc_port=args.rpc_port, block_period_ms=args.block_period_ms)
+    config.write(root / "node.toml")
+    print(json.dumps({
+        "dir": str(root), "config": str(root / "node.toml"), "genesis": str(root / "genesis.json"),
+        "chainId": genesis.chain_id, "validator": to_checksum_address(genesis.validators[0]),
+        "members": {m.bank_id: {"role": m.role, "account": to_checksum_address(m.accounts[0]),
+                                "keyFile": str(root / "keys" / f"{m.bank_id.lower()}.key")} for m in members},
+        "contracts": {k: to_checksum_address(v) for k, v in sorted(genesis.contracts.items())},
+    }, indent=2))
+    return 0
+
+
+def genesis_contracts(genesis: Genesis) -> dict[str, bytes]:
+    """Run the genesis deployment once to learn (and pin) the suite's addresses."""
+    executor = EvmExecutor(genesis.chain_id, genesis.block_gas_limit, None)
+    executor.set_context(BlockContext(0, genesis.timestamp_ms // 1000, ZERO_ADDRESS, genesis.block_gas_limit))
+    return deploy_colend_suite(executor.evm, genesis)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from node.service import run_node
+
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    return asyncio.run(run_node(load_config(args.config)))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    if args.rpc:
+        url = args.rpc
+    else:
+        config = load_config(args.config)
+        host = "127.0.0.1" if config.rpc_host in ("0.0.0.0", "::") else config.rpc_host
+        url = f"http://{host}:{config.rpc_port}"
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "colend_status", "params": []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            reply = json.loads(response.read())
+    except OSError as exc:
+        print(f"error: cannot reach {url}: {exc}", file=sys.stderr)
+        return 1
+    if "error" in reply:
+        print(json.dumps(reply["error"], indent=2), file=sys.stderr)
+        return 1
+    print(json.dumps(reply["result"], indent=2))
+    return 0

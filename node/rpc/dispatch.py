@@ -1,0 +1,195 @@
+"""JSON-RPC 2.0 framing, free of I/O: a request body in, a response body (or nothing) out.
+
+Parsing, batches, notifications, method lookup and error mapping live here, so HTTP and WebSocket behave
+identically and the framing is tested without a socket. Nothing a caller sends can escape as an exception:
+every failure becomes a JSON-RPC error object, and anything unexpected is logged and reported as -32603.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import traceback
+from dataclasses import dataclass
+
+from node.backend_api import NodeBackend
+from node.errors import InvalidParams, NodeError
+from node.rpc.errors import INTERNAL_ERROR, InvalidRequest, MethodNotFound, ParseError
+from node.rpc.filters import FilterRegistry
+from node.rpc.limits import RpcLimits
+from node.rpc.logfmt import log_event
+from node.rpc.methods import CallContext, Method, build_methods
+from node.rpc.params import format_data, json_type
+from node.rpc.subscriptions import SubscriptionSession
+
+logger = logging.getLogger("colend.rpc")
+
+_NO_ID = object()
+MAX_JSON_DEPTH = 64  # Ethereum JSON-RPC requests nest a handful of levels
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A request object that passed framing checks; `id` is _NO_ID for a notification."""
+
+    id: object
+    method: str
+    params: list[object] | dict[str, object]
+
+
+def _check_depth(text: str) -> None:
+    """Refuse deeply nested JSON before decoding it: the C decoder recurses, and a raised recursion limit
+    would let a bracket bomb overflow the C stack and kill the node instead of raising."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for match in _BRACKETS.finditer(_STRINGS.sub("", text)):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class Dispatcher:
+    """Turns request bodies into response bodies against one backend; one per server."""
+
+    def __init__(self, backend: NodeBackend, limits: RpcLimits, filters: FilterRegistry | None = None) -> None:
+        self._backend = backend
+        self._limits = limits
+        self._filters = filters if filters is not None else FilterRegistry(backend, limits)
+        self._methods: dict[str, Method] = build_methods(limits)
+
+    @property
+    def methods(self) -> frozenset[str]:
+        return frozenset(self._methods)
+
+    def handle(self, body: bytes | str, session: SubscriptionSession | None = None, peer: str = "-") -> str | None:
+        """The response text for a request body, or None when every request in it was a notification."""
+        try:
+            text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
+            _check_depth(text)
+            payload = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            # ValueError covers bad UTF-8, bad JSON and integers too long to convert; deep nesting recurses.
+            return self._error_response(None, ParseError(f"parse error: {_first_line(exc)}"), "-", peer)
+        ctx = CallContext(self._backend, self._limits, self._filters, session)
+        if isinstance(payload, list):
+            return self._handle_batch(payload, ctx, peer)
+        return self._handle_one(payload, ctx, peer)
+
+    def _handle_batch(self, batch: list[object], ctx: CallContext, peer: str) -> str | None:
+        if not batch:
+            return self._error_response(None, InvalidRequest("empty batch"), "-", peer)
+        if len(batch) > self._limits.max_batch:
+            error = InvalidRequest(
+                f"batch too large: {len(batch)} requests, limit {self._limits.max_batch}",
+                data={"limit": self._limits.max_batch},
+            )
+            return self._error_response(None, error, "-", peer)
+        replies = [reply for item in batch if (reply := self._handle_one(item, ctx, peer)) is not None]
+        return "[" + ",".join(replies) + "]" if replies else None
+
+    def _handle_one(self, item: object, ctx: CallContext, peer: str) -> str | None:
+        try:
+            request = _frame(item)
+        except InvalidRequest as exc:
+            request_id = item.get("id") if isinstance(item, dict) and _valid_id(item.get("id")) else None
+            return self._error_response(request_id, exc, _method_label(item), peer)
+        try:
+            result = self._call(request, ctx)
+            if request.id is _NO_ID:
+                return None
+            reply = json.dumps({"jsonrpc": "2.0", "id": request.id, "result": result}, allow_nan=False)
+        except NodeError as exc:
+            if request.id is _NO_ID:
+                self._log_error(exc, request.method, peer)
+                return None
+            return self._error_response(request.id, exc, request.method, peer)
+        except Exception as exc:
+            self._log_internal(exc, request.method, peer)
+            if request.id is _NO_ID:
+                return None
+            return _encode_error(request.id, INTERNAL_ERROR, "internal error", None)
+        return reply
+
+    def _call(self, request: _Request, ctx: CallContext) -> object:
+        method = self._methods.get(request.method)
+        if method is None:
+            raise MethodNotFound(f"the method {request.method[:80]} does not exist/is not available")
+        if isinstance(request.params, dict):
+            # Ethereum JSON-RPC is positional; by-name params are a per-method failure, not a bad envelope.
+            raise InvalidParams("named params are not supported; pass params as an array")
+        return method.handler(ctx, *method.parse_args(request.params))
+
+    def _error_response(self, request_id: object, exc: NodeError, method: str, peer: str) -> str:
+        self._log_error(exc, method, peer)
+        return _encode_error(request_id, exc.rpc_code, exc.message, exc.data)
+
+    def _log_error(self, exc: NodeError, method: str, peer: str) -> None:
+        log_event(
+            logger, logging.INFO, "rpc_error",
+            method=method[:80], code=exc.rpc_code, kind=exc.code, peer=peer, message=exc.message,
+        )
+
+    def _log_internal(self, exc: Exception, method: str, peer: str) -> None:
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        log_event(
+            logger, logging.ERROR, "rpc_internal_error",
+            method=method[:80], code=INTERNAL_ERROR, peer=peer, exc_type=type(exc).__name__,
+            exc=_first_line(exc), at=f"{frame.filename}:{frame.lineno}" if frame else None,
+        )
+
+
+def _frame(item: object) -> _Request:
+    """Check a request object's envelope (JSON-RPC 2.0 section 4)."""
+    if not isinstance(item, dict):
+        raise InvalidRequest(f"invalid request: expected an object, got {json_type(item)}")
+    if "id" in item and not _valid_id(item["id"]):
+        raise InvalidRequest(f"invalid request: id must be a string, number or null, got {json_type(item['id'])}")
+    if item.get("jsonrpc") != "2.0":
+        raise InvalidRequest('invalid request: "jsonrpc" must be exactly "2.0"')
+    method = item.get("method")
+    if not isinstance(method, str) or not method:
+        raise InvalidRequest(f'invalid request: "method" must be a non-empty string, got {json_type(method)}')
+    params = item.get("params")
+    if params is None:
+        params = []
+    elif not isinstance(params, list | dict):
+        raise InvalidRequest(f'invalid request: "params" must be an array or object, got {json_type(params)}')
+    return _Request(item.get("id", _NO_ID), method, params)
+
+
+def _valid_id(value: object) -> bool:
+    return value is None or isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _method_label(item: object) -> str:
+    method = item.get("method") if isinstance(item, dict) else None
+    return method[:80] if isinstance(method, str) else "-"
+
+
+def _jsonable(data: object) -> object:
+    return format_data(data) if isinstance(data, bytes | bytearray) else data
+
+
+def _encode_error(request_id: object, code: int, message: str, data: object) -> str:
+    error: dict[str, object] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = _jsonable(data)
+    try:
+        return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error})
+    except (TypeError, ValueError):
+        error.pop("data")
+        return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error})
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+

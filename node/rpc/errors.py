@@ -1,0 +1,54 @@
+"""JSON-RPC protocol errors, in the node's one hierarchy so the dispatcher maps every error the same way."""
+
+from __future__ import annotations
+
+from node.errors import NodeError
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+SERVER_ERROR = -32000
+LIMIT_EXCEEDED = -32005
+
+
+class RpcError(NodeError):
+    """An error of the JSON-RPC layer itself rather than of the node behind it."""
+
+    code = "rpc_error"
+    rpc_code = SERVER_ERROR
+
+
+class ParseError(RpcError):
+    code = "parse_error"
+    rpc_code = PARSE_ERROR
+
+
+class InvalidRequest(RpcError):
+    code = "invalid_request"
+    rpc_code = INVALID_REQUEST
+
+
+class MethodNotFound(RpcError):
+    code = "method_not_found"
+    rpc_code = METHOD_NOT_FOUND
+
+
+class InternalError(RpcError):
+    """Something failed inside the node; details go to the log, not to the caller."""
+
+    code = "internal_error"
+    rpc_code = INTERNAL_ERROR
+
+
+class LimitExceeded(RpcError):
+    """A query or a resource a caller asked for is larger than the server's limits allow."""
+
+    code = "limit_exceeded"
+    rpc_code = LIMIT_EXCEEDED
+
+
+class FilterNotFound(RpcError):
+    code = "filter_not_found"
+    rpc_code = SERVER_ERROR

@@ -1,0 +1,202 @@
+"""The JSON-RPC server: POST / for HTTP, GET / upgraded to a WebSocket for subscriptions; one app factory.
+
+The backend is called on the event loop, one call at a time: the node's store and EVM are then never
+entered concurrently, and a slow call delays others rather than racing them. Notifications may arrive
+from any thread and are handed to the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from node.backend_api import JsonDict, NodeBackend
+from node.errors import NodeError
+from node.rpc.dispatch import Dispatcher
+from node.rpc.errors import InternalError, InvalidRequest, LimitExceeded, MethodNotFound
+from node.rpc.limits import RpcLimits
+from node.rpc.logfmt import log_event
+from node.rpc.subscriptions import SubscriptionSession
+
+logger = logging.getLogger("colend.rpc")
+
+BACKEND = web.AppKey("rpc_backend", NodeBackend)
+LIMITS = web.AppKey("rpc_limits", RpcLimits)
+DISPATCHER = web.AppKey("rpc_dispatcher", Dispatcher)
+WEBSOCKETS = web.AppKey("rpc_websockets", weakref.WeakSet[web.WebSocketResponse])
+
+WS_HEARTBEAT_SECONDS = 30.0
+SHUTDOWN_TIMEOUT_SECONDS = 5.0
+
+
+def create_app(backend: NodeBackend, *, limits: RpcLimits | None = None) -> web.Application:
+    """The JSON-RPC application for one node; all its state hangs off the app."""
+    limits = limits or RpcLimits()
+    app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[_error_middleware])
+    app[BACKEND] = backend
+    app[LIMITS] = limits
+    app[DISPATCHER] = Dispatcher(backend, limits)
+    app[WEBSOCKETS] = weakref.WeakSet()
+    app.router.add_post("/", _handle_http)
+    app.router.add_get("/", _handle_get)
+    app.on_shutdown.append(_close_websockets)
+    return app
+
+
+async def serve(
+    backend: NodeBackend, host: str, port: int, *, limits: RpcLimits | None = None
+) -> web.AppRunner:
+    """Start listening; the caller owns the runner and calls `await runner.cleanup()` to stop."""
+    runner = web.AppRunner(
+        create_app(backend, limits=limits), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    log_event(logger, logging.INFO, "rpc_listening", host=host, port=bound_port(runner))
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The TCP port actually bound (useful with port 0)."""
+    return int(runner.addresses[0][1])
+
+
+def _error_response(status: int, error: NodeError) -> web.Response:
+    body: dict[str, object] = {"code": error.rpc_code, "message": error.message}
+    if error.data is not None:
+        body["data"] = error.data
+    return web.json_response({"jsonrpc": "2.0", "id": None, "error": body}, status=status)
+
+
+@web.middleware
+async def _error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """HTTP-level failures as JSON-RPC error bodies; nothing a client sends brings the server down."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 404:
+            return _error_response(404, MethodNotFound(f"no JSON-RPC endpoint at {request.path[:80]}; use /"))
+        if exc.status == 413:
+            return _body_too_large(request)
+        return _error_response(exc.status, InvalidRequest(f"{exc.status} {exc.reason}"))
+    except Exception as exc:
+        log_event(
+            logger, logging.ERROR, "rpc_http_internal_error",
+            path=request.path[:80], peer=request.remote, exc_type=type(exc).__name__, exc=str(exc),
+        )
+        return _error_response(500, InternalError("internal error"))
+
+
+def _body_too_large(request: web.Request) -> web.Response:
+    limit = request.app[LIMITS].max_body_bytes
+    log_event(
+        logger, logging.INFO, "rpc_error", code=-32600, kind="body_too_large", peer=request.remote,
+        content_length=request.content_length, limit=limit,
+    )
+    return _error_response(
+        413, InvalidRequest(f"request body too large, limit {limit} bytes", data={"limit": limit})
+    )
+
+
+async def _handle_http(request: web.Request) -> web.StreamResponse:
+    limit = request.app[LIMITS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _body_too_large(request)
+    body = await request.read()  # raises 413 past client_max_size, for bodies without a length
+    reply = request.app[DISPATCHER].handle(body, None, peer=request.remote or "-")
+    if reply is None:
+        return web.Response(status=204)
+    return web.Response(text=reply, content_type="application/json")
+
+
+async def _handle_get(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    limits = app[LIMITS]
+    ws = web.WebSocketResponse(max_msg_size=limits.max_body_bytes, heartbeat=WS_HEARTBEAT_SECONDS)
+    if not ws.can_prepare(request).ok:
+        error = InvalidRequest("use POST for JSON-RPC over HTTP, or GET with a WebSocket upgrade")
+        return _error_response(405, error)
+    if len(app[WEBSOCKETS]) >= limits.max_ws_connections:
+        error = LimitExceeded(f"too many WebSocket connections ({limits.max_ws_connections})")
+        return _error_response(503, error)
+    await ws.prepare(request)
+    app[WEBSOCKETS].add(ws)
+    peer = request.remote or "-"
+    outbox = _Outbox(ws, limits.ws_outbox_size, peer)
+    session = SubscriptionSession(app[BACKEND], limits, outbox.push_threadsafe)
+    writer = asyncio.create_task(outbox.drain())
+    try:
+        async for message in ws:
+            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                break
+            reply = app[DISPATCHER].handle(message.data, session, peer=peer)
+            if reply is not None:
+                outbox.push(reply)
+        if ws.exception() is not None:
+            log_event(logger, logging.INFO, "rpc_ws_closed", peer=peer, reason=str(ws.exception()))
+    finally:
+        session.close()
+        outbox.close()
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        app[WEBSOCKETS].discard(ws)
+    return ws
+
+
+class _Outbox:
+    """Messages waiting for one socket, in order: replies and notifications share it, so a subscription's
+    id reaches the client before its first notification. A client too slow to drain it is disconnected."""
+
+    def __init__(self, ws: web.WebSocketResponse, size: int, peer: str) -> None:
+        self._ws = ws
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=size)
+        self._loop = asyncio.get_running_loop()
+        self._peer = peer
+        self._closed = False
+        self._closing: asyncio.Task[bool] | None = None
+
+    def push(self, text: str) -> None:
+        """On the loop: queue a message, or drop the client if it has fallen too far behind."""
+        if self._closed:
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self._closed = True
+            log_event(logger, logging.WARNING, "rpc_ws_slow_consumer", peer=self._peer, queued=self._queue.qsize())
+            self._closing = self._loop.create_task(
+                self._ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow: outbox full")
+            )
+
+    def push_threadsafe(self, message: JsonDict) -> None:
+        """From any thread (backend callbacks): hand a notification to the loop."""
+        text = json.dumps(message)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: the server is stopping
+            self._loop.call_soon_threadsafe(self.push, text)
+
+    def close(self) -> None:
+        self._closed = True
+
+    async def drain(self) -> None:
+        while True:
+            text = await self._queue.get()
+            if self._ws.closed:
+                return
+            try:
+                await self._ws.send_str(text)
+            except ConnectionError:
+                return  # the client went away; the reader loop ends and cleans up
+
+
+async def _close_websockets(app: web.Application) -> None:
+    for ws in list(app[WEBSOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

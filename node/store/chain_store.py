@@ -1,0 +1,181 @@
+"""LevelDB (plyvel) chain store. Each block lands in ONE synced write batch (block, txs, receipts, logs
+index, state diff, state rows and the head pointer), so after a crash the head is the old block or the new
+one, never half of either; the state rows always belong to the head."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import plyvel
+import rlp
+
+from node.chain.block import Block
+from node.chain.header import BlockHeader
+from node.chain.receipt import Receipt
+from node.chain.state import AccountRecord, StateDiff
+from node.errors import StoreCorrupted
+from node.store import keys
+from node.tx.decode import DecodeLimits, decode_transaction
+from node.tx.model import Transaction
+
+_int = rlp.sedes.big_endian_int.deserialize
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTx:
+    tx: Transaction
+    block_number: int
+    index: int
+    receipt: Receipt
+    first_log_index: int
+
+
+class ChainStore:
+    def __init__(self, path: str, limits: DecodeLimits | None = None) -> None:
+        self._db = plyvel.DB(path, create_if_missing=True)
+        self.limits = limits
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def commit_block(self, block: Block, receipts: Sequence[Receipt], diff: StateDiff,
+                     genesis_doc: bytes | None = None) -> None:
+        """Persist a block and its post-state atomically and durably, and move the head to it."""
+        h = block.hash
+        n = block.number
+        with self._db.write_batch(transaction=True, sync=True) as batch:
+            batch.put(keys.BLOCK + h, rlp.encode([block.header.fields(), [tx.hash for tx in block.txs],
+                                                  list(block.seals)]))
+            batch.put(keys.CANONICAL + keys.num(n), h)
+            log_index = 0
+            has_logs = False
+            for i, (tx, receipt) in enumerate(zip(block.txs, receipts, strict=True)):
+                batch.put(keys.TX + tx.hash, rlp.encode([tx.raw, tx.sender, n, i, receipt.fields(), log_index]))
+                for log in receipt.logs:
+                    has_logs = True
+                    batch.put(keys.LOG_BY_ADDRESS + log.address + keys.num(n), b"")
+                    for topic in log.topics:
+                        batch.put(keys.LOG_BY_TOPIC + topic + keys.num(n), b"")
+                log_index += len(receipt.logs)
+            if has_logs:
+                batch.put(keys.LOG_BLOCK + keys.num(n), b"")
+            batch.put(keys.DIFF + keys.num(n), diff.encode())
+            for code_hash, code in diff.codes.items():
+                batch.put(keys.CODE + code_hash, code)
+            for address, record in diff.accounts.items():
+                if record.is_empty():
+                    batch.delete(keys.ACCOUNT + address)
+                else:
+                    batch.put(keys.ACCOUNT + address, record.encode())
+            for (address, slot), value in diff.storage.items():
+                if value:
+                    batch.put(keys.slot_key(address, slot), value.to_bytes((value.bit_length() + 7) // 8, "big"))
+                else:
+                    batch.delete(keys.slot_key(address, slot))
+            if genesis_doc is not None:
+                batch.put(keys.GENESIS, genesis_doc)
+            batch.put(keys.HEAD, rlp.encode([n, h]))
+
+    # -- chain reads ----------------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, bytes] | None:
+        raw = self._db.get(keys.HEAD)
+        if raw is None:
+            return None
+        number, block_hash = rlp.decode(raw)
+        return _int(number), block_hash
+
+    def genesis_doc(self) -> bytes | None:
+        return self._db.get(keys.GENESIS)
+
+    def hash_by_number(self, number: int) -> bytes | None:
+        return self._db.get(keys.CANONICAL + keys.num(number))
+
+    def header_and_hashes(self, block_hash: bytes) -> tuple[BlockHeader, list[bytes], list[bytes]] | None:
+        raw = self._db.get(keys.BLOCK + block_hash)
+        if raw is None:
+            return None
+        header, tx_hashes, seals = rlp.decode(raw)
+        return BlockHeader.from_fields(header), tx_hashes, seals
+
+    def block(self, block_hash: bytes) -> Block | None:
+        found = self.header_and_hashes(block_hash)
+        if found is None:
+            return None
+        header, tx_hashes, seals = found
+        txs = []
+        for tx_hash in tx_hashes:
+            stored = self.tx(tx_hash)
+            if stored is None:
+                raise StoreCorrupted(f"block {header.number} lists tx 0x{tx_hash.hex()} that is not stored")
+            txs.append(stored.tx)
+        return Block(header, tuple(txs), tuple(seals))
+
+    def tx(self, tx_hash: bytes) -> StoredTx | None:
+        raw = self._db.get(keys.TX + tx_hash)
+        if raw is None:
+            return None
+        tx_raw, sender, number, index, receipt, first_log = rlp.decode(raw)
+        tx = decode_transaction(tx_raw, self._limits(), trusted_sender=sender)
+        return StoredTx(tx, _int(number), _int(index), Receipt.from_fields(receipt), _int(first_log))
+
+    def _limits(self) -> DecodeLimits:
+        if self.limits is None:
+            raise StoreCorrupted("chain store opened without decode limits")
+        return self.limits
+
+    def diff(self, number: int) -> StateDiff | None:
+        raw = self._db.get(keys.DIFF + keys.num(number))
+        return StateDiff.decode(raw) if raw is not None else None
+
+    # -- logs index -----------------------------------------------------------------------------------
+
+    def blocks_with_logs(self, from_block: int, to_block: int, addresses: Sequence[bytes],
+                         topics: Sequence[Sequence[bytes] | None]) -> list[int]:
+        """Candidate block numbers (ascending) whose logs may match; callers filter the logs exactly."""
+        sets: list[set[int]] = []
+        if addresses:
+            sets.append(self._numbers(keys.LOG_BY_ADDRESS, addresses, from_block, to_block))
+        for position in topics:
+            if position:
+                sets.append(self._numbers(keys.LOG_BY_TOPIC, position, from_block, to_block))
+        if not sets:
+            return self._scan(keys.LOG_BLOCK, from_block, to_block)
+        return sorted(set.intersection(*sets))
+
+    def _numbers(self, prefix: bytes, values: Iterable[bytes], lo: int, hi: int) -> set[int]:
+        found: set[int] = set()
+        for value in values:
+            found.update(self._scan(prefix + value, lo, hi))
+        return found
+
+    def _scan(self, prefix: bytes, lo: int, hi: int) -> list[int]:
+        start, stop = prefix + keys.num(lo), prefix + keys.num(hi + 1)
+        return [int.from_bytes(k[-8:], "big") for k in self._db.iterator(start=start, stop=stop, include_value=False)]
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    def account(self, address: bytes) -> AccountRecord:
+        raw = self._db.get(keys.ACCOUNT + address)
+        return AccountRecord.decode(raw) if raw is not None else AccountRecord()
+
+    def slot(self, address: bytes, slot: int) -> int:
+        raw = self._db.get(keys.slot_key(address, slot))
+        return int.from_bytes(raw, "big") if raw else 0
+
+    def code(self, code_hash: bytes) -> bytes:
+        raw = self._db.get(keys.CODE + code_hash)
+        if raw is None:
+            raise StoreCorrupted(f"code 0x{code_hash.hex()} is not stored")
+        return raw
+
+    def accounts(self) -> Iterator[tuple[bytes, AccountRecord]]:
+        for k, v in self._db.iterator(prefix=keys.ACCOUNT):
+            yield k[1:], AccountRecord.decode(v)
+
+    def storage(self) -> Iterator[tuple[bytes, int, int]]:
+        for k, v in self._db.iterator(prefix=keys.SLOT):
+            yield k[1:21], int.from_bytes(k[21:], "big"), int.from_bytes(v, "big")

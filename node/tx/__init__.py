@@ -1,0 +1,1 @@
+"""Signed Ethereum transactions: the decoded model and the decoder that checks them."""

@@ -1,0 +1,1 @@
+"""The permissioned transaction pool: pure admission rules plus the per-sender nonce-ordered store."""

@@ -1,0 +1,93 @@
+"""Shared builders for node tests: fixed keys, a genesis with the real contract suite, engines and signers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from eth_account import Account
+
+from node.chain.block import Block
+from node.chain.genesis import Genesis, GenesisMember
+from node.chain.seals import address_of
+from node.engine import ChainEngine
+from node.producer import SingleValidatorProducer
+from node.store.chain_store import ChainStore
+from node.tx.signing import sign_dynamic_fee
+
+CHAIN_ID = 777
+BANK_A = bytes([1]) * 32
+BANK_B = bytes([2]) * 32
+OBSERVER = bytes([3]) * 32
+OUTSIDER = bytes([4]) * 32
+VALIDATOR = bytes([9]) * 32
+GENESIS_MS = 1_767_225_600_000
+
+
+def addr(key: bytes) -> bytes:
+    return address_of(key)
+
+
+def make_genesis(chain_id: int = CHAIN_ID) -> Genesis:
+    return Genesis(
+        chain_id=chain_id, timestamp_ms=GENESIS_MS, validators=(addr(VALIDATOR),),
+        members=(GenesisMember("WEBANK", "WeBank", "BANK", (addr(BANK_A),)),
+                 GenesisMember("MYBANK", "MyBank", "BANK", (addr(BANK_B),)),
+                 GenesisMember("REGULATOR", "Regulator", "OBSERVER", (addr(OBSERVER),))))
+
+
+def open_engine(path: Path, genesis: Genesis | None = None) -> ChainEngine:
+    return ChainEngine(ChainStore(str(path)), genesis or make_genesis())
+
+
+class Clock:
+    """A deterministic proposer clock: each reading is 250 ms after the previous one."""
+
+    def __init__(self, start_ms: int = GENESIS_MS) -> None:
+        self.now = start_ms
+
+    def __call__(self) -> int:
+        self.now += 250
+        return self.now
+
+
+def producer(engine: ChainEngine, **kwargs: object) -> SingleValidatorProducer:
+    return SingleValidatorProducer(engine, VALIDATOR, clock_ms=Clock(engine.head.timestamp_ms), **kwargs)  # type: ignore[arg-type]
+
+
+def tx(key: bytes, nonce: int, to: bytes | None, data: bytes = b"", gas: int = 1_000_000) -> bytes:
+    return sign_dynamic_fee(key, CHAIN_ID, nonce, to, data, gas)
+
+
+def legacy_tx(key: bytes, nonce: int, to: bytes | None, data: bytes = b"", gas: int = 1_000_000,
+              chain_id: int = CHAIN_ID) -> bytes:
+    """Signed by eth-account, an implementation independent of the node's decoder."""
+    signed = Account.from_key(key).sign_transaction(
+        {"nonce": nonce, "gasPrice": 0, "gas": gas, "to": Account.from_key(b"\x01" * 32).address if to is None
+         else "0x" + to.hex(), "value": 0, "data": data, "chainId": chain_id})
+    return bytes(signed.raw_transaction)
+
+
+def mine(engine: ChainEngine, raws: list[bytes]) -> Block:
+    for raw in raws:
+        engine.submit(raw)
+    block = producer(engine).produce_once()
+    assert block is not None
+    return block
+
+
+_ACCOUNT = re.compile(r"0x([0-9a-f]{40}): Account \{")
+_SLOT = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: \d+, present_value: (\d+) \}")
+
+
+def evm_storage_view(journal_str: str) -> dict[tuple[bytes, int], int]:
+    """Every non-zero slot pyrevm holds, parsed from its whole state section: an independent check."""
+    state = journal_str[: journal_str.index(", transient_storage:")]
+    marks = [(m.start(), bytes.fromhex(m.group(1))) for m in _ACCOUNT.finditer(state)]
+    out = {}
+    for i, (start, address) in enumerate(marks):
+        end = marks[i + 1][0] if i + 1 < len(marks) else len(state)
+        for slot, value in _SLOT.findall(state[start:end]):
+            if int(value):
+                out[(address, int(slot))] = int(value)
+    return out
