@@ -15,5 +15,7 @@ echo "==> installing Python packages"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 echo "==> installing solc-js (pinned in contracts/package.json)"
 (cd contracts && npm ci --silent --no-audit --no-fund)
+echo "==> installing ethers (the non-Python Ethereum client the e2e tests drive)"
+(cd tests/e2e/js && npm ci --silent --no-audit --no-fund)
 echo "==> compiling contracts"
 .venv/bin/colend contracts build
