@@ -67,7 +67,12 @@ def bench(rows: int, workdir: Path, repeat: int) -> dict[str, object]:
 
     def end_to_end():
         return run_reconciliation(
-            index_path, BANK, books_path, mapping, as_of=AS_OF, rules=scenario.rules,
+            index_path,
+            BANK,
+            books_path,
+            mapping,
+            as_of=AS_OF,
+            rules=scenario.rules,
             break_store=workdir / f"breaks-{rows}-{time.perf_counter_ns()}.sqlite",
         )
 
@@ -82,8 +87,7 @@ def bench(rows: int, workdir: Path, repeat: int) -> dict[str, object]:
     match_s, _ = timed(lambda: sections(classify(chain, books, scenario.rules)), repeat)
     chain_pd, books_pd = chain.to_pandas(), books.drop("line").to_pandas()
     datacompy_s, _ = timed(lambda: datacompy.PandasCompare(chain_pd, books_pd, join_columns=["kind", "key"]))
-    datacompy_polars_s, _ = timed(
-        lambda: datacompy.PolarsCompare(chain, books.drop("line"), join_columns=["kind", "key"]))
+    datacompy_polars_s, _ = timed(lambda: datacompy.PolarsCompare(chain, books.drop("line"), join_columns=["kind", "key"]))
     return {
         "rows": rows,
         "books_rows": books.height,

@@ -167,3 +167,35 @@ def allocation_key(event_id: str, bank: str, component: str | None = None) -> st
 
 def position_key(cycle_id: str, bank: str) -> str:
     return f"{cycle_id}/{bank}"
+
+
+def clearing_entry_views(
+    entry_id: str,
+    *,
+    payer: str,
+    payee: str,
+    amount: int,
+    currency: str,
+    value_date: dt.date,
+    status: str | None = None,
+    cycle_id: str | None = None,
+    loan_id: str | None = None,
+    reference: str | None = None,
+) -> tuple[Record, Record]:
+    """One on-chain clearing entry as each party sees it: the payer's record is -amount, the payee's +amount."""
+    if amount <= 0:
+        raise InvalidRecord(f"a clearing entry moves a positive amount, got {amount}", data=entry_id)
+    common = {
+        "kind": RecordKind.CLEARING_ENTRY,
+        "key": entry_id,
+        "currency": currency,
+        "value_date": value_date,
+        "status": status,
+        "cycle_id": cycle_id,
+        "loan_id": loan_id,
+        "reference": reference,
+    }
+    return (
+        Record(bank=payer, counterparty=payee, amount=-amount, **common),  # type: ignore[arg-type]
+        Record(bank=payee, counterparty=payer, amount=amount, **common),
+    )  # type: ignore[arg-type]

@@ -67,7 +67,9 @@ def _address(value: object, what: str) -> bytes | None:
     return raw
 
 
-class NodeBackendImpl:
+COLEND_HEADER_EXTRAS = ("timestampMs", "stateCommitment", "commitSeals")
+
+class EngineBackend:
     """NodeBackend for one node. Calls may come from the RPC loop and callbacks fire on the block thread."""
 
     def __init__(self, engine: ChainEngine, node_id: str = "colend-node", peers: Callable[[], int] = lambda: 0) -> None:
@@ -112,7 +114,7 @@ class NodeBackendImpl:
         if stored is not None:
             block_hash = self.store.hash_by_number(stored.block_number)
             return tx_json(stored.tx, block_hash, stored.block_number, stored.index)
-        with self.engine.lock:
+        with self.engine.pool_lock:
             pending = self.engine.pool.get(tx_hash)
         return tx_json(pending, None, None, None) if pending else None
 
@@ -239,7 +241,8 @@ class NodeBackendImpl:
     def status(self) -> JsonDict:
         engine = self.engine
         with engine.lock:
-            head, head_hash, pool = engine.head, engine.head_hash, len(engine.pool)
+            head, head_hash = engine.head, engine.head_hash
+        pool = len(engine.pool)
         return {
             "nodeId": self.node_id,
             "chainId": hex(self.chain_id),
@@ -257,6 +260,10 @@ class NodeBackendImpl:
     def subscribe_new_heads(self, callback: Callable[[JsonDict], None]) -> Callable[[], None]:
         def on_block(block: Block, _receipts: list[Receipt]) -> None:
             header = header_json(block.header, block.hash, block.seals, len(block.encode()))
+            # Subscribers get the standard header only: web3.py classifies a notification as a header by the
+            # share of standard fields it carries, and the Colend extras are in eth_getBlockBy* anyway.
+            for extra in COLEND_HEADER_EXTRAS:
+                header.pop(extra, None)
             callback(header)
 
         return self.engine.on_block(on_block)

@@ -19,7 +19,7 @@ from node.chain.commitment import StateCommitment
 from node.chain.genesis import DeployFn, Genesis, deploy_colend_suite
 from node.chain.header import ZERO_ADDRESS, ZERO_HASH, BlockHeader
 from node.chain.receipt import Receipt
-from node.chain.roots import receipts_root, tx_root
+from node.chain.roots import receipts_root, receipts_root_encoded, tx_root
 from node.chain.seals import seal_signer
 from node.chain.state import AccountRecord, StateDiff, build_diff
 from node.errors import ChainIntegrityError, NodeError, StateCommitmentMismatch, StoreCorrupted
@@ -32,6 +32,7 @@ from node.txpool.pool import TxPool
 
 log = logging.getLogger("colend.engine")
 _EMPTY = AccountRecord()
+MAX_PERMISSION_CACHE = 4_096
 
 
 class NodeHalted(NodeError):
@@ -48,6 +49,7 @@ class PendingBlock:
     header: BlockHeader
     execution: BlockExecution
     diff: StateDiff
+    encoded_receipts: tuple[bytes, ...]
 
 
 BlockListener = Callable[[Block, list[Receipt]], None]
@@ -61,7 +63,8 @@ def quorum(validator_count: int) -> int:
 class ChainEngine:
     def __init__(self, store: ChainStore, genesis: Genesis, *, pool_limits: PoolLimits | None = None,
                  max_tx_bytes: int = DEFAULT_MAX_TX_BYTES, deploy: DeployFn = deploy_colend_suite) -> None:
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # the EVM, the store's head and the account table
+        self.pool_lock = threading.Lock()  # the pool alone, so admission never waits for a block to execute
         self.store = store
         stored = store.genesis_doc()
         if stored is not None:
@@ -143,12 +146,16 @@ class ChainEngine:
     # -- pool -----------------------------------------------------------------------------------------
 
     def permitted(self, sender: bytes) -> bool:
-        """Admission-time permission, cached until the next block changes the state."""
-        with self.lock:
-            allowed = self._permitted.get(sender)
-            if allowed is None:
-                allowed = self._permitted[sender] = self.executor.can_write(sender)
-            return allowed
+        """Admission-time permission, cached until a block writes the Consortium's storage (canWrite is a
+        view of that storage alone). Execution re-checks every tx, so a stale answer never reaches a block."""
+        allowed = self._permitted.get(sender)
+        if allowed is None:
+            with self.lock:
+                allowed = self.executor.can_write(sender)
+                if len(self._permitted) >= MAX_PERMISSION_CACHE:
+                    self._permitted.clear()
+                self._permitted[sender] = allowed
+        return allowed
 
     def submit(self, raw: bytes) -> bytes:
         """Decode, verify and admit a raw tx; returns its hash or raises MalformedTransaction/TxRejected."""
@@ -156,13 +163,15 @@ class ChainEngine:
         return self.submit_tx(tx)
 
     def submit_tx(self, tx: Transaction) -> bytes:
-        with self.lock:
-            self.pool.add(tx, self.account(tx.sender).nonce, self.permitted(tx.sender))
+        allowed = self.permitted(tx.sender)
+        with self.pool_lock:
+            account = self.account(tx.sender)
+            self.pool.add(tx, account.nonce, allowed, account.balance)
         self.tx_arrived.set()
         return tx.hash
 
     def pending_nonce(self, sender: bytes) -> int:
-        with self.lock:
+        with self.pool_lock:
             return self.pool.pending_nonce(sender, self.account(sender).nonce)
 
     # -- blocks ---------------------------------------------------------------------------------------
@@ -172,7 +181,8 @@ class ChainEngine:
         """Execute the next block from the pool; None when there is nothing to put in it."""
         with self.lock:
             self._check_running()
-            txs = self.pool.select(lambda s: self.account(s).nonce, max_txs, self.genesis.block_gas_limit)
+            with self.pool_lock:
+                txs = self.pool.select(lambda s: self.account(s).nonce, max_txs, self.genesis.block_gas_limit)
             if not txs and not allow_empty:
                 return None
             timestamp_ms = max(timestamp_ms, self.head.timestamp_ms + 1)
@@ -193,12 +203,13 @@ class ChainEngine:
         except BaseException:
             self._restore()
             raise
+        encoded = tuple(r.encode() for r in out.receipts)
         header = BlockHeader(
             number=number, parent_hash=self.head_hash, timestamp_ms=timestamp_ms, proposer=proposer,
-            tx_root=tx_root([tx.hash for tx in out.included]), receipts_root=receipts_root(out.receipts),
+            tx_root=tx_root([tx.hash for tx in out.included]), receipts_root=receipts_root_encoded(encoded),
             state_root=self._commitment.root_with(diff.accounts.items()), gas_limit=self.genesis.block_gas_limit,
             gas_used=out.gas_used, extra_data=extra)
-        return PendingBlock(header, out, diff)
+        return PendingBlock(header, out, diff, encoded)
 
     def abandon(self, pending: PendingBlock) -> None:
         """Throw away an executed block that will not be committed (e.g. a failed consensus round)."""
@@ -214,10 +225,14 @@ class ChainEngine:
                 raise ChainIntegrityError("pending block no longer extends the head")
             block = Block(pending.header, tuple(out.included), tuple(seals))
             try:
-                self.store.commit_block(block, out.receipts, pending.diff)
+                self.store.commit_block(block, out.receipts, pending.diff, encoded_receipts=pending.encoded_receipts)
             except BaseException:
                 self._restore()
                 raise
+            consortium = self.executor.consortium
+            rewritten = pending.diff.accounts.get(consortium) if consortium else None
+            permissions_may_change = consortium is None or (
+                rewritten is not None and rewritten.storage_digest != self.account(consortium).storage_digest)
             for address, record in pending.diff.accounts.items():
                 if record.is_empty():
                     self._accounts.pop(address, None)
@@ -226,9 +241,11 @@ class ChainEngine:
             self._commitment.apply(pending.diff.accounts.items())
             self.head, self.head_hash = pending.header, block.hash
             self.executor.block_committed(out)
-            self.pool.prune({tx.sender: self.account(tx.sender).nonce for tx in out.included})
+            with self.pool_lock:
+                self.pool.prune({tx.sender: self.account(tx.sender).nonce for tx in out.included})
             self._drop_skipped(out)
-            self._permitted.clear()
+            if permissions_may_change:
+                self._permitted.clear()
             if self.executor.needs_rebase():
                 self._restore()
             listeners = list(self._listeners)
@@ -243,7 +260,8 @@ class ChainEngine:
 
     def _drop_skipped(self, out: BlockExecution) -> None:
         """Txs the proposer could not run (permission revoked, stale nonce) leave the pool, never a block."""
-        self.pool.remove(tx.hash for tx, _ in out.skipped)
+        with self.pool_lock:
+            self.pool.remove([tx.hash for tx, _ in out.skipped])
 
     def import_block(self, block: Block) -> Block:
         """Validate, re-execute and commit a block proposed elsewhere; halts on a state commitment mismatch."""

@@ -68,6 +68,10 @@ class AlreadyKnown(TxRejected):
     code = "already_known"
 
 
+class InsufficientFunds(TxRejected):
+    code = "insufficient_funds"
+
+
 class PoolFull(TxRejected):
     """The pool (or the sender's share of it) has no room; the caller may retry later."""
 

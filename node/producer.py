@@ -67,6 +67,11 @@ class SingleValidatorProducer:
                 if self.engine.halted:
                     break
                 continue
+            except Exception:  # the engine has rebuilt its EVM from the store; keep serving, loudly
+                log.exception("event=block_production_failed code=internal")
+                if self._stop.wait(period):
+                    break
+                continue
             if block is not None and len(self.engine.pool):
                 self.engine.tx_arrived.set()  # more ready: go again after the period
 

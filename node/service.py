@@ -7,7 +7,7 @@ import json
 import logging
 import signal
 
-from node.backend import NodeBackendImpl
+from node.backend import EngineBackend
 from node.chain.genesis import Genesis
 from node.config import NodeConfig
 from node.engine import ChainEngine
@@ -30,7 +30,7 @@ async def run_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
 
     engine = open_engine(config)
-    backend = NodeBackendImpl(engine, node_id=config.node_id)
+    backend = EngineBackend(engine, node_id=config.node_id)
     producer = SingleValidatorProducer(
         engine, read_key(config.path(config.validator_key)), period_ms=config.block_period_ms,
         allow_empty=config.allow_empty_blocks, max_txs=config.max_txs_per_block)

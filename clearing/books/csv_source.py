@@ -45,6 +45,12 @@ def _decode_lines(data: bytes, encoding: str) -> tuple[bytes, list[Reject]]:
     return b"\n".join(lines), rejects
 
 
+def _clean_text(data: bytes, delimiter: str) -> bool:
+    """True when no field can contain a tab, CR, LF or NUL: no quotes, so a field never spans delimiters."""
+    tab_is_delimiter = delimiter == "\t"
+    return not any(c in data for c in (b'"', b"\x00", b"\r")) and (tab_is_delimiter or b"\t" not in data)
+
+
 class CsvBooks:
     """A CSV export with a header line."""
 
@@ -81,7 +87,9 @@ class CsvBooks:
         else:
             frame = pl.DataFrame(schema=schema)
         frame = frame.with_row_index(LINE_COLUMN, offset=HEADER_LINE + 1).with_columns(pl.col(LINE_COLUMN).cast(pl.Int64))
-        return RawTable(frame=frame, rejects=rejects, extra_column=EXTRA_COLUMN)
+        return RawTable(
+            frame=frame, rejects=rejects, extra_column=EXTRA_COLUMN, clean_text=_clean_text(data, self.mapping.delimiter)
+        )
 
     def load(self, bank: str) -> BooksLoad:
         return normalize(self.read_raw(), self.mapping, bank, self.name)

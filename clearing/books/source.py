@@ -52,6 +52,7 @@ class RawTable:
     frame: pl.DataFrame
     rejects: list[Reject] = field(default_factory=list)
     extra_column: str | None = None
+    clean_text: bool = False  # the reader proved no value can hold a tab, newline or NUL
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Breaks that outlive a run: current state per break plus an append-only audit trail, in one sqlite file.
 
 Lifecycle. By hand: OPEN -> ASSIGNED (assign), ASSIGNED -> ASSIGNED (reassign), ASSIGNED -> RESOLVED
-(resolve). By the system at each run: a new break enters OPEN; a break OPEN or ASSIGNED that the run no
-longer finds becomes RESOLVED ("auto-resolved"); a RESOLVED break that shows up again is reopened (OPEN,
-first seen reset to that run's as-of date). Anything else raises IllegalTransition. Every transition,
+(resolve). By the system at each run: a new break enters OPEN; a break OPEN or ASSIGNED that a complete
+run no longer finds becomes RESOLVED ("auto-resolved"); a RESOLVED break that shows up again is reopened
+(OPEN, first seen reset to that run's as-of date). Anything else raises IllegalTransition. Every transition,
 manual or automatic, appends one audit event with who, when and a comment; sqlite triggers refuse any
 UPDATE or DELETE of audit events.
 """
@@ -104,8 +104,21 @@ class BreakStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def sync_run(self, bank: str, observed: pl.DataFrame, *, as_of: dt.date, run_id: str, at: dt.datetime) -> pl.DataFrame:
-        """Carry breaks over to this run (see module doc); returns PRESENT_SCHEMA for the observed breaks."""
+    def sync_run(
+        self,
+        bank: str,
+        observed: pl.DataFrame,
+        *,
+        as_of: dt.date,
+        run_id: str,
+        at: dt.datetime,
+        auto_resolve: bool = True,
+    ) -> pl.DataFrame:
+        """Carry breaks over to this run (see module doc); returns PRESENT_SCHEMA for the observed breaks.
+
+        `auto_resolve=False` (an incomplete run: rejected rows, lagging index) leaves unseen breaks as they
+        are, since their rows may simply not have been read.
+        """
         as_of_text = as_of.isoformat()
         stamp = at.isoformat()
         cur = self._db.cursor()
@@ -165,7 +178,11 @@ class BreakStore:
                 else:
                     carry.append((as_of_text, *values, bank, bid))
                     present[bid] = (known[0], known[1], known[2])
-            gone = [bid for bid, (state, _, _) in existing.items() if state != BreakState.RESOLVED and bid not in present]
+            gone = [
+                bid
+                for bid, (state, _, _) in existing.items()
+                if auto_resolve and state != BreakState.RESOLVED and bid not in present
+            ]
             for bid in gone:
                 events.append(
                     (

@@ -33,7 +33,7 @@ HASH_SEED = 0x5EED
 PAIR_FIELDS = ["amount", "currency", "value_date", "status"]
 DETAIL_FIELDS = ["kind", "key", "counterparty", "reference"]
 MATCH_SCHEMA: dict[str, pl.DataType] = {
-    "kind": pl.Utf8(),
+    "kind": KIND_ENUM,
     "key": pl.Utf8(),
     "rule": pl.Utf8(),
     "chain_amount": pl.Int64(),
@@ -51,14 +51,15 @@ MATCH_SCHEMA: dict[str, pl.DataType] = {
 class Classification:
     """Engine output: inputs (for totals), matched units and breaks, all as frames."""
 
-    chain: pl.DataFrame  # RECORD_SCHEMA
-    books: pl.DataFrame  # RECORD_SCHEMA + line
+    chain: pl.DataFrame  # RECORD_SCHEMA, kind as KIND_ENUM
+    books: pl.DataFrame  # RECORD_SCHEMA (kind as KIND_ENUM) + line
     matched: pl.DataFrame  # MATCH_SCHEMA, one row per agreeing key pair or reference group (key null for pairs)
     breaks: pl.DataFrame  # BREAK_SCHEMA, sorted by break_id
 
 
 def _prepare(frame: pl.DataFrame, with_line: bool) -> pl.DataFrame:
-    columns = [pl.col(c).cast(t) for c, t in RECORD_SCHEMA.items()]
+    """RECORD_SCHEMA with kind as an Enum (cheap to group and hash) and a books `line` column."""
+    columns = [pl.col(c).cast(KIND_ENUM if c == "kind" else t) for c, t in RECORD_SCHEMA.items()]
     has_line = with_line and "line" in frame.columns
     line = pl.col("line").cast(pl.Int64) if has_line else pl.lit(None, pl.Int64)
     return frame.select(*columns, line.alias("line"))
@@ -148,7 +149,7 @@ def _duplicate_breaks(frame: pl.DataFrame, repeats: pl.Series, side: Side) -> pl
 def _narrow(frame: pl.DataFrame, digest: pl.Series, repeats: pl.Series, exact: bool, books: bool) -> pl.DataFrame:
     """Only what the pair comparison needs, without repeats: join key(s), row number, compared fields."""
     keys = [pl.col("kind").alias("_kt"), pl.col("key").alias("_kk")] if exact else [digest.alias("_h")]
-    extra = [pl.col("line")] if books else [pl.col("kind").cast(KIND_ENUM)]
+    extra = [pl.col("line")] if books else [pl.col("kind")]
     narrow = frame.select(*keys, *PAIR_FIELDS, *extra).with_row_index("_r")
     if not repeats.is_empty():
         narrow = narrow.filter(~pl.col("_r").is_in(repeats.implode()))
@@ -199,7 +200,7 @@ def classify(chain: pl.DataFrame, books: pl.DataFrame, rules: MatchRules) -> Cla
     )
     agreeing = ~pl.col("_amount_bad")
     matched_pairs = pairs.select(
-        pl.col("kind").cast(pl.Utf8),
+        pl.col("kind"),
         pl.lit(None, pl.Utf8).alias("key"),
         pl.lit("KEY").alias("rule"),
         pl.col("amount").alias("chain_amount"),

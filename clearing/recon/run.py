@@ -106,11 +106,14 @@ def run_reconciliation(
             loaded = source.load(bank)
         with stages.stage("match"):
             classification = classify(chain, loaded.frame, rules)
+        lag = None if chain_head is None else max(chain_head - (-1 if index_block is None else index_block), 0)
+        complete = not loaded.unreadable and not lag
         with stages.stage("breaks"):
-            present = breaks_db.sync_run(bank, classification.breaks, as_of=as_of, run_id=run_id, at=recorded_at)
+            present = breaks_db.sync_run(
+                bank, classification.breaks, as_of=as_of, run_id=run_id, at=recorded_at, auto_resolve=complete
+            )
             breaks = classification.breaks.join(present, on="break_id", how="left")
         with stages.stage("statement"):
-            lag = None if chain_head is None else max(chain_head - (index_block if index_block is not None else -1), 0)
             statement = build_statement(
                 classification,
                 breaks,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,6 +32,12 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class BreakTotals:
+    count: int
+    difference: int  # the chain - books difference these breaks carry
+
+
+@dataclass(frozen=True)
 class Section:
     """Figures for one record kind (or ALL). residual = chain - books - explained, asserted 0."""
 
@@ -43,7 +50,7 @@ class Section:
     tolerated_count: int  # units whose amounts differ within tolerance
     tolerated_difference: int
     date_window_count: int  # units whose dates differ within the window
-    breaks: dict[str, Totals]  # break type -> (count, difference carried)
+    breaks: dict[str, BreakTotals]  # break type -> count and difference carried
     explained: int
     residual: int
 
@@ -73,43 +80,90 @@ class Statement:
         return doc
 
 
-def _sum(frame: pl.DataFrame, column: str) -> int:
-    return int(frame.get_column(column).sum() or 0) if frame.height else 0
+def _by_kind(frame: pl.DataFrame, *aggs: pl.Expr) -> dict[str, tuple[int, ...]]:
+    """kind -> aggregated ints, one group_by pass over the frame."""
+    if frame.is_empty():
+        return {}
+    grouped = frame.group_by("kind").agg(*(a.cast(pl.Int64) for a in aggs))
+    return {str(row[0]): tuple(int(v or 0) for v in row[1:]) for row in grouped.iter_rows()}
 
 
-def _section(kind: str, c: Classification) -> Section:
-    def pick(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame if kind == ALL_KINDS else frame.filter(pl.col("kind") == kind)
+def _column_sums(rows: Iterable[tuple[int, ...]], width: int) -> tuple[int, ...]:
+    totals = [0] * width
+    for row in rows:
+        for i, value in enumerate(row):
+            totals[i] += value
+    return tuple(totals)
 
-    chain, books, matched, breaks = pick(c.chain), pick(c.books), pick(c.matched), pick(c.breaks)
-    clean = matched.filter(~pl.col("has_break"))
-    tolerated = matched.filter(pl.col("amount_tolerated"))
-    by_type = {t.value: Totals(0, 0) for t in BreakType}
-    for btype, count, difference in breaks.group_by("break_type").agg(pl.len(), pl.col("difference").sum()).iter_rows():
-        by_type[btype] = Totals(int(count), int(difference))
-    explained = _sum(tolerated, "difference") + sum(t.amount for t in by_type.values())
-    chain_total, books_total = _sum(chain, "amount"), _sum(books, "amount")
+
+def _section(
+    kind: str, chain: tuple[int, ...], books: tuple[int, ...], matched: tuple[int, ...], breaks: dict[str, BreakTotals]
+) -> Section:
+    clean_count, clean_chain, clean_books, tolerated_count, tolerated_diff, date_window = matched
+    explained = tolerated_diff + sum(t.difference for t in breaks.values())
     return Section(
         kind=kind,
-        chain=Totals(chain.height, chain_total),
-        books=Totals(books.height, books_total),
-        matched_count=clean.height,
-        matched_chain_amount=_sum(clean, "chain_amount"),
-        matched_books_amount=_sum(clean, "books_amount"),
-        tolerated_count=tolerated.height,
-        tolerated_difference=_sum(tolerated, "difference"),
-        date_window_count=int(matched.get_column("date_tolerated").sum() or 0) if matched.height else 0,
-        breaks=by_type,
+        chain=Totals(*chain),
+        books=Totals(*books),
+        matched_count=clean_count,
+        matched_chain_amount=clean_chain,
+        matched_books_amount=clean_books,
+        tolerated_count=tolerated_count,
+        tolerated_difference=tolerated_diff,
+        date_window_count=date_window,
+        breaks=breaks,
         explained=explained,
-        residual=chain_total - books_total - explained,
+        residual=chain[1] - books[1] - explained,
     )
 
 
 def sections(c: Classification) -> tuple[Section, list[Section]]:
-    """Overall and per-kind figures; raises UnexplainedResidual if any residual is not zero."""
-    kinds = sorted(set(c.chain.get_column("kind").unique()) | set(c.books.get_column("kind").unique()))
-    overall = _section(ALL_KINDS, c)
-    per_kind = [_section(k, c) for k in kinds]
+    """Overall and per-kind figures; raises UnexplainedResidual if any residual is not zero.
+
+    Side totals come straight from the input rows, explained differences from the classified units, so a
+    row the engine lost or counted twice shows up here.
+    """
+    side = (pl.len(), pl.col("amount").sum())
+    chain, books = _by_kind(c.chain, *side), _by_kind(c.books, *side)
+    clean = ~pl.col("has_break")
+    tolerated = pl.col("amount_tolerated")
+    matched = _by_kind(
+        c.matched,
+        clean.sum(),
+        pl.col("chain_amount").filter(clean).sum(),
+        pl.col("books_amount").filter(clean).sum(),
+        tolerated.sum(),
+        pl.col("difference").filter(tolerated).sum(),
+        pl.col("date_tolerated").sum(),
+    )
+    breaks: dict[str, dict[str, BreakTotals]] = {}
+    if not c.breaks.is_empty():
+        grouped = c.breaks.group_by("kind", "break_type").agg(pl.len(), pl.col("difference").sum())
+        for kind, btype, count, difference in grouped.iter_rows():
+            breaks.setdefault(kind, {})[btype] = BreakTotals(int(count), int(difference))
+    kinds = sorted(set(chain) | set(books) | set(matched) | set(breaks))
+    per_kind = [
+        _section(
+            k,
+            chain.get(k, (0, 0)),
+            books.get(k, (0, 0)),
+            matched.get(k, (0,) * 6),
+            {t.value: breaks.get(k, {}).get(t.value, BreakTotals(0, 0)) for t in BreakType},
+        )
+        for k in kinds
+    ]
+    overall = _section(
+        ALL_KINDS,
+        _column_sums(chain.values(), 2),
+        _column_sums(books.values(), 2),
+        _column_sums(matched.values(), 6),
+        {
+            t.value: BreakTotals(
+                sum(s.breaks[t.value].count for s in per_kind), sum(s.breaks[t.value].difference for s in per_kind)
+            )
+            for t in BreakType
+        },
+    )
     for section in (overall, *per_kind):
         if section.residual != 0:
             raise UnexplainedResidual(

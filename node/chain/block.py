@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import rlp
 
 from node.chain.header import BlockHeader
+from node.chain.rlp_codec import encode as rlp_encode
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
 
@@ -27,11 +28,11 @@ class Block:
 
     def encode(self) -> bytes:
         """Wire form: raw txs only, so a receiver re-verifies every signature."""
-        return rlp.encode([self.header.fields(), [tx.raw for tx in self.txs], list(self.seals)])
+        return rlp_encode([self.header.fields(), [tx.raw for tx in self.txs], list(self.seals)])
 
     def encode_stored(self) -> bytes:
         """Store form: senders kept beside raw txs so reads skip signature recovery."""
-        return rlp.encode([self.header.fields(), [[tx.raw, tx.sender] for tx in self.txs], list(self.seals)])
+        return rlp_encode([self.header.fields(), [[tx.raw, tx.sender] for tx in self.txs], list(self.seals)])
 
     @classmethod
     def decode(cls, data: bytes, limits: DecodeLimits) -> Block:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import rlp
 from eth_hash.auto import keccak
 
+from node.chain.rlp_codec import encode as rlp_encode
 from node.errors import ChainIntegrityError
 
 HEADER_VERSION = 1
@@ -40,7 +41,7 @@ class BlockHeader:
                 self.receipts_root, self.state_root, self.gas_limit, self.gas_used, self.extra_data]
 
     def encode(self) -> bytes:
-        return rlp.encode(self.fields())
+        return rlp_encode(self.fields())
 
     def hash(self) -> bytes:
         return keccak(self.encode())

@@ -6,6 +6,16 @@ from dataclasses import dataclass
 
 import rlp
 
+from node.chain.rlp_codec import encode as rlp_encode
+from node.chain.rlp_codec import encode_list_of_encoded
+
+_TOPIC_PREFIX = b"\xa0"  # RLP string header for 32 bytes
+
+
+def _encode_log(log: Log) -> bytes:
+    topics = encode_list_of_encoded([_TOPIC_PREFIX + t if len(t) == 32 else rlp_encode(t) for t in log.topics])
+    return encode_list_of_encoded([rlp_encode(log.address), topics, rlp_encode(log.data)])
+
 
 @dataclass(frozen=True, slots=True)
 class Log:
@@ -31,7 +41,11 @@ class Receipt:
                 self.contract_address or b"", self.revert_data]
 
     def encode(self) -> bytes:
-        return rlp.encode(self.fields())
+        """Same bytes as rlp_encode(self.fields()); logs are framed by hand since they dominate big receipts."""
+        logs = encode_list_of_encoded([_encode_log(log) for log in self.logs])
+        return encode_list_of_encoded([rlp_encode(self.status), rlp_encode(self.gas_used),
+                                       rlp_encode(self.cumulative_gas_used), logs,
+                                       rlp_encode(self.contract_address or b""), rlp_encode(self.revert_data)])
 
     @classmethod
     def from_fields(cls, f: list) -> Receipt:

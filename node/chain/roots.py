@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import rlp
 from eth_hash.auto import keccak
 
 from node.chain.receipt import Receipt
+from node.chain.rlp_codec import encode as rlp_encode
+from node.chain.rlp_codec import encode_list_of_encoded
 
 
 def tx_root(tx_hashes: Sequence[bytes]) -> bytes:
-    return keccak(rlp.encode(list(tx_hashes)))
+    return keccak(rlp_encode(list(tx_hashes)))
 
 
 def receipts_root(receipts: Sequence[Receipt]) -> bytes:
-    return keccak(rlp.encode([r.fields() for r in receipts]))
+    return receipts_root_encoded([r.encode() for r in receipts])
+
+
+def receipts_root_encoded(encoded: Sequence[bytes]) -> bytes:
+    """Same root from receipts already RLP-encoded (the store keeps those exact bytes)."""
+    return keccak(encode_list_of_encoded(list(encoded)))

@@ -9,6 +9,7 @@ import rlp
 from eth_hash.auto import keccak
 
 from node.chain.commitment import update_storage_digest
+from node.chain.rlp_codec import encode as rlp_encode
 
 EMPTY_CODE_HASH = keccak(b"")
 
@@ -25,7 +26,7 @@ class AccountRecord:
         return (self.nonce, self.balance, self.code_hash, self.storage_digest) == (0, 0, EMPTY_CODE_HASH, 0)
 
     def encode(self) -> bytes:
-        return rlp.encode([self.nonce, self.balance, self.code_hash, self.storage_digest])
+        return rlp_encode([self.nonce, self.balance, self.code_hash, self.storage_digest])
 
     @classmethod
     def decode(cls, data: bytes) -> AccountRecord:
@@ -53,7 +54,7 @@ class StateDiff:
 
     def encode(self) -> bytes:
         """Sorted, so the same diff encodes to the same bytes on every node."""
-        return rlp.encode([
+        return rlp_encode([
             [[a, self.accounts[a].encode()] for a in sorted(self.accounts)],
             [[a, s, v] for (a, s), v in sorted(self.storage.items())],
             [[h, self.codes[h]] for h in sorted(self.codes)],

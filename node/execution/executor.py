@@ -16,19 +16,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyrevm
-import rlp
 from eth_hash.auto import keccak
 
 from node.chain.receipt import Log, Receipt
+from node.chain.rlp_codec import encode as rlp_encode
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, TouchedAccount
 from node.execution.abi import decode_bool, encode_can_write
-from node.execution.journal import touched_since
+from node.execution.journal import JournalCursor
 from node.tx.model import Transaction
 
 EVM_SPEC = "SHANGHAI"  # matches the contracts' evmVersion (contracts.compiler)
 PERMISSION_CHECK_GAS = 1_000_000
 # Past this many journal vectors the journal (and journal_str) costs more than rebuilding from the store.
 REBASE_JOURNAL_VECTORS = 200_000
+REBASE_MIN_JOURNAL_CHARS = 16_000_000
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
 ZERO_ADDRESS = b"\x00" * 20
 
@@ -62,6 +63,7 @@ class BlockExecution:
     slots: dict[tuple[bytes, int], int] = field(default_factory=dict)
     codes: dict[bytes, bytes] = field(default_factory=dict)
     gas_used: int = 0
+    journal_mark: int = 0  # where the journal cursor moves once this block is committed
 
 
 class TxSkipped(Exception):
@@ -76,8 +78,11 @@ class EvmExecutor:
         self.block_gas_limit = block_gas_limit
         self.consortium = consortium
         self._evm = self._fresh_evm()
-        self._mark = self._evm.journal_len
+        self._cursor = JournalCursor(self._evm.journal_str)
+        self._rebased_size = 0
         self._known_codes: set[bytes] = {EMPTY_CODE_HASH}
+        self._log_addresses: dict[str, bytes] = {}
+        self._last_journal_size = 0
 
     def _fresh_evm(self) -> pyrevm.EVM:
         env = pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=self.chain_id), block=pyrevm.BlockEnv(number=0, timestamp=0))
@@ -98,7 +103,9 @@ class EvmExecutor:
         for address, slot, value in storage:
             evm.insert_account_storage(hexaddr(address), slot, value)
         self._evm, self._known_codes = evm, known
-        self._mark = evm.journal_len
+        journal = evm.journal_str
+        self._cursor = JournalCursor(journal)
+        self._rebased_size = len(journal)
 
     @property
     def evm(self) -> pyrevm.EVM:
@@ -106,7 +113,9 @@ class EvmExecutor:
         return self._evm
 
     def needs_rebase(self) -> bool:
-        return self._evm.journal_len > REBASE_JOURNAL_VECTORS
+        """pyrevm never drops logs or journal entries; rebuild once that history outweighs the state itself."""
+        return (self._evm.journal_len > REBASE_JOURNAL_VECTORS
+                or self._last_journal_size > max(REBASE_MIN_JOURNAL_CHARS, 2 * self._rebased_size))
 
     # -- reads ----------------------------------------------------------------------------------------
 
@@ -185,8 +194,14 @@ class EvmExecutor:
             revert = bytes.fromhex(match.group(1)) if match else b""
             return CallResult(False, revert, result.gas_used, result.reason), None, []
         result = evm.result
-        logs = [Log(bytes.fromhex(lg.address[2:]), tuple(bytes.fromhex(t[2:]) for t in lg.topics), bytes(lg.data[1]))
-                for lg in result.logs]
+        logs = []
+        addresses = self._log_addresses
+        for lg in result.logs:
+            address = addresses.get(lg.address)
+            if address is None:
+                address = addresses[lg.address] = bytes.fromhex(lg.address[2:])
+            topics, payload = lg.data
+            logs.append(Log(address, tuple(topics), bytes(payload)))
         if created is not None:
             output = self.code(created)
         return CallResult(True, output, result.gas_used), created, logs
@@ -241,7 +256,10 @@ class EvmExecutor:
     def collect_touched(self, out: BlockExecution, senders: set[bytes]) -> None:
         """Fill out.accounts/slots/codes with present values of everything journaled since the mark."""
         evm = self._evm
-        touched = touched_since(evm.journal_str, self._mark, evm.journal_len)
+        journal = evm.journal_str
+        self._last_journal_size = len(journal)
+        touched = self._cursor.touched(journal)
+        out.journal_mark = self._cursor.last_vector(journal)
         for address in sorted(touched.accounts | senders):
             info = evm.basic(hexaddr(address))
             code_hash = bytes(info.code_hash) if info.code_hash else EMPTY_CODE_HASH
@@ -254,8 +272,8 @@ class EvmExecutor:
     def block_committed(self, out: BlockExecution) -> None:
         """The block is durable: later blocks only need journal entries from here on."""
         self._known_codes.update(out.codes)
-        self._mark = self._evm.journal_len
+        self._cursor.offset = out.journal_mark
 
 
 def create_address(sender: bytes, nonce: int) -> bytes:
-    return keccak(rlp.encode([sender, nonce]))[12:]
+    return keccak(rlp_encode([sender, nonce]))[12:]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from node.backend_api import NodeBackend
 from node.errors import InvalidParams, NodeError
-from node.rpc.errors import INTERNAL_ERROR, InvalidRequest, MethodNotFound, ParseError
+from node.rpc.errors import INTERNAL_ERROR, InvalidRequest, MethodNotFound, ParseError, ResponseTooLarge
 from node.rpc.filters import FilterRegistry
 from node.rpc.limits import RpcLimits
 from node.rpc.logfmt import log_event
@@ -27,8 +27,9 @@ logger = logging.getLogger("colend.rpc")
 
 _NO_ID = object()
 MAX_JSON_DEPTH = 64  # Ethereum JSON-RPC requests nest a handful of levels
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[\[\]{}]")
+# A JSON string (closed, or running to the end of the text) or a bracket. Every character inside a string is
+# consumable, so a string token never backtracks and the scan stays linear even on hostile input.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.|\\\Z)*(?:"|\Z)|[\[\]{}]', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,12 @@ def _check_depth(text: str) -> None:
     if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
         return
     depth = 0
-    for match in _BRACKETS.finditer(_STRINGS.sub("", text)):
-        depth += 1 if match.group() in "[{" else -1
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+        elif token in "]}":
+            depth -= 1
         if depth > MAX_JSON_DEPTH:
             raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
@@ -92,8 +97,27 @@ class Dispatcher:
                 data={"limit": self._limits.max_batch},
             )
             return self._error_response(None, error, "-", peer)
-        replies = [reply for item in batch if (reply := self._handle_one(item, ctx, peer)) is not None]
+        replies: list[str] = []
+        size = 0
+        for item in batch:
+            if size > self._limits.max_batch_response_bytes:
+                reply = self._refuse_over_size(item, peer)
+            else:
+                reply = self._handle_one(item, ctx, peer)
+            if reply is not None:
+                replies.append(reply)
+                size += len(reply)
         return "[" + ",".join(replies) + "]" if replies else None
+
+    def _refuse_over_size(self, item: object, peer: str) -> str | None:
+        if isinstance(item, dict) and "id" not in item:
+            return None
+        request_id = item.get("id") if isinstance(item, dict) and _valid_id(item.get("id")) else None
+        error = ResponseTooLarge(
+            f"batch response too large, limit {self._limits.max_batch_response_bytes} bytes; call not run",
+            data={"limit": self._limits.max_batch_response_bytes},
+        )
+        return self._error_response(request_id, error, _method_label(item), peer)
 
     def _handle_one(self, item: object, ctx: CallContext, peer: str) -> str | None:
         try:

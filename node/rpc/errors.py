@@ -10,6 +10,7 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 SERVER_ERROR = -32000
+RESPONSE_TOO_LARGE = -32003
 LIMIT_EXCEEDED = -32005
 
 
@@ -47,6 +48,13 @@ class LimitExceeded(RpcError):
 
     code = "limit_exceeded"
     rpc_code = LIMIT_EXCEEDED
+
+
+class ResponseTooLarge(RpcError):
+    """A batch whose replies grew past the response limit; the calls left were not run."""
+
+    code = "response_too_large"
+    rpc_code = RESPONSE_TOO_LARGE
 
 
 class FilterNotFound(RpcError):

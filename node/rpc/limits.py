@@ -13,6 +13,8 @@ class RpcLimits:
 
     max_body_bytes: int = 5 * MIB
     max_batch: int = 1000
+    # Once a batch's replies pass this size, its remaining calls are answered with an error, not run (geth: 25 MB).
+    max_batch_response_bytes: int = 25 * MIB
     # geth's pool refuses txs above 128 KiB ("oversized data"); checking here spares the decoder.
     max_raw_tx_bytes: int = 128 * 1024
     max_log_block_range: int = 10_000

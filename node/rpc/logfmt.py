@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-_BARE = re.compile(r"^[A-Za-z0-9_.:/@+\-]+$")
+_BARE = re.compile(r"[A-Za-z0-9_.:/@+\-]+")
 MAX_VALUE_CHARS = 300
 
 
@@ -14,9 +14,11 @@ def format_value(value: object) -> str:
     text = str(value)
     if len(text) > MAX_VALUE_CHARS:
         text = text[:MAX_VALUE_CHARS] + "..."
-    if _BARE.match(text):
+    if _BARE.fullmatch(text):
         return text
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    # Any non-printable character (newlines, U+2028, controls) is escaped, so one event stays one line.
+    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in escaped)
     return f'"{escaped}"'
 
 

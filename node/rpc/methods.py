@@ -84,12 +84,12 @@ class Method:
         return args
 
 
-_HEX_ID = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
+_HEX_ID = re.compile(r"0x[0-9a-fA-F]{1,64}")
 
 
 def _hex_id(value: object, what: str) -> str:
     """Filter and subscription ids: ours are 0x + 32 hex digits; any short hex id is accepted, as geth does."""
-    if not isinstance(value, str) or not _HEX_ID.match(value):
+    if not isinstance(value, str) or not _HEX_ID.fullmatch(value):
         shown = json_type(value) if not isinstance(value, str) else repr(value[:40])
         raise InvalidParams(f"invalid {what}: expected a 0x-prefixed hex id of at most 32 bytes, got {shown}")
     return value

@@ -20,7 +20,7 @@ INT64_MAX = 2**63 - 1
 
 BLOCK_TAGS = frozenset({"latest", "earliest", "pending", "safe", "finalized"})
 
-_HEX_DIGITS = re.compile(r"^[0-9a-fA-F]*$")
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _hex_body(value: object, what: str) -> str:
     if not value.startswith(("0x", "0X")):
         raise _fail(what, "hex string without 0x prefix")
     body = value[2:]
-    if not _HEX_DIGITS.match(body):
+    if not _HEX_DIGITS.fullmatch(body):
         raise _fail(what, "invalid hex string")
     return body
 

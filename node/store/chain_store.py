@@ -13,6 +13,8 @@ import rlp
 from node.chain.block import Block
 from node.chain.header import BlockHeader
 from node.chain.receipt import Receipt
+from node.chain.rlp_codec import encode as rlp_encode
+from node.chain.rlp_codec import encode_list_of_encoded
 from node.chain.state import AccountRecord, StateDiff
 from node.errors import StoreCorrupted
 from node.store import keys
@@ -42,18 +44,22 @@ class ChainStore:
     # -- writes ---------------------------------------------------------------------------------------
 
     def commit_block(self, block: Block, receipts: Sequence[Receipt], diff: StateDiff,
-                     genesis_doc: bytes | None = None) -> None:
+                     genesis_doc: bytes | None = None, encoded_receipts: Sequence[bytes] | None = None) -> None:
         """Persist a block and its post-state atomically and durably, and move the head to it."""
+        if encoded_receipts is None:
+            encoded_receipts = [r.encode() for r in receipts]
         h = block.hash
         n = block.number
         with self._db.write_batch(transaction=True, sync=True) as batch:
-            batch.put(keys.BLOCK + h, rlp.encode([block.header.fields(), [tx.hash for tx in block.txs],
+            batch.put(keys.BLOCK + h, rlp_encode([block.header.fields(), [tx.hash for tx in block.txs],
                                                   list(block.seals)]))
             batch.put(keys.CANONICAL + keys.num(n), h)
             log_index = 0
             has_logs = False
-            for i, (tx, receipt) in enumerate(zip(block.txs, receipts, strict=True)):
-                batch.put(keys.TX + tx.hash, rlp.encode([tx.raw, tx.sender, n, i, receipt.fields(), log_index]))
+            for i, (tx, receipt, encoded) in enumerate(zip(block.txs, receipts, encoded_receipts, strict=True)):
+                batch.put(keys.TX + tx.hash, encode_list_of_encoded(
+                    [rlp_encode(tx.raw), rlp_encode(tx.sender), rlp_encode(n), rlp_encode(i), encoded,
+                     rlp_encode(log_index)]))
                 for log in receipt.logs:
                     has_logs = True
                     batch.put(keys.LOG_BY_ADDRESS + log.address + keys.num(n), b"")
@@ -77,7 +83,7 @@ class ChainStore:
                     batch.delete(keys.slot_key(address, slot))
             if genesis_doc is not None:
                 batch.put(keys.GENESIS, genesis_doc)
-            batch.put(keys.HEAD, rlp.encode([n, h]))
+            batch.put(keys.HEAD, rlp_encode([n, h]))
 
     # -- chain reads ----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import rlp
 from coincurve import PublicKey
 from eth_hash.auto import keccak
 
+from node.chain.rlp_codec import encode as rlp_encode
 from node.errors import GasLimitExceeded, MalformedTransaction, OversizedTransaction, WrongChainId
 from node.tx.model import ACCESS_LIST, DYNAMIC_FEE, LEGACY, AccessList, Transaction
 
@@ -127,7 +128,7 @@ def _decode_legacy(raw: bytes, chain_id: int, trusted: bytes | None) -> Transact
     tx_chain_id = (v - 35) // 2
     if tx_chain_id != chain_id:
         raise WrongChainId(f"invalid chain id: expected {chain_id}, got {tx_chain_id}")
-    unsigned = rlp.encode([fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], chain_id, 0, 0])
+    unsigned = rlp_encode([fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], chain_id, 0, 0])
     sender = _sender(keccak(unsigned), r, s, (v - 35) % 2, trusted)
     return Transaction(LEGACY, tx_chain_id, nonce, gas, gas_price, gas_price, to, value, data, (), v, r, s,
                        sender, keccak(raw), raw)
@@ -155,7 +156,7 @@ def _decode_typed(raw: bytes, chain_id: int, trusted: bytes | None) -> Transacti
     y_parity, r, s = (_int(fields[rest + 5 + i], n) for i, n in enumerate(("yParity", "r", "s")))
     if tx_chain_id != chain_id:
         raise WrongChainId(f"invalid chain id: expected {chain_id}, got {tx_chain_id}")
-    msg_hash = keccak(bytes([tx_type]) + rlp.encode(fields[: rest + 5]))
+    msg_hash = keccak(bytes([tx_type]) + rlp_encode(fields[: rest + 5]))
     sender = _sender(msg_hash, r, s, y_parity, trusted)
     return Transaction(tx_type, tx_chain_id, nonce, gas, gas_price, priority, to, value, data, access_list,
                        y_parity, r, s, sender, keccak(raw), raw)

@@ -3,10 +3,10 @@ that sign thousands of txs (eth-account is several times slower). The node itsel
 
 from __future__ import annotations
 
-import rlp
 from coincurve import PrivateKey
 from eth_hash.auto import keccak
 
+from node.chain.rlp_codec import encode as rlp_encode
 from node.tx.decode import SECP256K1_N
 
 
@@ -23,8 +23,8 @@ def sign_dynamic_fee(private_key: bytes | PrivateKey, chain_id: int, nonce: int,
     """A signed type-2 tx, raw bytes ready for eth_sendRawTransaction."""
     key = private_key if isinstance(private_key, PrivateKey) else PrivateKey(private_key)
     fields = [chain_id, nonce, max_priority_fee, max_fee, gas, to or b"", value, data, []]
-    r, s, y = _sign(key, keccak(b"\x02" + rlp.encode(fields)))
-    return b"\x02" + rlp.encode([*fields, y, r, s])
+    r, s, y = _sign(key, keccak(b"\x02" + rlp_encode(fields)))
+    return b"\x02" + rlp_encode([*fields, y, r, s])
 
 
 def sign_legacy(private_key: bytes | PrivateKey, chain_id: int, nonce: int, to: bytes | None, data: bytes = b"",
@@ -32,5 +32,5 @@ def sign_legacy(private_key: bytes | PrivateKey, chain_id: int, nonce: int, to: 
     """A signed EIP-155 legacy tx."""
     key = private_key if isinstance(private_key, PrivateKey) else PrivateKey(private_key)
     fields = [nonce, gas_price, gas, to or b"", value, data]
-    r, s, rec = _sign(key, keccak(rlp.encode([*fields, chain_id, 0, 0])))
-    return rlp.encode([*fields, chain_id * 2 + 35 + rec, r, s])
+    r, s, rec = _sign(key, keccak(rlp_encode([*fields, chain_id, 0, 0])))
+    return rlp_encode([*fields, chain_id * 2 + 35 + rec, r, s])

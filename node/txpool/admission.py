@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from node.errors import AlreadyKnown, NonceGapTooLarge, NonceTooLow, NotPermitted, PoolFull
+from node.errors import AlreadyKnown, InsufficientFunds, NonceGapTooLarge, NonceTooLow, NotPermitted, PoolFull
 from node.tx.model import Transaction
 
 
@@ -28,6 +28,7 @@ class SenderView:
     account_nonce: int
     permitted: bool
     pooled: Mapping[int, bytes]  # nonce -> tx hash
+    balance: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,8 @@ def admit(tx: Transaction, sender: SenderView, is_known: bool, pool_size: int, l
         raise AlreadyKnown("already known")
     if not sender.permitted:
         raise NotPermitted(f"sender 0x{tx.sender.hex()} is not permitted to write (not an active member account)")
+    if tx.value > sender.balance:  # gas is free, so only the value itself must be covered
+        raise InsufficientFunds(f"insufficient funds for gas * price + value: balance {sender.balance}, value {tx.value}")
     if tx.nonce < sender.account_nonce:
         raise NonceTooLow(f"nonce too low: next nonce {sender.account_nonce}, tx nonce {tx.nonce}")
     replaced = sender.pooled.get(tx.nonce)

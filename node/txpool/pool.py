@@ -37,10 +37,10 @@ class TxPool:
         entry = self._by_hash.get(tx_hash)
         return entry.tx if entry else None
 
-    def add(self, tx: Transaction, account_nonce: int, permitted: bool) -> bytes | None:
+    def add(self, tx: Transaction, account_nonce: int, permitted: bool, balance: int = 0) -> bytes | None:
         """Admit tx (raising TxRejected if refused); returns the hash it replaced, if any."""
         mine = self._by_sender.get(tx.sender, {})
-        view = SenderView(account_nonce, permitted, {n: e.tx.hash for n, e in mine.items()})
+        view = SenderView(account_nonce, permitted, {n: e.tx.hash for n, e in mine.items()}, balance)
         decision = admit(tx, view, tx.hash in self._by_hash, len(self._by_hash), self.limits)
         if decision.replaces is not None:
             del self._by_hash[decision.replaces]

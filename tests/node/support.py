@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from eth_account import Account
+from eth_utils import to_checksum_address
 
 from node.chain.block import Block
 from node.chain.genesis import Genesis, GenesisMember
@@ -59,12 +60,12 @@ def tx(key: bytes, nonce: int, to: bytes | None, data: bytes = b"", gas: int = 1
     return sign_dynamic_fee(key, CHAIN_ID, nonce, to, data, gas)
 
 
-def legacy_tx(key: bytes, nonce: int, to: bytes | None, data: bytes = b"", gas: int = 1_000_000,
+def legacy_tx(key: bytes, nonce: int, to: bytes, data: bytes = b"", gas: int = 1_000_000,
               chain_id: int = CHAIN_ID) -> bytes:
     """Signed by eth-account, an implementation independent of the node's decoder."""
     signed = Account.from_key(key).sign_transaction(
-        {"nonce": nonce, "gasPrice": 0, "gas": gas, "to": Account.from_key(b"\x01" * 32).address if to is None
-         else "0x" + to.hex(), "value": 0, "data": data, "chainId": chain_id})
+        {"nonce": nonce, "gasPrice": 0, "gas": gas, "to": to_checksum_address(to), "value": 0, "data": data,
+         "chainId": chain_id})
     return bytes(signed.raw_transaction)
 
 
@@ -81,13 +82,16 @@ _SLOT = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: \d+, pres
 
 
 def evm_storage_view(journal_str: str) -> dict[tuple[bytes, int], int]:
-    """Every non-zero slot pyrevm holds, parsed from its whole state section: an independent check."""
+    """Every slot in pyrevm's journal state (zeros included), parsed from its whole state section.
+
+    An independent check on the node's diff extraction: each slot a tx wrote is in here with its present value.
+    (Slots loaded at restart may sit in pyrevm's database layer instead, so this is not all of the state.)
+    """
     state = journal_str[: journal_str.index(", transient_storage:")]
     marks = [(m.start(), bytes.fromhex(m.group(1))) for m in _ACCOUNT.finditer(state)]
     out = {}
     for i, (start, address) in enumerate(marks):
         end = marks[i + 1][0] if i + 1 < len(marks) else len(state)
         for slot, value in _SLOT.findall(state[start:end]):
-            if int(value):
-                out[(address, int(slot))] = int(value)
+            out[(address, int(slot))] = int(value)
     return out

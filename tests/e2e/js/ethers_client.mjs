@@ -31,7 +31,13 @@ async function expectRevert(promise) {
 }
 
 async function main() {
-  const provider = new JsonRpcProvider(url, undefined, { pollingInterval: 100 });
+  // cacheTimeout -1: ethers reuses an identical request's answer for 250 ms by default, so on a chain that
+  // finalises faster than that a second tx would get the first one's "pending" nonce.
+  const provider = new JsonRpcProvider(url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
+  if (process.env.ETHERS_DEBUG) {
+    // Every request and reply on stderr, for diagnosing a failing run.
+    provider.on("debug", (event) => console.error(event.action, JSON.stringify(event.payload ?? event.result ?? null)));
+  }
   const network = await provider.getNetwork();
   const wallet = new Wallet(key, provider);
 

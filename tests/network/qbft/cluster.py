@@ -53,6 +53,8 @@ class Cluster:
         self.sent: list[list[bytes]] = [[] for _ in range(self.size)]
         self.invalid_payloads: set[bytes] = set()
         self.down: set[int] = set()
+        self.build_limit = 1  # BuildBlock above this height waits, or lock-step consensus never stops
+        self.held_builds: dict[int, int] = {}  # node -> height it was asked to build
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -69,6 +71,7 @@ class Cluster:
 
     def crash(self, i: int) -> None:
         self.down.add(i)
+        self.held_builds.pop(i, None)
         self.cores[i] = None
         self.timers[i] = None
 
@@ -94,12 +97,24 @@ class Cluster:
                 self.persisted[i] = action.state
             elif isinstance(action, Commit):
                 self.commits[i].append(action)
+            elif isinstance(action, BuildBlock) and action.height > self.build_limit:
+                self.held_builds[i] = action.height
             elif isinstance(action, BuildBlock):
-                block = Block(action.height, self.head(i), b"block by %d at %d" % (i, action.height))
-                todo.extend(self.core(i).on_block_built(block))
+                todo.extend(self.core(i).on_block_built(self.build(i, action.height)))
             elif isinstance(action, ValidateProposal):
                 ok = action.block.payload not in self.invalid_payloads
                 todo.extend(self.core(i).on_proposal_validated(action.block_hash, ok))
+
+    def build(self, i: int, height: int) -> Block:
+        return Block(height, self.head(i), b"block by %d at %d" % (i, height))
+
+    def allow_heights(self, limit: int) -> None:
+        """Let proposers build up to `limit`, answering the requests that waited."""
+        self.build_limit = limit
+        for i, height in sorted(self.held_builds.items()):
+            if height <= limit and self.cores[i] is not None and i not in self.down:
+                del self.held_builds[i]
+                self.perform(i, self.core(i).on_block_built(self.build(i, height)))
 
     def head(self, i: int) -> bytes:
         return self.commits[i][-1].block_hash if self.commits[i] else GENESIS_HASH

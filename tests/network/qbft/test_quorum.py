@@ -18,7 +18,7 @@ def test_two_quorums_share_an_honest_validator_and_honest_ones_alone_form_a_quor
     q, f = quorum_size(n), max_faulty(n)
     assert 2 * q - n >= f + 1  # safety: intersection holds more than f validators
     assert q <= n - f  # liveness: the honest validators are enough
-    assert q == -(-2 * n // 3) or n % 3 == 0 and q == 2 * n // 3 + (0 if n > 3 else 0)
+    assert q == -(-2 * n // 3)  # the same as DESIGN.md's ceil(2V/3)
 
 
 def test_invalid_sizes_are_refused() -> None:

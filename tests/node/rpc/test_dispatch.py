@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -99,7 +100,9 @@ def test_huge_batch_is_refused_whole(backend: MemoryBackend) -> None:
 def test_param_count_rules(rpc: Rpc) -> None:
     assert rpc.error("eth_chainId", 1)["message"] == "too many arguments, want at most 0"
     assert rpc.error("eth_getBalance")["message"] == "missing value for required argument 0 (address)"
-    assert rpc.error("eth_getBalance", None)["message"] == "invalid argument 0 (address): expected a 0x-prefixed hex string, got null"
+    assert rpc.error("eth_getBalance", None)["message"] == (
+        "invalid argument 0 (address): expected a 0x-prefixed hex string, got null"
+    )
     # trailing optional params may be absent or null
     assert rpc.result("eth_getBalance", "0x" + "00" * 20) == "0x0"
     assert rpc.result("eth_getBalance", "0x" + "00" * 20, None) == "0x0"
@@ -156,8 +159,9 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=20,
 )
+METHOD_NAMES = sorted(Dispatcher(MemoryBackend(), RpcLimits()).methods)
 envelopes = st.fixed_dictionaries(
-    {"jsonrpc": st.just("2.0"), "id": st.integers(0, 10), "method": st.sampled_from(sorted(Dispatcher(MemoryBackend(), RpcLimits()).methods))},
+    {"jsonrpc": st.just("2.0"), "id": st.integers(0, 10), "method": st.sampled_from(METHOD_NAMES)},
     optional={"params": st.lists(json_values, max_size=4)},
 )
 
@@ -183,3 +187,35 @@ def test_any_json_gets_a_well_formed_answer(body: object) -> None:
 def test_any_bytes_get_an_answer(body: bytes) -> None:
     reply = Rpc(Dispatcher(MemoryBackend(), RpcLimits())).raw(body)
     assert reply is None or isinstance(reply, dict | list)
+
+
+def test_batch_stops_running_calls_once_replies_pass_the_size_limit(backend: MemoryBackend) -> None:
+    rpc = Rpc(Dispatcher(backend, RpcLimits(max_batch_response_bytes=200)))
+    backend.calls.clear()
+    reply = rpc.raw([req("eth_getBlockByNumber", "latest", False, id_=i) for i in range(3)]
+                    + [{"jsonrpc": "2.0", "method": "eth_chainId"}])
+    assert "result" in reply[0]  # one block is already past 200 bytes
+    assert [r["error"]["code"] for r in reply[1:]] == [-32003, -32003]
+    assert [r["id"] for r in reply] == [0, 1, 2]
+    assert backend.calls == ["get_block_by_number:latest"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "[]" * 40 + '"' + '\\"' * 200_000,  # one unterminated string full of escaped quotes
+        "[]" * 40 + '"a\\' * 200_000,
+        "[]" * 40 + '"' * 400_000,
+    ],
+)
+def test_depth_guard_is_linear_on_hostile_strings(rpc: Rpc, hostile: str) -> None:
+    started = time.perf_counter()
+    assert rpc.raw(hostile)["error"]["code"] == -32700
+    assert time.perf_counter() - started < 2.0  # a backtracking scan takes minutes here
+
+
+def test_brackets_inside_strings_do_not_count_as_depth(rpc: Rpc) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": [], "x": "[" * 1000})
+    assert rpc.raw(body)["result"] == "0x539"
+    nested = "[" * 65 + "]" * 65
+    assert "nested deeper than 64" in rpc.raw(nested)["error"]["message"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -38,6 +40,7 @@ ADDR = "0x" + "ab" * 20
         ("0x1_0", "invalid hex string"),  # int(..., 16) would accept the underscore
         (" 0x1", "without 0x prefix"),
         ("0x1 ", "invalid hex string"),
+        ("0x1\n", "invalid hex string"),  # a regex "$" would let the newline through
         (1, "got number"),
         (None, "got null"),
         (True, "got boolean"),
@@ -73,11 +76,10 @@ def test_data_round_trips(data: bytes) -> None:
 
 @given(st.text(max_size=20))
 def test_arbitrary_text_is_parsed_or_rejected_cleanly(text: str) -> None:
+    """Only InvalidParams may escape; anything else (ValueError from int(), say) would be a -32603."""
     for parse in (parse_quantity, parse_data, parse_address, parse_block_number, parse_storage_slot):
-        try:
+        with contextlib.suppress(InvalidParams):
             parse(text, "x")
-        except InvalidParams:
-            pass
 
 
 def test_data_rules() -> None:
@@ -86,6 +88,10 @@ def test_data_rules() -> None:
         parse_data("0xabc", "d")
     with pytest.raises(InvalidParams, match="invalid hex"):
         parse_data("0xzz", "d")
+    with pytest.raises(InvalidParams, match="invalid hex"):
+        parse_data("0xab\n", "d")
+    with pytest.raises(InvalidParams, match="invalid hex"):
+        parse_data("0xab cd", "d")  # bytes.fromhex would skip the space
     with pytest.raises(InvalidParams, match="exceeds 2 bytes"):
         parse_data("0xaabbcc", "d", max_size=2)
 

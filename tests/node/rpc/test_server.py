@@ -6,12 +6,13 @@ import asyncio
 import json
 import threading
 
+import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from eth_account.signers.local import LocalAccount
 
 from node.rpc.limits import RpcLimits
-from node.rpc.server import bound_port, create_app, serve
+from node.rpc.server import DISPATCHER, bound_port, create_app, serve
 from tests.node.rpc.memory_backend import MemoryBackend, log_data
 from tests.node.rpc.test_methods import OTHER, TOPIC_A
 
@@ -157,6 +158,11 @@ async def test_serve_listens_and_cleans_up(backend: MemoryBackend) -> None:
     runner = await serve(backend, "127.0.0.1", 0)
     try:
         port = bound_port(runner)
+        for garbage in (b"\x00\xff" * 100 + b"\r\n\r\n", b"POST / HTTP/1.1\r\nContent-Length: nope\r\n\r\n"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(garbage)
+            assert (await reader.read()).startswith(b"HTTP/1.")  # refused (4xx), not a dropped server
+            writer.close()
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         body = json.dumps(CHAIN_ID_CALL).encode()
         writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -166,3 +172,18 @@ async def test_serve_listens_and_cleans_up(backend: MemoryBackend) -> None:
         assert response.startswith(b"HTTP/1.1 200") and b'"result": "0x539"' in response
     finally:
         await runner.cleanup()
+
+
+async def test_unexpected_handler_failure_is_a_logged_500(backend: MemoryBackend, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def handle(self, body: bytes, session: object, peer: str) -> str:
+            raise RuntimeError("dispatcher bug\nwith a second line")
+
+    app = create_app(backend)
+    app[DISPATCHER] = Broken()  # type: ignore[assignment]
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.post("/", json=CHAIN_ID_CALL)
+        assert resp.status == 500
+        assert (await resp.json())["error"] == {"code": -32603, "message": "internal error"}
+    (line,) = [r.getMessage() for r in caplog.records if "rpc_http_internal_error" in r.getMessage()]
+    assert 'exc_type=RuntimeError exc="dispatcher bug\\nwith a second line"' in line

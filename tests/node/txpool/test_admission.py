@@ -63,3 +63,12 @@ def test_gapped_txs_are_held_but_bounded():
 def test_nonce_far_ahead():
     with pytest.raises(NonceGapTooLarge):
         admit(tx(51), view(), False, 0, LIMITS)
+
+
+def test_value_needs_balance_but_gas_is_free():
+    from node.errors import InsufficientFunds
+
+    value_tx = decode_transaction(sign_dynamic_fee(BANK_A, CHAIN_ID, 0, TO, value=5, max_fee=10**9), DECODE)
+    with pytest.raises(InsufficientFunds, match="insufficient funds"):
+        admit(value_tx, view(), False, 0, LIMITS)
+    assert admit(value_tx, SenderView(0, True, {}, balance=5), False, 0, LIMITS).replaces is None

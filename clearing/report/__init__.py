@@ -1,0 +1,1 @@
+"""Renderings of a reconciliation run: terminal tables, JSON, CSV, a breaks chart (PNG) and an HTML page."""

@@ -1,0 +1,218 @@
+"""kill -9 under load: every tx whose receipt the node returned survives, and the head and state commitment
+the node acknowledged are still there after restart (DESIGN.md, "Invariants worth a test each")."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from node.execution.executor import create_address
+from node.tx.signing import sign_dynamic_fee
+from tests.node.store_contract import STORE_BYTECODE, call_data
+
+pytestmark = pytest.mark.e2e
+CHAIN_ID = 777
+BANKS = ("WEBANK", "MYBANK")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Rpc:
+    """A keep-alive JSON-RPC client; batches are lists of (method, params)."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self._id = 0
+
+    def batch(self, calls: list[tuple[str, list]]) -> list[dict]:
+        body = []
+        for method, params in calls:
+            self._id += 1
+            body.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
+        self.conn.request("POST", "/", json.dumps(body), {"Content-Type": "application/json"})
+        replies = json.loads(self.conn.getresponse().read())
+        by_id = {r["id"]: r for r in replies}
+        return [by_id[b["id"]] for b in body]
+
+    def call(self, method: str, *params: object) -> object:
+        reply = self.batch([(method, list(params))])[0]
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply["result"]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class NodeProcess:
+    def __init__(self, root: Path, block_period_ms: int = 50) -> None:
+        self.root = root
+        self.port = free_port()
+        out = subprocess.run(
+            [sys.executable, "-m", "node.cli", "init", "--dir", str(root), "--chain-id", "777",
+             "--banks", "WEBANK,MYBANK", "--observers", "REGULATOR", "--rpc-port", str(self.port),
+             "--block-period-ms", str(block_period_ms)],
+            cwd=ROOT, check=True, capture_output=True, text=True)
+        self.info = json.loads(out.stdout)
+        self.proc: subprocess.Popen[str] | None = None
+
+    def key(self, bank: str) -> bytes:
+        return bytes.fromhex((self.root / "keys" / f"{bank.lower()}.key").read_text().strip()[2:])
+
+    def start(self) -> None:
+        """Start and return once the node logs that it listens (no sleeps: we read its log)."""
+        log = open(self.root / "node.log", "a")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.root / "node.toml")],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ})
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            log.write(line)
+            if "event=node_started" in line:
+                break
+        else:
+            raise RuntimeError(f"node exited before starting, see {self.root / 'node.log'}")
+        self._log = log
+        self._drain = subprocess.Popen(["cat"], stdin=self.proc.stderr, stdout=log)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self._drain.wait()
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self._drain.wait()
+        return code
+
+
+class Client:
+    """Sends batches of signed txs from two banks and remembers what the node acknowledged."""
+
+    def __init__(self, node: NodeProcess) -> None:
+        self.node = node
+        self.keys = {bank: node.key(bank) for bank in BANKS}
+        self.addresses = {bank: bytes.fromhex(node.info["members"][bank]["account"][2:]) for bank in BANKS}
+        self.acked_txs: dict[str, tuple[str, str]] = {}  # tx hash -> (block number, block hash)
+        self.acked_blocks: dict[int, tuple[str, str]] = {}  # number -> (hash, stateRoot)
+        self.rng = random.Random(1234)
+
+    def nonces(self, rpc: Rpc) -> dict[str, int]:
+        return {b: int(rpc.call("eth_getTransactionCount", "0x" + a.hex(), "latest"), 16) for b, a in self.addresses.items()}
+
+    def deploy_store(self, rpc: Rpc) -> bytes:
+        bank = BANKS[0]
+        nonce = self.nonces(rpc)[bank]
+        tx_hash = rpc.call("eth_sendRawTransaction", "0x" + sign_dynamic_fee(
+            self.keys[bank], CHAIN_ID, nonce, None, STORE_BYTECODE, gas=2_000_000).hex())
+        self.wait_receipts(rpc, [tx_hash])
+        return create_address(self.addresses[bank], nonce)
+
+    def wait_receipts(self, rpc: Rpc, hashes: list[str]) -> None:
+        outstanding = list(hashes)
+        while outstanding:
+            replies = rpc.batch([("eth_getTransactionReceipt", [h]) for h in outstanding])
+            for h, reply in zip(list(outstanding), replies, strict=True):
+                receipt = reply.get("result")
+                if receipt:
+                    self.ack(rpc, h, receipt)
+                    outstanding.remove(h)
+
+    def ack(self, rpc: Rpc, tx_hash: str, receipt: dict) -> None:
+        number = int(receipt["blockNumber"], 16)
+        self.acked_txs[tx_hash] = (receipt["blockNumber"], receipt["blockHash"])
+        if number not in self.acked_blocks:
+            block = rpc.call("eth_getBlockByNumber", receipt["blockNumber"], False)
+            self.acked_blocks[number] = (block["hash"], block["stateRoot"])
+        assert self.acked_blocks[number][0] == receipt["blockHash"]
+
+    def run_until_killed(self, rpc: Rpc, store: bytes) -> None:
+        """Send and poll until the connection breaks (the node was killed)."""
+        nonces = self.nonces(rpc)
+        sent: list[str] = []
+        try:
+            while True:
+                calls = []
+                for _ in range(40):
+                    bank = self.rng.choice(BANKS)
+                    data = call_data("setMany(uint256,uint256)", self.rng.randint(0, 500), self.rng.randint(1, 3))
+                    raw = sign_dynamic_fee(self.keys[bank], CHAIN_ID, nonces[bank], store, data, gas=500_000)
+                    nonces[bank] += 1
+                    calls.append(("eth_sendRawTransaction", ["0x" + raw.hex()]))
+                for reply in rpc.batch(calls):
+                    assert "result" in reply, reply
+                    sent.append(reply["result"])
+                replies = rpc.batch([("eth_getTransactionReceipt", [h]) for h in sent])
+                waiting = []
+                for h, reply in zip(sent, replies, strict=True):
+                    if reply.get("result"):
+                        self.ack(rpc, h, reply["result"])
+                    else:
+                        waiting.append(h)
+                sent = waiting
+        except (ConnectionError, OSError):
+            return
+
+    def verify(self, rpc: Rpc) -> None:
+        head = int(rpc.call("eth_blockNumber"), 16)
+        assert head >= max(self.acked_blocks)
+        for number, (block_hash, state_root) in self.acked_blocks.items():
+            block = rpc.call("eth_getBlockByNumber", hex(number), False)
+            assert (block["hash"], block["stateRoot"]) == (block_hash, state_root)
+        hashes = list(self.acked_txs)
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            for h, reply in zip(chunk, rpc.batch([("eth_getTransactionReceipt", [h]) for h in chunk]), strict=True):
+                receipt = reply["result"]
+                assert receipt is not None, f"acknowledged tx {h} lost"
+                assert (receipt["blockNumber"], receipt["blockHash"]) == self.acked_txs[h]
+        status = rpc.call("colend_status")
+        latest = rpc.call("eth_getBlockByNumber", "latest", False)
+        assert status["stateCommitment"] == latest["stateRoot"] and status["head"]["hash"] == latest["hash"]
+
+
+def test_kill_9_under_load_keeps_every_acknowledged_tx(tmp_path):
+    node = NodeProcess(tmp_path / "node", block_period_ms=30)
+    node.start()
+    client = Client(node)
+    rpc = Rpc(node.port)
+    store = client.deploy_store(rpc)
+    rpc.close()
+    try:
+        for delay in (0.4, 0.9, 0.25, 1.3, 0.6):  # kill at arbitrary points: mid-send, mid-execution, mid-commit
+            killer = threading.Timer(delay, node.kill9)
+            killer.start()
+            rpc = Rpc(node.port)
+            client.run_until_killed(rpc, store)
+            killer.join()
+            rpc.close()
+            node.start()
+            rpc = Rpc(node.port)
+            client.verify(rpc)
+            rpc.close()
+        assert len(client.acked_txs) > 500 and len(client.acked_blocks) > 20
+        status = subprocess.run([sys.executable, "-m", "node.cli", "node", "status", "--config",
+                                 str(node.root / "node.toml")], cwd=ROOT, capture_output=True, text=True, check=True)
+        assert int(json.loads(status.stdout)["head"]["number"], 16) >= max(client.acked_blocks)
+    finally:
+        if node.proc and node.proc.poll() is None:
+            assert node.stop() == 0

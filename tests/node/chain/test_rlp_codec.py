@@ -1,0 +1,22 @@
+import rlp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from node.chain.receipt import Log, Receipt
+from node.chain.rlp_codec import encode
+
+items = st.recursive(st.binary(max_size=80) | st.integers(0, 2**256 - 1), lambda inner: st.lists(inner, max_size=6),
+                     max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items)
+def test_same_bytes_as_pyrlp(item):
+    assert encode(item) == rlp.encode(item)
+
+
+def test_receipt_encoding_matches_its_fields():
+    logs = (Log(b"\x01" * 20, (b"\x02" * 32, b"\x03" * 32), b"x" * 100), Log(b"\x01" * 20, (), b""))
+    for receipt in (Receipt(1, 50_000, 90_000, logs, None), Receipt(0, 1, 2, (), b"\x05" * 20, b"\x08\xc3")):
+        assert receipt.encode() == rlp.encode(receipt.fields())
+        assert Receipt.from_fields(rlp.decode(receipt.encode())) == receipt
