@@ -2,6 +2,7 @@
 
 Exit codes of `recon run`: 0 RECONCILED, 1 BREAKS, 3 RECONCILED_WITH_PENDING, 4 INCOMPLETE (rejects or a
 lagging index), 2 for errors (bad arguments, mapping, unreadable source), printed as `error <code>: ...`.
+A future `--node URL` syncs the index first by passing the chain follower as `run_reconciliation(sync=...)`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clearing.errors import ClearingError
+from clearing.index_store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.recon.breaks import BreakState, age_bucket
 from clearing.recon.rules import MatchRules
-from clearing.recon.run import STAGES, RunResult, run_reconciliation
+from clearing.recon.run import STAGES, IndexSync, RunResult, run_reconciliation
 from clearing.report.chart import write_chart_and_html
 from clearing.report.export import statement_csv, to_json, write_outputs
 from clearing.report.table import fen, print_result
@@ -59,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--date-window", type=int, default=0, help="value-date window in days")
     run.add_argument("--no-grouping", action="store_true", help="skip 1:N / N:1 matching by reference")
     run.add_argument("--chain-head", type=int, help="chain head the index must have reached (else INCOMPLETE)")
+    run.add_argument("--node", help="JSON-RPC URL of a Colend node: sync the index from it first")
     run.set_defaults(func=cmd_run)
 
     breaks = commands.add_parser("breaks", help="list and work breaks")
@@ -131,6 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 break_store=args.breaks_db or _default_breaks_db(args.index),
                 recorded_at=_now(),
                 chain_head=args.chain_head,
+                sync=_node_sync(args),
                 progress=on_stage,
             )
             progress.update(task, completed=len(STAGES))
@@ -141,6 +145,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         paths = {**write_outputs(result, args.out), **write_chart_and_html(result, args.out)}
         err.print("wrote " + ", ".join(str(p) for p in paths.values()), highlight=False)
     return result.exit_code
+
+
+def _node_sync(args: argparse.Namespace) -> IndexSync | None:
+    """With --node, the index is created if missing and brought up to the node's head before matching."""
+    if not args.node:
+        return None
+    from clearing.indexer.follower import node_sync  # deferred: web3 is only needed when following a node
+
+    IndexStore(args.index).close()
+    return node_sync(args.node)
 
 
 def _emit(console: Console, result: RunResult, fmt: str) -> None:

@@ -46,6 +46,12 @@ class MissingColumn(BooksError):
     code = "clearing.books.missing_column"
 
 
+class BadHeader(BooksError):
+    """A CSV header naming the same column twice, so values cannot be told apart."""
+
+    code = "clearing.books.bad_header"
+
+
 class UnsupportedSource(BooksError):
     """A books location whose kind (file extension or URL scheme) no adapter reads."""
 

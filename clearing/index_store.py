@@ -277,6 +277,10 @@ class IndexStore:
                 batch.put(chunk_prefix + stamp + sequence.to_bytes(4, "big"), b"\n".join(lines))
         return dropped
 
+    def settle(self) -> None:
+        """Have LevelDB compact its files now (after a bulk load), rather than in the background during reads."""
+        self._db.compact_range()
+
     def _tombstones(self, bank: str) -> pl.DataFrame | None:
         prefix = TOMBSTONE + bank.encode() + SEP
         blocks: list[int] = []

@@ -7,10 +7,10 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    from network.sim.main import add_arguments, run
+    from network.sim.main import DESCRIPTION, add_arguments, run
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "sim", help="run the seeded QBFT fault simulator and print one JSON object"
+        "sim", help="run the seeded QBFT fault simulator and print one JSON object", description=DESCRIPTION
     )
     add_arguments(parser)
     parser.set_defaults(func=run)

@@ -15,6 +15,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "contracts.cli",
     "contracts.walkthrough",
     "node.node_cli",
+    "clearing.indexer.cli",
+    "clearing.cli",
 )
 
 

@@ -1,9 +1,10 @@
 """The node's chain engine: head state, tx pool, block execution and the atomic commit of each block.
 
 Consensus-agnostic: a proposer calls propose() then commit(pending, seals); a follower (QBFT, sync) calls
-import_block(). One re-entrant lock serialises the EVM, the pool and the head, so the RPC thread and the
-producer thread can share an engine. If anything fails between executing and committing a block, the EVM
-is rebuilt from the store, whose state rows always belong to the durable head.
+import_block(). A re-entrant lock serialises the EVM, the store's head and the account table; a separate
+pool lock lets admission proceed while a block executes. Execution runs in a reverted snapshot and only
+commit() writes a block's effects back into the EVM, after the store has made them durable, so an abandoned
+or failed block leaves nothing behind; on an unexpected error the EVM is rebuilt from the store anyway.
 """
 
 from __future__ import annotations
@@ -212,16 +213,15 @@ class ChainEngine:
         return PendingBlock(header, out, diff, encoded)
 
     def abandon(self, pending: PendingBlock) -> None:
-        """Throw away an executed block that will not be committed (e.g. a failed consensus round)."""
-        with self.lock:
-            self._restore()
+        """Throw away an executed block that will not be committed (e.g. a failed consensus round).
+
+        Nothing to undo: execution ran in a reverted snapshot and only commit() writes effects back."""
 
     def commit(self, pending: PendingBlock, seals: list[bytes] | tuple[bytes, ...]) -> Block:
         """Make an executed block durable with its seals and move the head; notifies listeners."""
         with self.lock:
             out = pending.execution
             if pending.header.parent_hash != self.head_hash:
-                self._restore()
                 raise ChainIntegrityError("pending block no longer extends the head")
             block = Block(pending.header, tuple(out.included), tuple(seals))
             try:
@@ -240,14 +240,16 @@ class ChainEngine:
                     self._accounts[address] = record
             self._commitment.apply(pending.diff.accounts.items())
             self.head, self.head_hash = pending.header, block.hash
-            self.executor.block_committed(out)
+            try:
+                self.executor.block_committed(pending.diff, self.store.code)
+            except BaseException:
+                self._restore()  # the block is durable: rebuild the EVM from it
+                raise
             with self.pool_lock:
                 self.pool.prune({tx.sender: self.account(tx.sender).nonce for tx in out.included})
             self._drop_skipped(out)
             if permissions_may_change:
                 self._permitted.clear()
-            if self.executor.needs_rebase():
-                self._restore()
             listeners = list(self._listeners)
         log.info("event=block_committed number=%d hash=0x%s txs=%d gas=%d state=0x%s", block.number,
                  block.hash.hex(), len(block.txs), pending.header.gas_used, pending.header.state_root.hex())
@@ -281,12 +283,10 @@ class ChainEngine:
                 raise ChainIntegrityError(f"block {h.number} carries an invalid tx: {exc}") from exc
             mine = pending.header
             if (mine.tx_root, mine.receipts_root, mine.gas_used) != (h.tx_root, h.receipts_root, h.gas_used):
-                self._restore()
                 raise ChainIntegrityError(f"block {h.number}: transactions or receipts differ from the header")
             if mine.state_root != h.state_root:
                 self.halted = (f"block {h.number}: computed state 0x{mine.state_root.hex()}, "
                                f"block commits to 0x{h.state_root.hex()}")
-                self._restore()
                 log.critical("event=state_commitment_mismatch %s", self.halted)
                 raise StateCommitmentMismatch(self.halted)
             return self.commit(pending, block.seals)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
+import os
+import re
 from pathlib import Path
 
 import polars as pl
@@ -14,10 +17,11 @@ import polars as pl
 from clearing.books.mapping import BooksMapping
 from clearing.books.normalize import normalize
 from clearing.books.source import LINE_COLUMN, BooksLoad, RawTable, Reject, RejectCode
-from clearing.errors import SourceUnavailable
+from clearing.errors import BadHeader, SourceUnavailable
 
 EXTRA_COLUMN = "_extra_fields"
 HEADER_LINE = 1
+NON_SPACE = re.compile(rb"\S")
 
 
 def _decode_lines(data: bytes, encoding: str) -> tuple[bytes, list[Reject]]:
@@ -45,14 +49,33 @@ def _decode_lines(data: bytes, encoding: str) -> tuple[bytes, list[Reject]]:
     return b"\n".join(lines), rejects
 
 
-def _clean_text(data: bytes, delimiter: str) -> bool:
+def _clean_text(data: bytes | mmap.mmap, delimiter: str) -> bool:
     """True when no field can contain a tab, CR, LF or NUL: no quotes, so a field never spans delimiters."""
     tab_is_delimiter = delimiter == "\t"
-    return not any(c in data for c in (b'"', b"\x00", b"\r")) and (tab_is_delimiter or b"\t" not in data)
+    found = [data.find(c) >= 0 for c in (b'"', b"\x00", b"\r")]
+    return not any(found) and (tab_is_delimiter or data.find(b"\t") < 0)
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.replace("-", "").replace("_", "").lower() == "utf8"
+
+
+def _header(first_line: bytes, delimiter: str) -> list[str]:
+    text = first_line.decode().lstrip("\ufeff").rstrip("\r")
+    names = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise BadHeader(f"the header repeats column(s) {repeated}", data=repeated)
+    return names
 
 
 class CsvBooks:
-    """A CSV export with a header line."""
+    """A CSV export with a header line.
+
+    Fast path (UTF-8): polars parses the file straight from disk and validates the encoding; the file is
+    only memory-mapped to read the header and look for quotes and control bytes. Any other encoding, or a
+    UTF-8 file with bad bytes, takes the per-line path that rejects undecodable lines by number.
+    """
 
     def __init__(self, path: str | Path, mapping: BooksMapping) -> None:
         self.path = Path(path)
@@ -64,32 +87,58 @@ class CsvBooks:
 
     def read_raw(self) -> RawTable:
         try:
-            data = self.path.read_bytes()
+            with open(self.path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size and _is_utf8(self.mapping.encoding):
+                    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                        table = self._read_utf8_file(view)
+                    if table is not None:
+                        return table
+                data = self.path.read_bytes()
         except OSError as exc:
             raise SourceUnavailable(f"cannot read {self.path}: {exc}") from exc
         data, rejects = _decode_lines(data, self.mapping.encoding)
         header_end = data.find(b"\n")
-        header_text = (data if header_end < 0 else data[:header_end]).decode().lstrip("\ufeff").rstrip("\r")
-        header = next(csv.reader(io.StringIO(header_text), delimiter=self.mapping.delimiter), [])
-        header = [h.strip() for h in header]
+        header = _header(data if header_end < 0 else data[:header_end], self.mapping.delimiter)
+        body = b"" if header_end < 0 else data[header_end + 1 :]
+        frame = self._parse(body if NON_SPACE.search(body) else None, header)
+        return self._table(frame, rejects, _clean_text(data, self.mapping.delimiter))
+
+    def _read_utf8_file(self, view: mmap.mmap) -> RawTable | None:
+        """The fast path; None when the file is not valid UTF-8 after all."""
+        header_end = view.find(b"\n")
+        try:
+            header = _header(view[: header_end if header_end >= 0 else len(view)], self.mapping.delimiter)
+        except UnicodeDecodeError:
+            return None
+        has_rows = header_end >= 0 and NON_SPACE.search(view, header_end + 1) is not None
+        try:
+            frame = self._parse(self.path if has_rows else None, header)
+        except pl.exceptions.ComputeError as exc:
+            if "utf-8" in str(exc).lower():
+                return None
+            raise
+        return self._table(frame, [], _clean_text(view, self.mapping.delimiter))
+
+    def _parse(self, source: Path | bytes | None, header: list[str]) -> pl.DataFrame:
         schema = {name: pl.Utf8 for name in header}
         schema[EXTRA_COLUMN] = pl.Utf8
-        body = b"" if header_end < 0 else data[header_end + 1 :]
-        if body.strip():
-            frame = pl.read_csv(
-                body,
-                has_header=False,
-                schema=schema,
-                separator=self.mapping.delimiter,
-                truncate_ragged_lines=True,
-                infer_schema=False,
-            )
-        else:
-            frame = pl.DataFrame(schema=schema)
-        frame = frame.with_row_index(LINE_COLUMN, offset=HEADER_LINE + 1).with_columns(pl.col(LINE_COLUMN).cast(pl.Int64))
-        return RawTable(
-            frame=frame, rejects=rejects, extra_column=EXTRA_COLUMN, clean_text=_clean_text(data, self.mapping.delimiter)
+        if source is None:
+            return pl.DataFrame(schema=schema)
+        return pl.read_csv(
+            source,
+            has_header=False,
+            skip_rows=1 if isinstance(source, Path) else 0,
+            schema=schema,
+            separator=self.mapping.delimiter,
+            truncate_ragged_lines=True,
+            infer_schema=False,
         )
+
+    @staticmethod
+    def _table(frame: pl.DataFrame, rejects: list[Reject], clean_text: bool) -> RawTable:
+        frame = frame.with_row_index(LINE_COLUMN, offset=HEADER_LINE + 1).with_columns(pl.col(LINE_COLUMN).cast(pl.Int64))
+        return RawTable(frame=frame, rejects=rejects, extra_column=EXTRA_COLUMN, clean_text=clean_text)
 
     def load(self, bank: str) -> BooksLoad:
         return normalize(self.read_raw(), self.mapping, bank, self.name)

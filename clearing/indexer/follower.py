@@ -129,3 +129,34 @@ class ChainFollower:
                 for entry in grouped[number]
             ]
         return out
+
+
+async def suite_addresses(w3: AsyncWeb3) -> dict[str, str]:
+    """The suite's contract addresses as the node reports them (`colend_status`)."""
+    try:
+        reply = await w3.provider.make_request("colend_status", [])
+    except Exception as err:
+        raise NodeUnavailable(f"colend_status failed: {err}") from err
+    contracts = (reply.get("result") or {}).get("contracts") if isinstance(reply, dict) else None
+    if not isinstance(contracts, dict) or not contracts:
+        raise NodeUnavailable("the node did not report the Colend contracts (is it a Colend node?)")
+    return {str(k): str(v) for k, v in contracts.items()}
+
+
+async def sync_from_node(url: str, index: IndexStore, *, progress: Progress | None = None) -> SyncReport:
+    """Discovers the suite on the node at `url` and brings `index` up to its head."""
+    from contracts.suite import suite_codecs  # deferred: loading artifacts is only needed when syncing
+
+    w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(url))
+    addresses = await suite_addresses(w3)
+    codec = SuiteCodec(suite_codecs(), addresses)
+    return await ChainFollower(w3, index, codec, addresses).sync(progress=progress)
+
+
+def node_sync(url: str, progress: Progress | None = None) -> Callable[[IndexStore], int]:
+    """The `sync` seam of run_reconciliation for `--node URL`: sync the index, return the chain head."""
+
+    def sync(index: IndexStore) -> int:
+        return asyncio.run(sync_from_node(url, index, progress=progress)).head
+
+    return sync

@@ -91,6 +91,10 @@ class BreakStore:
     def __init__(self, path: str | Path) -> None:
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None)
+            # WAL: readers (the CLI listing breaks) never block a run; NORMAL sync is durable in WAL mode
+            # against process crashes, which is what an append-only trail must survive
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise BreakStoreError(f"cannot open break store {path}: {exc}") from exc

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from clearing.errors import ReconError
 from clearing.recon.breaks import BREAK_SCHEMA, BreakType, Side, break_id_expr
 from clearing.recon.rules import MatchRules
 from clearing.records import RECORD_COLUMNS, RECORD_SCHEMA, RecordKind
@@ -53,7 +54,9 @@ class Classification:
 
     chain: pl.DataFrame  # RECORD_SCHEMA, kind as KIND_ENUM
     books: pl.DataFrame  # RECORD_SCHEMA (kind as KIND_ENUM) + line
-    matched: pl.DataFrame  # MATCH_SCHEMA, one row per agreeing key pair or reference group (key null for pairs)
+    # MATCH_SCHEMA: one row per key pair (key null: see chain/books) or reference group; has_break flags
+    # pairs that also raised a DATE, STATUS or AMOUNT break
+    matched: pl.DataFrame
     breaks: pl.DataFrame  # BREAK_SCHEMA, sorted by break_id
 
 
@@ -248,6 +251,9 @@ def classify(chain: pl.DataFrame, books: pl.DataFrame, rules: MatchRules) -> Cla
         ),
     ]
     breaks = pl.concat([*duplicate_breaks, *pair_breaks, group_breaks, *missing], how="vertical")
+    if breaks.get_column("break_id").is_duplicated().any():  # e.g. a record key spelled like "ref:<reference>"
+        clash = breaks.filter(pl.col("break_id").is_duplicated()).get_column("break_id")[0]
+        raise ReconError(f"two breaks share the id {clash!r}; break ids must be unique per run", data=clash)
     matched = pl.concat([matched_pairs.cast(MATCH_SCHEMA), group_units], how="vertical")  # type: ignore[arg-type]
     return Classification(chain=chain.select(RECORD_COLUMNS), books=books, matched=matched, breaks=breaks.sort("break_id"))
 

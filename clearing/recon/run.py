@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
 from clearing.books import BooksMapping, BooksSource, Reject, load_mapping, open_books
+from clearing.errors import MappingError
 from clearing.index_store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.recon.breaks import BreakState
@@ -19,9 +22,10 @@ from clearing.recon.engine import Classification, classify
 from clearing.recon.rules import MatchRules
 from clearing.recon.statement import Statement, Verdict, age_table, decide_verdict, sections, state_counts
 
-STAGES = ("sync", "load_chain", "load_books", "match", "breaks", "statement")
+STAGES = ("sync", "load", "match", "breaks", "statement")
 ProgressCallback = Callable[[str, int, int], None]  # (stage, index of stage from 1, number of stages)
 IndexSync = Callable[[IndexStore], int | None]  # brings the index up to date; returns the chain head
+T = TypeVar("T")
 EXIT_CODES = {
     Verdict.RECONCILED: 0,
     Verdict.BREAKS: 1,
@@ -32,6 +36,8 @@ EXIT_CODES = {
 
 @dataclass(frozen=True)
 class RunResult:
+    """What one run produced; `matched` has one row per key pair or reference group (engine MATCH_SCHEMA)."""
+
     statement: Statement
     breaks: pl.DataFrame  # BREAK_SCHEMA + state, assignee, first_seen, age_days, age_bucket
     rejects: list[Reject]
@@ -56,6 +62,21 @@ class _Stages:
         start = time.perf_counter()
         yield
         self.timings[name] = time.perf_counter() - start
+
+
+def _timed(timings: dict[str, float], name: str, fn: Callable[[str], T], bank: str) -> T:
+    start = time.perf_counter()
+    result = fn(bank)
+    timings[name] = time.perf_counter() - start
+    return result
+
+
+def _books_source(books: BooksSource | str | Path, mapping: BooksMapping | str | Path | None) -> BooksSource:
+    if not isinstance(books, str | Path):
+        return books
+    if mapping is None:
+        raise MappingError("a books file or URL needs a column mapping")
+    return open_books(books, mapping if isinstance(mapping, BooksMapping) else load_mapping(mapping))
 
 
 def run_reconciliation(
@@ -94,16 +115,13 @@ def run_reconciliation(
                 synced_head = sync(store)
                 chain_head = synced_head if synced_head is not None else chain_head
             index_block = store.last_block()
-        with stages.stage("load_chain"):
-            chain = store.bank_frame(bank)
-        with stages.stage("load_books"):
-            if not isinstance(books, str | Path):
-                source = books
-            else:
-                if mapping is None:
-                    raise ValueError("a books path needs a mapping")
-                source = open_books(books, mapping if isinstance(mapping, BooksMapping) else load_mapping(mapping))
-            loaded = source.load(bank)
+        with stages.stage("load"):
+            source = _books_source(books, mapping)
+            # both loads spend most of their time in polars, which releases the GIL: overlap them
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recon-load") as pool:
+                chain_job = pool.submit(_timed, stages.timings, "load_chain", store.bank_frame, bank)
+                books_job = pool.submit(_timed, stages.timings, "load_books", source.load, bank)
+                chain, loaded = chain_job.result(), books_job.result()
         with stages.stage("match"):
             classification = classify(chain, loaded.frame, rules)
         lag = None if chain_head is None else max(chain_head - (-1 if index_block is None else index_block), 0)

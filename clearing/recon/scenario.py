@@ -114,9 +114,7 @@ def generate(
     )
     chain = base.filter(~in_set["missing_on_chain"])
     books = books.select(RECORD_COLUMNS).with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
-    expected = {t.value: per for t in BreakType}
-    if not tol:
-        expected[BreakType.AMOUNT_MISMATCH] = per  # a zero tolerance leaves "tolerated" rows as exact matches
+    expected = {t.value: per for t in BreakType}  # with zero tolerance the "tolerated" rows are exact matches
     keys_of = {name: base.filter(in_set[name]).get_column("key").to_list() for name in MUTATIONS}
     return Scenario(
         chain=chain.select(RECORD_COLUMNS).cast(RECORD_SCHEMA),  # type: ignore[arg-type]

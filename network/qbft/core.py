@@ -116,7 +116,10 @@ class QbftCore:
         self._validated[block_hash] = ok
         block, rounds = self._pending.pop(block_hash)
         if ok:
+            height = self.height
             for round_ in sorted(rounds):
+                if self.height != height:
+                    break  # the first round already made the block final
                 self._on_valid_proposal(round_, block, block_hash)
         else:
             self.dropped["invalid_block"] += 1

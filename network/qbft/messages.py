@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 import rlp
 
@@ -17,7 +18,8 @@ from network.qbft.crypto import DIGEST_LENGTH, SIGNATURE_LENGTH, Signer, keccak2
 from network.qbft.errors import InvalidSignature, MalformedMessage
 
 NO_PREPARED_ROUND = None
-MAX_JUSTIFICATION_ITEMS = 1024  # far above any real validator set; bounds work on hostile input
+MAX_JUSTIFICATION_ITEMS = 1024
+SIGNED_VOTE_CACHE_SIZE = 1 << 15  # far above any real validator set; bounds work on hostile input
 
 
 class MessageKind(IntEnum):
@@ -126,7 +128,12 @@ def _signed_fields(signed: SignedVote) -> list[bytes]:
 def _decode_signed(raw: object) -> SignedVote:
     if not isinstance(raw, list) or len(raw) != 2 or not all(isinstance(x, bytes) for x in raw):
         raise MalformedMessage("signed vote is not [vote, signature]")
-    body, signature = raw
+    return _decode_signed_fields(raw[0], raw[1])
+
+
+@lru_cache(maxsize=SIGNED_VOTE_CACHE_SIZE)
+def _decode_signed_fields(body: bytes, signature: bytes) -> SignedVote:
+    # Pure in its inputs; every validator decodes the same broadcast, and justifications repeat votes.
     if len(signature) != SIGNATURE_LENGTH:
         raise MalformedMessage("signature is not 65 bytes")
     vote = _decode_vote(body)

@@ -69,17 +69,18 @@ def _second_vote(message: Message, signer: Signer, codec: BlockCodec) -> bytes:
 
 
 def _junk(message: Message, signer: Signer, codec: BlockCodec, rng: random.Random) -> list[bytes]:
-    """Garbage bytes, a corrupted signature, a non-validator's vote and a commit with a foreign seal."""
+    """Garbage bytes, a flipped byte, a random signature, a non-validator's vote, a foreign commit seal."""
     vote = message.vote
     corrupted = bytearray(encode_message(message, codec))
     corrupted[rng.randrange(len(corrupted))] ^= 1 + rng.randrange(255)
+    random_signature = replace(message.signed, signature=rng.randbytes(65))
     fake_hash = keccak256(b"colend-sim-forged" + vote.digest)
-    outsider_commit = Vote(MessageKind.COMMIT, vote.height, vote.round, fake_hash)
-    outsider_commit = replace(outsider_commit, commit_seal=make_commit_seal(fake_hash, OUTSIDER))
-    foreign_seal = replace(outsider_commit, commit_seal=make_commit_seal(fake_hash, OUTSIDER))
+    seal = make_commit_seal(fake_hash, OUTSIDER)
+    commit = Vote(MessageKind.COMMIT, vote.height, vote.round, fake_hash, commit_seal=seal)
     return [
         rng.randbytes(rng.randint(0, 120)),
         bytes(corrupted),
-        encode_message(Message(sign_vote(outsider_commit, OUTSIDER)), codec),
-        encode_message(Message(sign_vote(foreign_seal, signer)), codec),
+        encode_message(replace(message, signed=random_signature), codec),
+        encode_message(Message(sign_vote(commit, OUTSIDER)), codec),
+        encode_message(Message(sign_vote(commit, signer)), codec),
     ]

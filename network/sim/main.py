@@ -13,6 +13,10 @@ from dataclasses import asdict
 from network.sim.runner import SeedResult, run_seed, summarize
 from network.sim.scenario import draw_scenario
 
+DESCRIPTION = (
+    "Seeded QBFT fault simulator: n validators on a virtual network with delays, losses, partitions, "
+    "crashes and Byzantine validators; checks safety and liveness and prints one JSON object."
+)
 DEFAULT_SIZES = "4,7"
 DEFAULT_HEIGHTS = 3
 PROGRESS_EVERY = 500
@@ -22,7 +26,9 @@ CHUNK_SIZE = 8
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=100, help="how many seeds to run")
     parser.add_argument("--start", type=int, default=0, help="first seed")
-    parser.add_argument("--seed", type=int, default=None, help="replay exactly this seed, with details")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="replay exactly this seed (same --n and --heights), with details"
+    )
     parser.add_argument("--n", default=DEFAULT_SIZES, help="validator counts to draw from, e.g. 4,7")
     parser.add_argument("--heights", type=int, default=DEFAULT_HEIGHTS, help="heights each run must reach")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (the output does not change)")
@@ -94,6 +100,6 @@ def _progress(results: list[SeedResult], total: int, began: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m network.sim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m network.sim", description=DESCRIPTION)
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -10,7 +10,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from network.qbft.actions import Action, Broadcast, BuildBlock, Commit, Persist, ResumeState, SetTimer
+from network.qbft.actions import (
+    Action,
+    Broadcast,
+    BuildBlock,
+    Commit,
+    Persist,
+    ResumeState,
+    SetTimer,
+    ValidateProposal,
+)
 from network.qbft.block import Block, RlpBlockCodec
 from network.qbft.config import QbftConfig
 from network.qbft.core import QbftCore
@@ -190,6 +199,7 @@ class Simulation:
             elif isinstance(action, Commit):
                 self._store(node, StoredBlock(action.block, action.block_hash, action.seals))
             else:
+                assert isinstance(action, ValidateProposal), action
                 delay = self.rng.randint(*VALIDATE_DELAY_MS)
                 args = (node, node.incarnation, action.block, action.block_hash)
                 self.events.schedule(delay, self._on_validate, *args)

@@ -5,14 +5,24 @@ sender's current nonce and the executor sets nonce + 1 afterwards, whether the t
 Every tx is re-checked for permission (`Consortium.canWrite`) against the state at its position in the
 block. The block's own number and timestamp are the EVM environment; the wall clock is never read here.
 
-pyrevm keeps all changes in its journal at depth 0; snapshot()/revert() are used only around calls that
-must leave no trace (eth_call, estimates, permission checks outside a block), always strictly paired.
+Gas must not depend on a node's history. pyrevm never ends a transaction: whatever its journal loaded stays
+warm (EIP-2929) and keeps the "original" value of first load (EIP-2200 SSTORE pricing), so a node that
+restarted would charge other gas than one that did not. Hence the head state lives in pyrevm's database
+layer, never in its journal: insert_account_storage writes there only while the account is not in the
+journal, so each insert runs inside its own snapshot/revert. A block executes inside one snapshot; once its
+effects are read the snapshot is reverted (the journal is empty again) and the net diff is written back
+to the database layer, exactly as load() does at restart. Every block thus starts all-cold with original =
+block-start values, on every node. (Within a block, warmth and originals carry over between its txs: a
+deterministic deviation from per-tx Ethereum pricing.) Snapshots are strictly paired with reverts; nothing
+here calls commit(). Keeping the journal empty also keeps journal_str, parsed per block, proportional to
+what the block touched rather than to the whole state.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyrevm
@@ -20,16 +30,13 @@ from eth_hash.auto import keccak
 
 from node.chain.receipt import Log, Receipt
 from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.state import EMPTY_CODE_HASH, AccountRecord, TouchedAccount
+from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
 from node.execution.abi import decode_bool, encode_can_write
-from node.execution.journal import JournalCursor
+from node.execution.journal import JournalFormatError, touched_in
 from node.tx.model import Transaction
 
 EVM_SPEC = "SHANGHAI"  # matches the contracts' evmVersion (contracts.compiler)
 PERMISSION_CHECK_GAS = 1_000_000
-# Past this many journal vectors the journal (and journal_str) costs more than rebuilding from the store.
-REBASE_JOURNAL_VECTORS = 200_000
-REBASE_MIN_JOURNAL_CHARS = 16_000_000
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
 ZERO_ADDRESS = b"\x00" * 20
 
@@ -63,7 +70,6 @@ class BlockExecution:
     slots: dict[tuple[bytes, int], int] = field(default_factory=dict)
     codes: dict[bytes, bytes] = field(default_factory=dict)
     gas_used: int = 0
-    journal_mark: int = 0  # where the journal cursor moves once this block is committed
 
 
 class TxSkipped(Exception):
@@ -78,11 +84,9 @@ class EvmExecutor:
         self.block_gas_limit = block_gas_limit
         self.consortium = consortium
         self._evm = self._fresh_evm()
-        self._cursor = JournalCursor(self._evm.journal_str)
-        self._rebased_size = 0
+        self._coinbase = hexaddr(ZERO_ADDRESS)
         self._known_codes: set[bytes] = {EMPTY_CODE_HASH}
         self._log_addresses: dict[str, bytes] = {}
-        self._last_journal_size = 0
 
     def _fresh_evm(self) -> pyrevm.EVM:
         env = pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=self.chain_id), block=pyrevm.BlockEnv(number=0, timestamp=0))
@@ -92,48 +96,74 @@ class EvmExecutor:
 
     def load(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
              storage: Iterable[tuple[bytes, int, int]]) -> None:
-        """Replace the EVM with a fresh one holding exactly this state (restart, or journal rebase)."""
-        evm = self._fresh_evm()
-        known = {EMPTY_CODE_HASH}
+        """Replace the EVM with a fresh one holding exactly this state, all of it in the database layer."""
+        self._evm = self._fresh_evm()
+        self._coinbase = hexaddr(ZERO_ADDRESS)
+        self._known_codes = {EMPTY_CODE_HASH}
+        self._insert(accounts, code_of, storage)
+
+    def _insert(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
+                storage: Iterable[tuple[bytes, int, int]]) -> None:
+        """Into pyrevm's database layer: requires an empty journal, and undoes each insert's account load."""
+        evm = self._evm
+        if evm.journal_state:
+            raise JournalFormatError("state must be written while the journal is empty")
         for address, record in accounts:
             code = None if record.code_hash == EMPTY_CODE_HASH else code_of(record.code_hash)
             evm.insert_account_info(hexaddr(address), pyrevm.AccountInfo(
                 nonce=record.nonce, balance=record.balance, code_hash=record.code_hash, code=code))
-            known.add(record.code_hash)
+            self._known_codes.add(record.code_hash)
         for address, slot, value in storage:
-            evm.insert_account_storage(hexaddr(address), slot, value)
-        self._evm, self._known_codes = evm, known
-        journal = evm.journal_str
-        self._cursor = JournalCursor(journal)
-        self._rebased_size = len(journal)
+            checkpoint = evm.snapshot()
+            evm.insert_account_storage(hexaddr(address), slot, value)  # lands in the DB layer, survives the revert
+            evm.revert(checkpoint)
+
+    def apply(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
+        """Write a committed block's net effects back into the (reverted) EVM, the way load() would."""
+        codes = diff.codes
+        self._insert(sorted(diff.accounts.items()), lambda h: codes[h] if h in codes else code_of(h),
+                     ((a, s, v) for (a, s), v in sorted(diff.storage.items())))
 
     @property
     def evm(self) -> pyrevm.EVM:
         """The live EVM, for genesis deployment and tests; callers must keep snapshots paired."""
         return self._evm
 
-    def needs_rebase(self) -> bool:
-        """pyrevm never drops logs or journal entries; rebuild once that history outweighs the state itself."""
-        return (self._evm.journal_len > REBASE_JOURNAL_VECTORS
-                or self._last_journal_size > max(REBASE_MIN_JOURNAL_CHARS, 2 * self._rebased_size))
-
     # -- reads ----------------------------------------------------------------------------------------
 
+    @contextmanager
+    def _scratch(self) -> Iterator[pyrevm.EVM]:
+        """A snapshot that is always reverted. revm preloads the coinbase without a journal entry (EIP-3651),
+        which a revert would not undo; loading it first, journaled, keeps the journal truly empty after."""
+        evm = self._evm
+        checkpoint = evm.snapshot()
+        try:
+            evm.basic(self._coinbase)
+            yield evm
+        finally:
+            evm.revert(checkpoint)
+
+    def _read(self, read: Callable[[], object]) -> object:
+        """Reads load accounts and slots, i.e. warm them: keep that out of the persistent journal."""
+        with self._scratch():
+            return read()
+
     def nonce(self, address: bytes) -> int:
-        return self._evm.basic(hexaddr(address)).nonce
+        return self._read(lambda: self._evm.basic(hexaddr(address)).nonce)  # type: ignore[return-value]
 
     def balance(self, address: bytes) -> int:
-        return self._evm.get_balance(hexaddr(address))
+        return self._read(lambda: self._evm.get_balance(hexaddr(address)))  # type: ignore[return-value]
 
     def code(self, address: bytes) -> bytes:
-        return self._evm.get_code(hexaddr(address)) or b""
+        return self._read(lambda: self._evm.get_code(hexaddr(address)) or b"")  # type: ignore[return-value]
 
     def storage(self, address: bytes, slot: int) -> int:
-        return self._evm.storage(hexaddr(address), slot)
+        return self._read(lambda: self._evm.storage(hexaddr(address), slot))  # type: ignore[return-value]
 
     # -- calls without effect -------------------------------------------------------------------------
 
     def set_context(self, ctx: BlockContext) -> None:
+        self._coinbase = hexaddr(ctx.proposer)
         self._evm.set_block_env(pyrevm.BlockEnv(
             number=ctx.number, timestamp=ctx.timestamp, coinbase=hexaddr(ctx.proposer), difficulty=0,
             prevrandao=b"\x00" * 32, basefee=0, gas_limit=ctx.gas_limit))
@@ -150,20 +180,14 @@ class EvmExecutor:
 
     def can_write(self, sender: bytes) -> bool:
         """Permission against the head state, leaving no trace in the journal."""
-        checkpoint = self._evm.snapshot()
-        try:
+        with self._scratch():
             return self._permitted_here(sender)
-        finally:
-            self._evm.revert(checkpoint)
 
     def call(self, sender: bytes, to: bytes | None, data: bytes, value: int = 0, gas: int | None = None) -> CallResult:
         """eth_call: execute against the head state and throw the effects away."""
         gas = min(gas or self.block_gas_limit, self.block_gas_limit)
-        checkpoint = self._evm.snapshot()
-        try:
+        with self._scratch():
             return self._run(sender, to, data, value, gas)[0]
-        finally:
-            self._evm.revert(checkpoint)
 
     def estimate_gas(self, sender: bytes, to: bytes | None, data: bytes, value: int = 0) -> CallResult:
         """Gas limit that lets the call succeed: measured use plus headroom for refunds and the 63/64 rule."""
@@ -203,7 +227,7 @@ class EvmExecutor:
             topics, payload = lg.data
             logs.append(Log(address, tuple(topics), bytes(payload)))
         if created is not None:
-            output = self.code(created)
+            output = self._evm.get_code(hexaddr(created)) or b""
         return CallResult(True, output, result.gas_used), created, logs
 
     # -- blocks ---------------------------------------------------------------------------------------
@@ -211,9 +235,13 @@ class EvmExecutor:
     def execute_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool) -> BlockExecution:
         """Run txs in order. Non-strict (proposer) skips txs that may not run; strict (import) raises TxSkipped.
 
-        On any exception the EVM state is unspecified and the caller must load() from the store.
+        Leaves the EVM as it was: the caller writes the effects back with block_committed() once durable.
         """
         self.set_context(ctx)
+        with self._scratch():
+            return self._execute_in_snapshot(ctx, txs, strict)
+
+    def _execute_in_snapshot(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool) -> BlockExecution:
         evm = self._evm
         out = BlockExecution()
         senders: set[bytes] = set()
@@ -254,25 +282,20 @@ class EvmExecutor:
         return ""
 
     def collect_touched(self, out: BlockExecution, senders: set[bytes]) -> None:
-        """Fill out.accounts/slots/codes with present values of everything journaled since the mark."""
+        """Fill out.accounts/slots/codes with the final values of everything the journal loaded."""
         evm = self._evm
-        journal = evm.journal_str
-        self._last_journal_size = len(journal)
-        touched = self._cursor.touched(journal)
-        out.journal_mark = self._cursor.last_vector(journal)
+        touched = touched_in(evm.journal_str)
         for address in sorted(touched.accounts | senders):
             info = evm.basic(hexaddr(address))
             code_hash = bytes(info.code_hash) if info.code_hash else EMPTY_CODE_HASH
             out.accounts[address] = TouchedAccount(info.nonce, info.balance, code_hash)
             if code_hash not in self._known_codes:
-                out.codes[code_hash] = self.code(address)
-        for address, slot in sorted(touched.slots):
-            out.slots[(address, slot)] = evm.storage(hexaddr(address), slot)
+                out.codes[code_hash] = evm.get_code(hexaddr(address)) or b""
+        out.slots.update(touched.slots)
 
-    def block_committed(self, out: BlockExecution) -> None:
-        """The block is durable: later blocks only need journal entries from here on."""
-        self._known_codes.update(out.codes)
-        self._cursor.offset = out.journal_mark
+    def block_committed(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
+        """The block is durable: write its net effects back (execution was reverted)."""
+        self.apply(diff, code_of)
 
 
 def create_address(sender: bytes, nonce: int) -> bytes:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from clearing.errors import IndexStoreError
+from clearing.errors import CorruptIndex, IndexStoreError
 from clearing.index_store import IndexStore
 from clearing.records import RecordKind, records_to_frame
 from tests.clearing.factories import rec
@@ -103,3 +103,15 @@ def test_compaction_drops_superseded_versions_and_keeps_updates_working(store: I
     frame = store.bank_frame("WEBANK")
     assert frame.height == 10 and frame.filter(frame["key"] == "E3")["amount"].to_list() == [3_000]
     assert store.get("WEBANK", RecordKind.CLEARING_ENTRY, "E3").amount == 3_000
+    store.settle()
+    assert store.bank_frame("WEBANK").equals(frame)
+
+
+def test_a_block_that_fails_midway_leaves_no_trace(store: IndexStore) -> None:
+    store.apply_block(1, [rec("E1", 10)])
+    store._db.put(b"r/WEBANK\x00CLEARING_ENTRY\x00E2", (1).to_bytes(8, "big") + b"garbage")  # a corrupt version
+    with pytest.raises(CorruptIndex):
+        store.apply_block(2, [rec("E0", 5), rec("E2", 20), rec("E3", 30)])
+    assert store.last_block() == 1  # the batch, cursor included, was dropped as a whole
+    assert store.get("WEBANK", RecordKind.CLEARING_ENTRY, "E0") is None
+    assert store.bank_frame("WEBANK").get_column("key").to_list() == ["E1"]

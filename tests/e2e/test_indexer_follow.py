@@ -4,6 +4,9 @@ same index as one uninterrupted run."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,3 +126,52 @@ def test_unreachable_node_is_a_clear_error(tmp_path: Path, chain: tuple[NodeProc
     _, client = chain
     with IndexStore(tmp_path / "i") as index, pytest.raises(NodeUnavailable, match="cannot read the node's head"):
         asyncio.run(follower("http://127.0.0.1:9", index, client, 10).sync())
+
+
+RECON_MAPPING = """
+[columns]
+kind = "kind"
+key = "key"
+amount = "amount_fen"
+value_date = "value_date"
+status = "status"
+counterparty = "counterparty"
+loan_id = "loan_id"
+cycle_id = "cycle_id"
+reference = "reference"
+
+[constants]
+currency = "CNY"
+
+[format]
+date = "%Y-%m-%d"
+amount_unit = "fen"
+"""
+
+
+def test_recon_cli_follows_the_node_then_finds_the_planted_breaks(chain: tuple[NodeProcess, SuiteClient], tmp_path: Path) -> None:
+    """A bank's books equal to the ledger but for one wrong amount and one missing row: exactly two breaks."""
+    node, client = chain
+    url = f"http://127.0.0.1:{node.port}"
+    with IndexStore(tmp_path / "truth") as truth:
+        asyncio.run(follower(url, truth, client, 500).sync())
+        books = truth.bank_frame("MYBANK").sort("kind", "key")
+    wrong_key = books.filter(pl.col("kind") == "DRAWDOWN_ALLOCATION")["key"][0]
+    dropped_key = books.filter(pl.col("kind") == "CLEARING_ENTRY")["key"][0]
+    books = books.with_columns(
+        pl.when(pl.col("key") == wrong_key).then(pl.col("amount") + 100).otherwise(pl.col("amount")).alias("amount_fen")
+    ).filter(pl.col("key") != dropped_key)
+    books.drop("amount", "bank", "currency").write_csv(tmp_path / "books.csv")
+    (tmp_path / "mapping.toml").write_text(RECON_MAPPING)
+    done = subprocess.run(
+        [sys.executable, "-m", "node.cli", "recon", "run", "--node", url, "--index", str(tmp_path / "idx"), "--bank", "MYBANK",
+         "--books", str(tmp_path / "books.csv"), "--mapping", str(tmp_path / "mapping.toml"), "--format", "json",
+         "--as-of", "2026-11-24"],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    overall = json.loads(done.stdout)["statement"]["overall"]
+    found = {kind: b["count"] for kind, b in overall["breaks"].items() if b["count"]}
+    assert found == {"AMOUNT_MISMATCH": 1, "MISSING_IN_BOOKS": 1}
+    assert overall["residual"] == 0
+    assert overall["chain"]["count"] == overall["books"]["count"] + 1

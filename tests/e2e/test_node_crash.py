@@ -3,106 +3,23 @@ the node acknowledged are still there after restart (DESIGN.md, "Invariants wort
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 from node.execution.executor import create_address
 from node.tx.signing import sign_dynamic_fee
+from tests.e2e.node_process import ROOT, NodeProcess, Rpc
 from tests.node.store_contract import STORE_BYTECODE, call_data
 
 pytestmark = pytest.mark.e2e
 CHAIN_ID = 777
 BANKS = ("WEBANK", "MYBANK")
-ROOT = Path(__file__).resolve().parents[2]
 
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Rpc:
-    """A keep-alive JSON-RPC client; batches are lists of (method, params)."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self._id = 0
-
-    def batch(self, calls: list[tuple[str, list]]) -> list[dict]:
-        body = []
-        for method, params in calls:
-            self._id += 1
-            body.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
-        self.conn.request("POST", "/", json.dumps(body), {"Content-Type": "application/json"})
-        replies = json.loads(self.conn.getresponse().read())
-        by_id = {r["id"]: r for r in replies}
-        return [by_id[b["id"]] for b in body]
-
-    def call(self, method: str, *params: object) -> object:
-        reply = self.batch([(method, list(params))])[0]
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply["result"]
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class NodeProcess:
-    def __init__(self, root: Path, block_period_ms: int = 50) -> None:
-        self.root = root
-        self.port = free_port()
-        out = subprocess.run(
-            [sys.executable, "-m", "node.cli", "init", "--dir", str(root), "--chain-id", "777",
-             "--banks", "WEBANK,MYBANK", "--observers", "REGULATOR", "--rpc-port", str(self.port),
-             "--block-period-ms", str(block_period_ms)],
-            cwd=ROOT, check=True, capture_output=True, text=True)
-        self.info = json.loads(out.stdout)
-        self.proc: subprocess.Popen[str] | None = None
-
-    def key(self, bank: str) -> bytes:
-        return bytes.fromhex((self.root / "keys" / f"{bank.lower()}.key").read_text().strip()[2:])
-
-    def start(self) -> None:
-        """Start and return once the node logs that it listens (no sleeps: we read its log)."""
-        log = open(self.root / "node.log", "a")  # noqa: SIM115 - the child keeps it
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.root / "node.toml")],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ})
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            log.write(line)
-            if "event=node_started" in line:
-                break
-        else:
-            raise RuntimeError(f"node exited before starting, see {self.root / 'node.log'}")
-        self._log = log
-        self._drain = subprocess.Popen(["cat"], stdin=self.proc.stderr, stdout=log)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self._drain.wait()
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        self._drain.wait()
-        return code
 
 
 class Client:
@@ -216,3 +133,24 @@ def test_kill_9_under_load_keeps_every_acknowledged_tx(tmp_path):
     finally:
         if node.proc and node.proc.poll() is None:
             assert node.stop() == 0
+    assert_store_equals_replay(node.root, tmp_path / "replay")
+
+
+def assert_store_equals_replay(root, replay_dir) -> None:
+    """The crashed-and-restarted node's persisted state == replaying its blocks from genesis elsewhere."""
+    from node.chain.block import Block
+    from node.config import load_config
+    from node.engine import ChainEngine
+    from node.service import open_engine
+    from node.store.chain_store import ChainStore
+
+    survivor = open_engine(load_config(root / "node.toml"))
+    replica = ChainEngine(ChainStore(str(replay_dir)), survivor.genesis)
+    for n in range(1, survivor.head.number + 1):
+        block = survivor.store.block(survivor.store.hash_by_number(n))
+        replica.import_block(Block.decode(block.encode(), replica.limits))
+    assert (replica.head_hash, replica.state_root()) == (survivor.head_hash, survivor.state_root())
+    assert sorted(replica.store.storage()) == sorted(survivor.store.storage())
+    assert sorted(replica.store.accounts()) == sorted(survivor.store.accounts())
+    survivor.store.close()
+    replica.store.close()

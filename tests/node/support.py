@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from eth_account import Account
@@ -75,23 +74,3 @@ def mine(engine: ChainEngine, raws: list[bytes]) -> Block:
     block = producer(engine).produce_once()
     assert block is not None
     return block
-
-
-_ACCOUNT = re.compile(r"0x([0-9a-f]{40}): Account \{")
-_SLOT = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: \d+, present_value: (\d+) \}")
-
-
-def evm_storage_view(journal_str: str) -> dict[tuple[bytes, int], int]:
-    """Every slot in pyrevm's journal state (zeros included), parsed from its whole state section.
-
-    An independent check on the node's diff extraction: each slot a tx wrote is in here with its present value.
-    (Slots loaded at restart may sit in pyrevm's database layer instead, so this is not all of the state.)
-    """
-    state = journal_str[: journal_str.index(", transient_storage:")]
-    marks = [(m.start(), bytes.fromhex(m.group(1))) for m in _ACCOUNT.finditer(state)]
-    out = {}
-    for i, (start, address) in enumerate(marks):
-        end = marks[i + 1][0] if i + 1 < len(marks) else len(state)
-        for slot, value in _SLOT.findall(state[start:end]):
-            out[(address, int(slot))] = int(value)
-    return out

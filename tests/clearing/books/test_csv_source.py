@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from clearing.books import RejectCode, load_mapping, open_books
-from clearing.errors import MissingColumn
+from clearing.errors import BadHeader, MissingColumn
 from tests.clearing.factories import CSV_HEADER, write_mapping
 
 
@@ -114,3 +114,11 @@ def test_crlf_exports_parse_like_lf(tmp_path: Path) -> None:
     loaded = open_books(path, load_mapping(write_mapping(tmp_path))).load("WEBANK")
     assert [(r.line, r.code) for r in loaded.rejects] == [(3, RejectCode.BAD_AMOUNT)]
     assert loaded.frame.select("key", "status", "counterparty").rows() == [("E1", "OK", "ICBC")]
+
+
+def test_a_header_repeating_a_column_is_a_coded_error(tmp_path: Path) -> None:
+    path = tmp_path / "books.csv"
+    path.write_text("ref_no,record_type,amount_yuan,value_date,amount_yuan\nE1,ENTRY,1.00,2026-11-02,2.00\n")
+    with pytest.raises(BadHeader) as info:
+        open_books(path, load_mapping(write_mapping(tmp_path))).load("WEBANK")
+    assert info.value.code == "clearing.books.bad_header" and "amount_yuan" in info.value.message

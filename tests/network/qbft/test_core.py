@@ -230,3 +230,12 @@ def test_a_validator_set_change_takes_effect_at_its_height() -> None:
     assert removed.height == 5 and keys[0].address not in removed.validators
     assert not any(kind_of(m) is MessageKind.PREPARE and decode_message(m, CODEC).vote.height >= 3
                    for m in cluster.sent[0])
+
+
+def test_an_observer_finalizes_by_watching_but_never_votes() -> None:
+    observer = PrivateKeySigner(keccak256(b"regulator"))
+    cluster = Cluster(4, extra_signers=[observer])
+    cluster.start()
+    run_heights(cluster, 2)
+    assert cluster.heights()[4] >= 2 and cluster.sent[4] == []
+    assert_agreement(cluster)

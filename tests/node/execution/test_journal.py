@@ -1,33 +1,27 @@
 import pyrevm
 
-from node.execution.journal import JournalCursor, journal_vectors
+from node.execution.journal import journal_vectors, touched_in
 from tests.node.store_contract import STORE_BYTECODE, call_data, slot_of
 
 A = "0x" + "11" * 20
 
 
-def test_touched_slots_and_accounts_since_mark():
-    evm = pyrevm.EVM()
+def test_touched_accounts_and_present_values():
+    evm = pyrevm.EVM(spec_id="SHANGHAI")
     store = evm.deploy(A, STORE_BYTECODE)
-    cursor = JournalCursor(evm.journal_str)
     evm.message_call(A, store, call_data("set(uint256,uint256)", 3, 4))
+    evm.message_call(A, store, call_data("set(uint256,uint256)", 3, 5))
+    evm.message_call(A, store, call_data("vals(uint256)", 9))
     s = evm.journal_str
     assert len(journal_vectors(s)) == evm.journal_len
-    touched = cursor.touched(s)
+    touched = touched_in(s)
     store_b = bytes.fromhex(store[2:].lower())
-    assert (store_b, slot_of(3)) in touched.slots
-    assert bytes.fromhex(A[2:]) in touched.accounts
-    cursor.mark(s)
-    checkpoint = evm.snapshot()  # an eth_call between blocks leaves the cursor valid
-    evm.message_call(A, store, call_data("set(uint256,uint256)", 5, 6))
-    evm.revert(checkpoint)
-    evm.message_call(A, store, call_data("set(uint256,uint256)", 7, 8))
-    later = cursor.touched(evm.journal_str)
-    assert (store_b, slot_of(7)) in later.slots  # (slot 3 may reappear: the cursor overlaps one vector)
-    assert (store_b, slot_of(5)) not in later.slots
+    assert touched.slots[(store_b, slot_of(3))] == 5
+    assert touched.slots[(store_b, slot_of(9))] == 0  # read only: filtered later against the store
+    assert {bytes.fromhex(A[2:]), store_b} <= touched.accounts
 
 
-def test_empty_journal_shapes():
+def test_empty_journal():
     evm = pyrevm.EVM()
     assert journal_vectors(evm.journal_str) == [""]
-    assert JournalCursor(evm.journal_str).touched(evm.journal_str).slots == frozenset()
+    assert touched_in(evm.journal_str).slots == {}

@@ -1,0 +1,64 @@
+"""Property: whatever the delivery order, losses and timer firings, no two blocks are final at one height."""
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from network.qbft import verify_commit_seals
+from network.qbft.messages import MessageKind, decode_message
+from tests.network.qbft.cluster import CODEC, Cluster
+
+
+def kind_of(message: bytes) -> MessageKind:
+    return decode_message(message, CODEC).vote.kind
+
+STEPS = 400
+HEIGHTS = 3
+
+
+def _step(cluster: Cluster, rng: random.Random, loss: float, commit_loss: float = 0.0) -> None:
+    if cluster.queue and rng.random() < 0.9:
+        src, dst, message = cluster.queue[rng.randrange(len(cluster.queue))]
+        cluster.queue.remove((src, dst, message))
+        lost = rng.random() < (commit_loss if kind_of(message) is MessageKind.COMMIT else loss)
+        if not lost and dst not in cluster.down and cluster.cores[dst] is not None:
+            cluster.perform(dst, cluster.core(dst).on_message(message))
+    else:
+        cluster.fire_timer(rng.randrange(cluster.size))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.randoms(use_true_random=False),
+    st.sampled_from([1, 4, 5, 7]),
+    st.sampled_from([0.0, 0.1, 0.3]),
+    st.sampled_from([0.0, 0.5, 0.8]),
+)
+def test_any_schedule_is_safe(rng: random.Random, n: int, loss: float, commit_loss: float) -> None:
+    """Losing COMMITs while PREPAREs get through is what makes the round-change lock matter."""
+    cluster = Cluster(n)
+    cluster.build_limit = HEIGHTS
+    cluster.start()
+    for _ in range(STEPS):
+        _step(cluster, rng, loss, commit_loss)
+    for height in range(1, max(cluster.heights()) + 1):
+        assert len(cluster.final_hashes(height)) == 1
+    for commits in cluster.commits:
+        for commit in commits:
+            assert verify_commit_seals(commit.block_hash, commit.seals, cluster.addresses)
+            assert commit.block.parent_hash == (commits[commit.block.height - 2].block_hash
+                                                if commit.block.height > 1 else b"\x00" * 32)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.randoms(use_true_random=False), st.sampled_from([4, 7]))
+def test_without_loss_every_schedule_finalizes(rng: random.Random, n: int) -> None:
+    cluster = Cluster(n)
+    cluster.build_limit = HEIGHTS
+    cluster.start()
+    for _ in range(20 * STEPS):
+        if min(cluster.heights()) >= HEIGHTS:
+            break
+        _step(cluster, rng, 0.0)
+    assert min(cluster.heights()) >= HEIGHTS
