@@ -19,6 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(func=_build)
     listing = sub.add_parser("list", help="list the compiled contracts with their sizes")
     listing.set_defaults(func=lambda args: _build(argparse.Namespace(force=False)))
+    walk = sub.add_parser("walkthrough", help="one joint loan to settlement, on the contracts in an in-process EVM")
+    walk.set_defaults(func=_walkthrough)
+
+
+def _walkthrough(args: argparse.Namespace) -> int:
+    from contracts.walkthrough import run
+
+    return run(args)
 
 
 def _build(args: argparse.Namespace) -> int:

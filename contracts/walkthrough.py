@@ -22,11 +22,6 @@ SHARES = {"WEBANK": 2_000, "MYBANK": 5_000, "XWBANK": 3_000}
 STATUS = {1: "OPEN", 2: "CLOSED", 3: "NETTED", 4: "CONFIRMED", 5: "SETTLED", 6: "DISPUTED"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="walk a joint loan from registration to settlement")
-    parser.set_defaults(func=run)
-
-
 def fen(amount: int) -> str:
     """Minor units shown as yuan for people; the ledger itself only ever holds integers."""
     sign = "-" if amount < 0 else ""

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
     "contracts.cli",
-    "contracts.walkthrough",
     "node.node_cli",
     "clearing.indexer.cli",
     "clearing.cli",
+    "node.demo",
 )
 
 

@@ -23,7 +23,7 @@ from node.chain.receipt import Receipt
 from node.chain.roots import receipts_root, receipts_root_encoded, tx_root
 from node.chain.seals import seal_signer
 from node.chain.state import AccountRecord, StateDiff, build_diff
-from node.errors import ChainIntegrityError, NodeError, StateCommitmentMismatch, StoreCorrupted
+from node.errors import ChainIntegrityError, NodeHalted, StateCommitmentMismatch, StoreCorrupted
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, TxSkipped
 from node.store.chain_store import ChainStore
 from node.tx.decode import DEFAULT_MAX_TX_BYTES, DecodeLimits, decode_transaction
@@ -34,13 +34,6 @@ from node.txpool.pool import TxPool
 log = logging.getLogger("colend.engine")
 _EMPTY = AccountRecord()
 MAX_PERMISSION_CACHE = 4_096
-
-
-class NodeHalted(NodeError):
-    """The engine stopped accepting blocks after a state commitment mismatch."""
-
-    code = "node_halted"
-    rpc_code = -32603
 
 
 @dataclass(frozen=True, slots=True)

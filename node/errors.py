@@ -114,3 +114,10 @@ class StoreCorrupted(NodeError):
 
     code = "store_corrupted"
     rpc_code = -32603
+
+
+class NodeHalted(NodeError):
+    """The node stopped accepting blocks after a state commitment mismatch; an operator must intervene."""
+
+    code = "node_halted"
+    rpc_code = -32603

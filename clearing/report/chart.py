@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot loads: no display on servers
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from clearing.recon.breaks import AGE_BUCKET_NAMES, BreakType
 from clearing.recon.run import RunResult
@@ -32,6 +33,7 @@ def breaks_chart_png(result: RunResult) -> bytes:
             ax.bar(types, heights, bottom=bottom, label=f"{bucket} days", color=AGE_COLOURS[bucket])
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
         ax.set_ylabel("breaks")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts are whole breaks
         ax.set_title(f"{result.statement.bank} breaks as of {result.statement.as_of} by type and age")
         ax.tick_params(axis="x", labelrotation=20, labelsize=8)
         ax.legend(title="age", loc="upper left", bbox_to_anchor=(1.01, 1.0))

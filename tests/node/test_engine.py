@@ -5,8 +5,7 @@ import pytest
 from node.chain.block import Block
 from node.chain.seals import make_seal
 from node.chain.state import StateDiff
-from node.engine import NodeHalted
-from node.errors import ChainIntegrityError, NotPermitted, StateCommitmentMismatch
+from node.errors import ChainIntegrityError, NodeHalted, NotPermitted, StateCommitmentMismatch
 from node.execution.executor import create_address
 from node.tx.decode import decode_transaction
 from tests.node.store_contract import STORE_BYTECODE, call_data, slot_of

@@ -30,13 +30,14 @@ def _step(cluster: Cluster, rng: random.Random, loss: float, commit_loss: float 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.randoms(use_true_random=False),
+    st.integers(0, 2**32),
     st.sampled_from([1, 4, 5, 7]),
     st.sampled_from([0.0, 0.1, 0.3]),
     st.sampled_from([0.0, 0.5, 0.8]),
 )
-def test_any_schedule_is_safe(rng: random.Random, n: int, loss: float, commit_loss: float) -> None:
+def test_any_schedule_is_safe(seed: int, n: int, loss: float, commit_loss: float) -> None:
     """Losing COMMITs while PREPAREs get through is what makes the round-change lock matter."""
+    rng = random.Random(seed)  # a seed, not st.randoms(): thousands of draws would exhaust hypothesis
     cluster = Cluster(n)
     cluster.build_limit = HEIGHTS
     cluster.start()
@@ -52,8 +53,9 @@ def test_any_schedule_is_safe(rng: random.Random, n: int, loss: float, commit_lo
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.randoms(use_true_random=False), st.sampled_from([4, 7]))
-def test_without_loss_every_schedule_finalizes(rng: random.Random, n: int) -> None:
+@given(st.integers(0, 2**32), st.sampled_from([4, 7]))
+def test_without_loss_every_schedule_finalizes(seed: int, n: int) -> None:
+    rng = random.Random(seed)
     cluster = Cluster(n)
     cluster.build_limit = HEIGHTS
     cluster.start()
