@@ -125,33 +125,44 @@ contract Clearing {
     /// @notice A bank records an obligation it owes (fee, adjustment, correction): nobody creates debts for others.
     function postEntry(EntryInput calldata e) external returns (bool created) {
         bytes32 caller = consortium.writerBank(msg.sender);
-        return _postDirect(caller, e);
+        Totals memory t = _openTotals();
+        created = _postDirect(caller, e, t);
+        _closeTotals(t);
     }
 
     function postEntries(EntryInput[] calldata es) external returns (uint256 created) {
         bytes32 caller = consortium.writerBank(msg.sender);
+        Totals memory t = _openTotals();
         for (uint256 i = 0; i < es.length; i++) {
-            if (_postDirect(caller, es[i])) created++;
+            if (_postDirect(caller, es[i], t)) created++;
         }
+        _closeTotals(t);
     }
 
     /// @notice Obligations implied by loan allocations; only CoLending, which has already checked the caller.
     function recordObligations(EntryInput[] memory es) external {
         if (msg.sender != coLending) revert NotCoLending(msg.sender);
+        Totals memory t = _openTotals();
         for (uint256 i = 0; i < es.length; i++) {
-            _post(es[i]);
+            _post(es[i], t);
         }
+        _closeTotals(t);
     }
 
-    function _postDirect(bytes32 caller, EntryInput calldata e) private returns (bool) {
+    function _postDirect(bytes32 caller, EntryInput calldata e, Totals memory t) private returns (bool) {
         if (e.payer != caller) revert NotPayer(e.entryId, caller);
         if (e.kind == EntryKind.DRAWDOWN || e.kind == EntryKind.REPAYMENT) revert InvalidEntry(e.entryId);
         if (e.kind == EntryKind.CORRECTION && _entryHash[e.ref] == bytes32(0)) revert UnknownEntry(e.ref);
-        if (!consortium.isActiveBank(e.payee)) revert BankNotActive(e.payee);
-        return _post(e);
+        // isActiveBank is a view of the Consortium, which nothing in this call changes: ask once per payee run.
+        if (!t.payeeChecked || e.payee != t.activePayee) {
+            if (!consortium.isActiveBank(e.payee)) revert BankNotActive(e.payee);
+            t.payeeChecked = true;
+            t.activePayee = e.payee;
+        }
+        return _post(e, t);
     }
 
-    function _post(EntryInput memory e) private returns (bool) {
+    function _post(EntryInput memory e, Totals memory t) private returns (bool) {
         if (e.entryId == bytes32(0)) revert InvalidEntry(e.entryId);
         if (e.amount == 0) revert ZeroAmount(e.entryId);
         if (e.payer == e.payee) revert SameParty(e.entryId, e.payer);
@@ -163,17 +174,62 @@ contract Clearing {
             return false;
         }
         _entryHash[e.entryId] = h;
-        uint256 cycleId = currentCycle;
-        Cycle storage c = _cycles[cycleId];
-        c.entryCount += 1;
-        _join(cycleId, e.payer);
-        _join(cycleId, e.payee);
+        t.entryCount += 1;
+        if (!t.open || t.payer != e.payer || t.payee != e.payee) _startRun(t, e.payer, e.payee);
         int256 amount = int256(e.amount);
-        _position[cycleId][e.payer] -= amount;
-        _position[cycleId][e.payee] += amount;
-        _gross[cycleId][e.payer][e.payee] += e.amount;
-        emit EntryPosted(e.entryId, cycleId, e.payer, e.payee, e.amount, e.kind, e.loanId, e.valueDate, e.ref);
+        t.payerPosition -= amount;
+        t.payeePosition += amount;
+        t.gross += e.amount;
+        emit EntryPosted(e.entryId, t.cycleId, e.payer, e.payee, e.amount, e.kind, e.loanId, e.valueDate, e.ref);
         return true;
+    }
+
+    /// @dev Totals of one call's entries. Consecutive entries between the same payer and payee form a run whose
+    ///      positions and gross amount are read once, updated in memory (the same checked arithmetic, in the same
+    ///      order, as updating storage per entry) and written back when the run ends; nothing else reads them
+    ///      meanwhile, and a failing entry reverts the whole call.
+    struct Totals {
+        uint256 cycleId;
+        uint32 entryCount;
+        bool open;
+        bytes32 payer;
+        bytes32 payee;
+        int256 payerPosition;
+        int256 payeePosition;
+        uint256 gross;
+        bool payeeChecked;
+        bytes32 activePayee;
+    }
+
+    function _openTotals() private view returns (Totals memory t) {
+        t.cycleId = currentCycle;
+        t.entryCount = _cycles[t.cycleId].entryCount;
+    }
+
+    function _closeTotals(Totals memory t) private {
+        _endRun(t);
+        Cycle storage c = _cycles[t.cycleId];
+        if (c.entryCount != t.entryCount) c.entryCount = t.entryCount;
+    }
+
+    function _startRun(Totals memory t, bytes32 payer, bytes32 payee) private {
+        _endRun(t);
+        _join(t.cycleId, payer);
+        _join(t.cycleId, payee);
+        t.open = true;
+        t.payer = payer;
+        t.payee = payee;
+        t.payerPosition = _position[t.cycleId][payer];
+        t.payeePosition = _position[t.cycleId][payee];
+        t.gross = _gross[t.cycleId][payer][payee];
+    }
+
+    function _endRun(Totals memory t) private {
+        if (!t.open) return;
+        _position[t.cycleId][t.payer] = t.payerPosition;
+        _position[t.cycleId][t.payee] = t.payeePosition;
+        _gross[t.cycleId][t.payer][t.payee] = t.gross;
+        t.open = false;
     }
 
     function _join(uint256 cycleId, bytes32 bankId) private {
