@@ -1,7 +1,8 @@
 """The node's component interfaces in one place (py-evm's abc style): what consensus, sync, RPC and tests
 may rely on, whatever concrete class sits behind. Concrete classes live beside what they implement:
 ChainEngine (engine.py), ChainStore (store/chain_store.py), EvmExecutor (execution/executor.py),
-SingleValidatorProducer (producer.py)."""
+ResumeFile (resume_file.py); ConsensusRunner (consensus_runner.py) is the asyncio TimersAPI. The transport
+the consensus driver talks through is network.transport.Transport."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from network.qbft import ResumeState
     from node.chain.block import Block
     from node.chain.header import BlockHeader
     from node.chain.receipt import Receipt
@@ -55,8 +57,8 @@ class ExecutorAPI(Protocol):
 
 
 class ChainAPI(Protocol):
-    """What a block producer or consensus engine (QBFT) drives: propose -> execute -> commit with seals,
-    or import a block finalised elsewhere. A StateCommitmentMismatch on import halts the node."""
+    """What the consensus driver (QBFT) drives: propose -> execute -> commit with seals, validate a peer's
+    proposal, or import a block finalised elsewhere. A StateCommitmentMismatch on import halts the node."""
 
     head: BlockHeader
     head_hash: bytes
@@ -70,16 +72,24 @@ class ChainAPI(Protocol):
 
     def import_block(self, block: Block) -> Block: ...
 
+    def validate_block(self, block: Block) -> PendingBlock: ...
+
+    def validators_for(self, number: int) -> tuple[bytes, ...]: ...
+
     def verify_seals(self, block: Block) -> None: ...
 
     def on_block(self, listener: Callable[[Block, list[Receipt]], None]) -> Callable[[], None]: ...
 
 
-class BlockProducerAPI(Protocol):
-    """Turns pending txs into committed blocks; the single-validator producer now, QBFT later."""
+class TimersAPI(Protocol):
+    """Consensus round timers, the only clock the QBFT core sees: fire on_timeout(height, round) later."""
 
-    def produce_once(self) -> Block | None: ...
+    def set_timer(self, height: int, round_: int, delay_ms: int) -> None: ...
 
-    def start(self) -> None: ...
 
-    def stop(self) -> None: ...
+class ResumeStoreAPI(Protocol):
+    """Where a validator keeps its consensus ResumeState; save() is durable when it returns."""
+
+    def load(self) -> ResumeState | None: ...
+
+    def save(self, state: ResumeState) -> None: ...

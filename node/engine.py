@@ -15,14 +15,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from eth_abi import decode as abi_decode
+from eth_hash.auto import keccak
+
+from network.qbft.seals import commit_seal_problem
 from node.chain.block import Block
 from node.chain.commitment import StateCommitment
 from node.chain.genesis import DeployFn, Genesis, deploy_colend_suite
 from node.chain.header import ZERO_ADDRESS, ZERO_HASH, BlockHeader
 from node.chain.receipt import Receipt
 from node.chain.roots import receipts_root, receipts_root_encoded, tx_root
-from node.chain.seals import seal_signer
-from node.chain.state import AccountRecord, StateDiff, build_diff
+from node.chain.state import AccountRecord, StateDiff, diff_from_changes
 from node.errors import ChainIntegrityError, NodeHalted, StateCommitmentMismatch, StoreCorrupted
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, TxSkipped
 from node.store.chain_store import ChainStore
@@ -32,6 +35,7 @@ from node.txpool.admission import PoolLimits
 from node.txpool.pool import TxPool
 
 log = logging.getLogger("colend.engine")
+VALIDATORS_SELECTOR = keccak(b"validators()")[:4]
 _EMPTY = AccountRecord()
 MAX_PERMISSION_CACHE = 4_096
 
@@ -47,11 +51,6 @@ class PendingBlock:
 
 
 BlockListener = Callable[[Block, list[Receipt]], None]
-
-
-def quorum(validator_count: int) -> int:
-    """ceil(2V/3) commit seals finalise a block."""
-    return -(-2 * validator_count // 3)
 
 
 class ChainEngine:
@@ -77,6 +76,7 @@ class ChainEngine:
         self._commitment = StateCommitment()
         self._permitted: dict[bytes, bool] = {}
         self._listeners: list[BlockListener] = []
+        self._validator_cache: tuple[bytes, tuple[bytes, ...]] | None = None  # (head hash, its validators)
         if store.head() is None:
             self._init_genesis(deploy)
         self._restore()
@@ -92,8 +92,8 @@ class ChainEngine:
         g = self.genesis = g.with_contracts(contracts)
         self.executor.consortium = contracts.get("Consortium")
         out = BlockExecution()
-        self.executor.collect_touched(out, set())
-        diff = build_diff(out.accounts, out.slots, out.codes, lambda _a: _EMPTY, lambda _a, _s: 0)
+        self.executor.collect_touched(out, set(), from_empty=True)
+        diff = diff_from_changes(out.accounts, out.slot_changes, out.codes, lambda _a: _EMPTY)
         root = StateCommitment(diff.accounts.items()).root()
         header = BlockHeader(0, ZERO_HASH, g.timestamp_ms, ZERO_ADDRESS, tx_root([]), receipts_root([]), root,
                              g.block_gas_limit, 0, g.digest())
@@ -193,7 +193,7 @@ class ChainEngine:
         ctx = BlockContext(number, timestamp_ms // 1000, proposer, self.genesis.block_gas_limit)
         try:
             out = self.executor.execute_block(ctx, txs, strict)
-            diff = build_diff(out.accounts, out.slots, out.codes, self.account, self.store.slot)
+            diff = diff_from_changes(out.accounts, out.slot_changes, out.codes, self.account)
         except BaseException:
             self._restore()
             raise
@@ -259,7 +259,22 @@ class ChainEngine:
             self.pool.remove([tx.hash for tx, _ in out.skipped])
 
     def import_block(self, block: Block) -> Block:
-        """Validate, re-execute and commit a block proposed elsewhere; halts on a state commitment mismatch."""
+        """Check the seals, validate, re-execute and commit a block finalised elsewhere; halts on a state
+        commitment mismatch (a quorum sealed a state this node does not compute)."""
+        with self.lock:
+            self._check_running()
+            self.verify_seals(block)
+            try:
+                pending = self.validate_block(block)
+            except StateCommitmentMismatch as exc:
+                self.halted = exc.message
+                log.critical("event=state_commitment_mismatch %s", self.halted)
+                raise
+            return self.commit(pending, block.seals)
+
+    def validate_block(self, block: Block) -> PendingBlock:
+        """Check that `block` extends the head and re-execute it (seals aside): the executed block to commit,
+        or ChainIntegrityError, or StateCommitmentMismatch, which only halts the node on import_block."""
         with self.lock:
             self._check_running()
             h = block.header
@@ -269,7 +284,6 @@ class ChainEngine:
                 raise ChainIntegrityError("block timestamp is not after its parent's")
             if h.gas_limit != self.genesis.block_gas_limit:
                 raise ChainIntegrityError("block gas limit differs from the chain's")
-            self.verify_seals(block)
             try:
                 pending = self._execute(h.timestamp_ms, h.proposer, h.extra_data, block.txs, strict=True)
             except TxSkipped as exc:
@@ -278,19 +292,38 @@ class ChainEngine:
             if (mine.tx_root, mine.receipts_root, mine.gas_used) != (h.tx_root, h.receipts_root, h.gas_used):
                 raise ChainIntegrityError(f"block {h.number}: transactions or receipts differ from the header")
             if mine.state_root != h.state_root:
-                self.halted = (f"block {h.number}: computed state 0x{mine.state_root.hex()}, "
-                               f"block commits to 0x{h.state_root.hex()}")
-                log.critical("event=state_commitment_mismatch %s", self.halted)
-                raise StateCommitmentMismatch(self.halted)
-            return self.commit(pending, block.seals)
+                raise StateCommitmentMismatch(f"block {h.number}: computed state 0x{mine.state_root.hex()}, "
+                                              f"block commits to 0x{h.state_root.hex()}")
+            return pending
+
+    def validators_for(self, number: int) -> tuple[bytes, ...]:
+        """The validators that seal block `number`: Consortium.validators() in the state of block number - 1,
+        since a change applies from effectiveFromBlock, the block after the one that made it. Only the head's
+        state is kept, so any number gets the set in force after the head: right for import (number = head + 1);
+        consensus asks for h + 1 before block h is committed and re-asks after (node/consensus_driver.py)."""
+        with self.lock:
+            cached = self._validator_cache
+            if cached is None or cached[0] != self.head_hash:
+                cached = self._validator_cache = (self.head_hash, self._read_validators())
+            return cached[1]
+
+    def _read_validators(self) -> tuple[bytes, ...]:
+        consortium = self.executor.consortium
+        if consortium is None:
+            return self.genesis.validators  # a chain deployed without the suite (tests)
+        result = self.executor.call(ZERO_ADDRESS, consortium, VALIDATORS_SELECTOR)
+        if not result.success:
+            raise StoreCorrupted("Consortium.validators() failed on the head state")
+        (addresses,) = abi_decode(["address[]"], result.output)
+        validators = tuple(bytes.fromhex(a[2:]) for a in addresses)
+        if not validators:
+            raise StoreCorrupted("Consortium lists no validators")
+        return validators
 
     def verify_seals(self, block: Block) -> None:
-        validators = set(self.genesis.validators)
-        signers = {seal_signer(block.hash, seal) for seal in block.seals}
-        if not signers <= validators:
-            raise ChainIntegrityError(f"block {block.number} is sealed by a non-validator")
-        if len(signers) < quorum(len(validators)):
-            raise ChainIntegrityError(f"block {block.number} has {len(signers)} commit seals, needs {quorum(len(validators))}")
+        problem = commit_seal_problem(block.hash, block.seals, self.validators_for(block.number))
+        if problem is not None:
+            raise ChainIntegrityError(f"block {block.number} {problem}")
 
     def _check_running(self) -> None:
         if self.halted:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
+from network.qbft import PrivateKeySigner
 from node.chain.genesis import Genesis, GenesisMember, deploy_colend_suite
 from node.chain.header import ZERO_ADDRESS
-from node.chain.seals import address_of
 from node.config import NodeConfig, load_config
 from node.execution.executor import BlockContext, EvmExecutor
 from node.keyfiles import new_private_key, write_key
@@ -65,9 +65,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         for bank in ids:
             key = new_private_key()
             write_key(root / "keys" / f"{bank.lower()}.key", key)
-            members.append(GenesisMember(bank, bank.title(), role, (address_of(key),)))
+            members.append(GenesisMember(bank, bank.title(), role, (PrivateKeySigner(key).address,)))
     genesis = Genesis(chain_id=args.chain_id, timestamp_ms=time.time_ns() // 1_000_000,
-                      validators=(address_of(validator_key),), members=tuple(members))
+                      validators=(PrivateKeySigner(validator_key).address,), members=tuple(members))
     genesis = genesis.with_contracts(genesis_contracts(genesis))
     (root / "genesis.json").write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
     config = NodeConfig(rpc_host=args.rpc_host, rpc_port=args.rpc_port, block_period_ms=args.block_period_ms)

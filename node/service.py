@@ -1,4 +1,4 @@
-"""Runs one node process: store, engine, block producer and the JSON-RPC server until SIGTERM/SIGINT."""
+"""Runs one node process: store, engine, QBFT consensus and the JSON-RPC server until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -7,15 +7,20 @@ import json
 import logging
 import signal
 
+from network.qbft import PrivateKeySigner
+from network.transport import LoopbackTransport, Transport
 from node.backend import EngineBackend
 from node.chain.genesis import Genesis
 from node.config import NodeConfig
+from node.consensus_driver import ConsensusDriver
+from node.consensus_runner import ConsensusRunner
 from node.engine import ChainEngine
 from node.keyfiles import read_key
-from node.producer import SingleValidatorProducer
+from node.resume_file import ResumeFile
 from node.store.chain_store import ChainStore
 
 log = logging.getLogger("colend.node")
+RESUME_FILE = "consensus.resume"
 
 
 def open_engine(config: NodeConfig) -> ChainEngine:
@@ -26,32 +31,50 @@ def open_engine(config: NodeConfig) -> ChainEngine:
     return ChainEngine(store, genesis, pool_limits=config.pool, max_tx_bytes=config.max_tx_bytes)
 
 
+def consensus_driver(config: NodeConfig, engine: ChainEngine, runner: ConsensusRunner,
+                     transport: Transport | None = None) -> ConsensusDriver:
+    """The node's QBFT driver; with no transport it is a lone validator (the embedded n = 1 default)."""
+    return ConsensusDriver(
+        engine, PrivateKeySigner(read_key(config.path(config.validator_key))), transport or LoopbackTransport(),
+        runner, ResumeFile(config.path(config.data_dir) / RESUME_FILE), period_ms=config.block_period_ms,
+        allow_empty=config.allow_empty_blocks, max_txs=config.max_txs_per_block)
+
+
 async def run_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
 
     engine = open_engine(config)
     backend = EngineBackend(engine, node_id=config.node_id)
-    producer = SingleValidatorProducer(
-        engine, read_key(config.path(config.validator_key)), period_ms=config.block_period_ms,
-        allow_empty=config.allow_empty_blocks, max_txs=config.max_txs_per_block)
-    runner = await serve(backend, config.rpc_host, config.rpc_port)
+    runner = ConsensusRunner()
+    driver = consensus_driver(config, engine, runner)
+    if len(engine.validators_for(engine.head.number + 1)) > 1:
+        log.warning("event=consensus_without_peers validators=%d: this node has no p2p transport yet, so it "
+                    "cannot finalize blocks on its own", len(engine.validators_for(engine.head.number + 1)))
+    runner_rpc = await serve(backend, config.rpc_host, config.rpc_port)
+    await runner.start(driver)
     log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d", config.node_id,
              engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,
-             bound_port(runner))
-    producer.start()
+             bound_port(runner_rpc))
+    consensus = asyncio.create_task(runner.run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=0.5)
-        except TimeoutError:
-            if engine.halted:
-                log.critical("event=node_halted reason=%s", engine.halted)
-                break
-    producer.stop()
-    await runner.cleanup()
+    failed = False
+    stopping = asyncio.create_task(stop.wait())
+    while not stop.is_set() and not consensus.done():
+        await asyncio.wait({stopping, consensus}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+        if engine.halted:
+            log.critical("event=node_halted reason=%s", engine.halted)
+            break
+    stopping.cancel()
+    runner.stop()
+    try:
+        await consensus
+    except Exception:
+        failed = True
+        log.critical("event=consensus_failed", exc_info=True)
+    await runner_rpc.cleanup()
     engine.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)
-    return 2 if engine.halted else 0
+    return 2 if engine.halted or failed else 0

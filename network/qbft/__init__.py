@@ -16,9 +16,11 @@ from network.qbft.config import QbftConfig
 from network.qbft.core import QbftCore
 from network.qbft.crypto import PrivateKeySigner, Signer
 from network.qbft.quorum import max_faulty, proposer_for, quorum_size
-from network.qbft.seals import verify_commit_seals
+from network.qbft.resume import decode_resume_state, encode_resume_state
+from network.qbft.seals import SEAL_DOMAIN, commit_seal_problem, make_commit_seal, seal_signer, verify_commit_seals
 
 __all__ = [
+    "SEAL_DOMAIN",
     "Action",
     "Block",
     "BlockCodec",
@@ -35,8 +37,13 @@ __all__ = [
     "SetTimer",
     "Signer",
     "ValidateProposal",
+    "commit_seal_problem",
+    "decode_resume_state",
+    "encode_resume_state",
+    "make_commit_seal",
     "max_faulty",
     "proposer_for",
     "quorum_size",
+    "seal_signer",
     "verify_commit_seals",
 ]

@@ -79,12 +79,6 @@ def sign_vote(vote: Vote, signer: Signer) -> SignedVote:
     return SignedVote(vote, signer.sign(vote_digest(vote)), signer.address)
 
 
-def commit_seal_digest(block_hash: bytes) -> bytes:
-    """What a commit seal signs: domain-separated from vote digests so neither can stand in for the other."""
-    assert len(block_hash) == DIGEST_LENGTH
-    return keccak256(b"colend-qbft-commit-seal" + block_hash)
-
-
 def encode_message(message: Message, codec: BlockCodec) -> bytes:
     block = b"" if message.block is None else codec.encode(message.block)
     return rlp.encode(

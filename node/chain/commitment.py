@@ -29,12 +29,19 @@ COMMITMENT_PERSON = b"colend-state-v1"
 MOD = 2**256
 
 
+_HASHER = blake2b(digest_size=32, person=COMMITMENT_PERSON)  # copied per use: cheaper than re-parameterising
+
+
 def _h(data: bytes) -> bytes:
-    return blake2b(data, digest_size=32, person=COMMITMENT_PERSON).digest()
+    h = _HASHER.copy()
+    h.update(data)
+    return h.digest()
 
 
 def slot_leaf(slot: int, value: int) -> int:
-    return int.from_bytes(_h(slot.to_bytes(32, "big") + value.to_bytes(32, "big")), "big")
+    h = _HASHER.copy()
+    h.update(slot.to_bytes(32, "big") + value.to_bytes(32, "big"))
+    return int.from_bytes(h.digest(), "big")
 
 
 def update_storage_digest(digest: int, slot: int, old: int, new: int) -> int:

@@ -7,14 +7,19 @@ from dataclasses import dataclass
 import rlp
 
 from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import encode_list_of_encoded
+from node.chain.rlp_codec import encode_list_of_encoded, list_header
 
 _TOPIC_PREFIX = b"\xa0"  # RLP string header for 32 bytes
+_ADDRESS_PREFIX = b"\x94"  # and for 20
 
 
 def _encode_log(log: Log) -> bytes:
-    topics = encode_list_of_encoded([_TOPIC_PREFIX + t if len(t) == 32 else rlp_encode(t) for t in log.topics])
-    return encode_list_of_encoded([rlp_encode(log.address), topics, rlp_encode(log.data)])
+    """rlp_encode(log.fields()), framed by hand: logs dominate big receipts."""
+    address = log.address
+    topics = b"".join([_TOPIC_PREFIX + t if len(t) == 32 else rlp_encode(t) for t in log.topics])
+    body = b"".join((_ADDRESS_PREFIX + address if len(address) == 20 else rlp_encode(address), list_header(len(topics)),
+                     topics, rlp_encode(log.data)))
+    return list_header(len(body)) + body
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,21 @@ from dataclasses import dataclass, field
 import rlp
 from eth_hash.auto import keccak
 
-from node.chain.commitment import update_storage_digest
+from node.chain.commitment import MOD as STORAGE_DIGEST_MOD
+from node.chain.commitment import slot_leaf
 from node.chain.rlp_codec import encode as rlp_encode
+from node.chain.rlp_codec import encode_list_of_encoded, list_header
 
 EMPTY_CODE_HASH = keccak(b"")
+ADDRESS_BYTES = 20
+_STR_PREFIX = [bytes([0x80 + n]) for n in range(56)]
+
+
+def _rlp_str(data: bytes) -> bytes:
+    """RLP of a byte string shorter than 56 bytes (slots and values are at most 32)."""
+    if len(data) == 1 and data[0] < 0x80:
+        return data
+    return _STR_PREFIX[len(data)] + data
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +64,23 @@ class StateDiff:
     codes: dict[bytes, bytes] = field(default_factory=dict)
 
     def encode(self) -> bytes:
-        """Sorted, so the same diff encodes to the same bytes on every node."""
-        return rlp_encode([
-            [[a, self.accounts[a].encode()] for a in sorted(self.accounts)],
-            [[a, s, v] for (a, s), v in sorted(self.storage.items())],
-            [[h, self.codes[h]] for h in sorted(self.codes)],
+        """Sorted, so the same diff encodes to the same bytes on every node. The same bytes as
+        rlp_encode([[[a, record]...], [[a, s, v]...], [[h, code]...]]), the slots framed by hand: a block may
+        write tens of thousands."""
+        if all(len(a) == ADDRESS_BYTES for a, _ in self.storage):
+            # Fixed-width addresses: the byte order of address || slot32 is (address, slot) order.
+            items = []
+            for key, value in sorted((a + s.to_bytes(32, "big"), v) for (a, s), v in self.storage.items()):
+                body = b"".join((b"\x94", key[:20], _rlp_str(key[20:].lstrip(b"\x00")),
+                                 _rlp_str(value.to_bytes((value.bit_length() + 7) // 8, "big"))))
+                items.append(list_header(len(body)) + body)
+            storage = encode_list_of_encoded(items)
+        else:
+            storage = rlp_encode([[a, s, v] for (a, s), v in sorted(self.storage.items())])
+        return encode_list_of_encoded([
+            rlp_encode([[a, self.accounts[a].encode()] for a in sorted(self.accounts)]),
+            storage,
+            rlp_encode([[h, self.codes[h]] for h in sorted(self.codes)]),
         ])
 
     @classmethod
@@ -68,25 +91,28 @@ class StateDiff:
                    {(a, n(s)): n(v) for a, s, v in storage}, dict((h, c) for h, c in codes))
 
 
-def build_diff(
+def diff_from_changes(
     touched_accounts: Mapping[bytes, TouchedAccount],
-    touched_slots: Mapping[tuple[bytes, int], int],
+    slot_changes: Mapping[tuple[bytes, int], tuple[int, int]],
     codes: Mapping[bytes, bytes],
     old_account: Callable[[bytes], AccountRecord],
-    old_slot: Callable[[bytes, int], int],
 ) -> StateDiff:
-    """Keep only real changes and fold slot changes into each account's storage digest."""
+    """Keep only real changes and fold slot changes, given as (old, new) values, into each account's storage
+    digest. Slot order does not matter: the digest is a sum, and the encoding sorts."""
     diff = StateDiff()
-    digests: dict[bytes, int] = {}
-    for (address, slot), value in sorted(touched_slots.items()):
-        old = old_slot(address, slot)
-        if old == value:
+    storage = diff.storage
+    deltas: dict[bytes, int] = {}
+    leaf = slot_leaf
+    for key, (old, new) in slot_changes.items():
+        if old == new:
             continue
-        diff.storage[(address, slot)] = value
-        digest = digests.get(address)
-        if digest is None:
-            digest = old_account(address).storage_digest
-        digests[address] = update_storage_digest(digest, slot, old, value)
+        storage[key] = new
+        address, slot = key
+        delta = leaf(slot, new) if new else 0
+        if old:
+            delta -= leaf(slot, old)
+        deltas[address] = deltas.get(address, 0) + delta
+    digests = {a: (old_account(a).storage_digest + d) % STORAGE_DIGEST_MOD for a, d in deltas.items()}
     for address in sorted(set(touched_accounts) | set(digests)):
         old = old_account(address)
         now = touched_accounts.get(address)

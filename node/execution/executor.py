@@ -67,7 +67,7 @@ class BlockExecution:
     receipts: list[Receipt] = field(default_factory=list)
     skipped: list[tuple[Transaction, str]] = field(default_factory=list)
     accounts: dict[bytes, TouchedAccount] = field(default_factory=dict)
-    slots: dict[tuple[bytes, int], int] = field(default_factory=dict)
+    slot_changes: dict[tuple[bytes, int], tuple[int, int]] = field(default_factory=dict)  # (block start, end)
     codes: dict[bytes, bytes] = field(default_factory=dict)
     gas_used: int = 0
 
@@ -113,16 +113,22 @@ class EvmExecutor:
             evm.insert_account_info(hexaddr(address), pyrevm.AccountInfo(
                 nonce=record.nonce, balance=record.balance, code_hash=record.code_hash, code=code))
             self._known_codes.add(record.code_hash)
+        snapshot, insert, revert = evm.snapshot, evm.insert_account_storage, evm.revert
+        hexes: dict[bytes, str] = {}
         for address, slot, value in storage:
-            checkpoint = evm.snapshot()
-            evm.insert_account_storage(hexaddr(address), slot, value)  # lands in the DB layer, survives the revert
-            evm.revert(checkpoint)
+            target = hexes.get(address)
+            if target is None:
+                target = hexes[address] = hexaddr(address)
+            checkpoint = snapshot()
+            insert(target, slot, value)  # lands in the DB layer, survives the revert
+            revert(checkpoint)
 
     def apply(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
-        """Write a committed block's net effects back into the (reverted) EVM, the way load() would."""
+        """Write a committed block's net effects back into the (reverted) EVM, the way load() would (in any
+        order: each write lands in a map, and no two of them hit the same slot)."""
         codes = diff.codes
         self._insert(sorted(diff.accounts.items()), lambda h: codes[h] if h in codes else code_of(h),
-                     ((a, s, v) for (a, s), v in sorted(diff.storage.items())))
+                     ((a, s, v) for (a, s), v in diff.storage.items()))
 
     @property
     def evm(self) -> pyrevm.EVM:
@@ -237,6 +243,8 @@ class EvmExecutor:
 
         Leaves the EVM as it was: the caller writes the effects back with block_committed() once durable.
         """
+        if self._evm.journal_state:  # out.slot_changes take block-start values from first loads in the journal
+            raise JournalFormatError("a block must start with an empty journal")
         self.set_context(ctx)
         with self._scratch():
             return self._execute_in_snapshot(ctx, txs, strict)
@@ -281,8 +289,9 @@ class EvmExecutor:
             return "sender not permitted to write"
         return ""
 
-    def collect_touched(self, out: BlockExecution, senders: set[bytes]) -> None:
-        """Fill out.accounts/slots/codes with the final values of everything the journal loaded."""
+    def collect_touched(self, out: BlockExecution, senders: set[bytes], from_empty: bool = False) -> None:
+        """Fill out.accounts/codes with the final values of everything the journal loaded, out.slot_changes with
+        the slots whose value differs from block start."""
         evm = self._evm
         touched = touched_in(evm.journal_str)
         for address in sorted(touched.accounts | senders):
@@ -291,7 +300,10 @@ class EvmExecutor:
             out.accounts[address] = TouchedAccount(info.nonce, info.balance, code_hash)
             if code_hash not in self._known_codes:
                 out.codes[code_hash] = evm.get_code(hexaddr(address)) or b""
-        out.slots.update(touched.slots)
+        if from_empty:  # genesis: the state before is empty, whatever the journal took as first values
+            out.slot_changes.update((key, (0, value)) for key, value in touched.slots.items())
+        else:
+            out.slot_changes.update(touched.changed)
 
     def block_committed(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
         """The block is durable: write its net effects back (execution was reverted)."""

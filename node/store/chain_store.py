@@ -50,40 +50,48 @@ class ChainStore:
             encoded_receipts = [r.encode() for r in receipts]
         h = block.hash
         n = block.number
+        encoded_diff = diff.encode()
+        num = keys.num(n)
         with self._db.write_batch(transaction=True, sync=True) as batch:
-            batch.put(keys.BLOCK + h, rlp_encode([block.header.fields(), [tx.hash for tx in block.txs],
-                                                  list(block.seals)]))
-            batch.put(keys.CANONICAL + keys.num(n), h)
+            put = batch.put
+            put(keys.BLOCK + h, rlp_encode([block.header.fields(), [tx.hash for tx in block.txs], list(block.seals)]))
+            put(keys.CANONICAL + num, h)
             log_index = 0
-            has_logs = False
+            encoded_n = rlp_encode(n)
+            addresses: set[bytes] = set()
+            topics: set[bytes] = set()
             for i, (tx, receipt, encoded) in enumerate(zip(block.txs, receipts, encoded_receipts, strict=True)):
-                batch.put(keys.TX + tx.hash, encode_list_of_encoded(
-                    [rlp_encode(tx.raw), rlp_encode(tx.sender), rlp_encode(n), rlp_encode(i), encoded,
+                put(keys.TX + tx.hash, encode_list_of_encoded(
+                    [rlp_encode(tx.raw), rlp_encode(tx.sender), encoded_n, rlp_encode(i), encoded,
                      rlp_encode(log_index)]))
                 for log in receipt.logs:
-                    has_logs = True
-                    batch.put(keys.LOG_BY_ADDRESS + log.address + keys.num(n), b"")
-                    for topic in log.topics:
-                        batch.put(keys.LOG_BY_TOPIC + topic + keys.num(n), b"")
+                    addresses.add(log.address)
+                    topics.update(log.topics)
                 log_index += len(receipt.logs)
-            if has_logs:
-                batch.put(keys.LOG_BLOCK + keys.num(n), b"")
-            batch.put(keys.DIFF + keys.num(n), diff.encode())
+            # The logs index says which blocks may hold a match: one row per distinct address and topic.
+            for address in addresses:
+                put(keys.LOG_BY_ADDRESS + address + num, b"")
+            for topic in topics:
+                put(keys.LOG_BY_TOPIC + topic + num, b"")
+            if log_index:
+                put(keys.LOG_BLOCK + num, b"")
+            put(keys.DIFF + num, encoded_diff)
             for code_hash, code in diff.codes.items():
-                batch.put(keys.CODE + code_hash, code)
+                put(keys.CODE + code_hash, code)
             for address, record in diff.accounts.items():
                 if record.is_empty():
                     batch.delete(keys.ACCOUNT + address)
                 else:
-                    batch.put(keys.ACCOUNT + address, record.encode())
+                    put(keys.ACCOUNT + address, record.encode())
+            delete, slot_key = batch.delete, keys.slot_key
             for (address, slot), value in diff.storage.items():
                 if value:
-                    batch.put(keys.slot_key(address, slot), value.to_bytes((value.bit_length() + 7) // 8, "big"))
+                    put(slot_key(address, slot), value.to_bytes((value.bit_length() + 7) // 8, "big"))
                 else:
-                    batch.delete(keys.slot_key(address, slot))
+                    delete(slot_key(address, slot))
             if genesis_doc is not None:
-                batch.put(keys.GENESIS, genesis_doc)
-            batch.put(keys.HEAD, rlp_encode([n, h]))
+                put(keys.GENESIS, genesis_doc)
+            put(keys.HEAD, rlp_encode([n, h]))
 
     # -- chain reads ----------------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ class NodeProcess:
             cwd=ROOT, check=True, capture_output=True, text=True)
         self.info = json.loads(out.stdout)
         self.proc: subprocess.Popen[str] | None = None
+        self.startup_lines: list[str] = []  # the log of the latest start, up to event=node_started
 
     def key(self, bank: str) -> bytes:
         return bytes.fromhex((self.root / "keys" / f"{bank.lower()}.key").read_text().strip()[2:])
@@ -69,8 +70,10 @@ class NodeProcess:
             [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.root / "node.toml")],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ})
         assert self.proc.stderr is not None
+        self.startup_lines = []
         for line in self.proc.stderr:
             log.write(line)
+            self.startup_lines.append(line)
             if "event=node_started" in line:
                 break
         else:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from eth_account import Account
 from eth_utils import to_checksum_address
 
+from network.qbft import PrivateKeySigner
+from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.chain.genesis import Genesis, GenesisMember
-from node.chain.seals import address_of
+from node.consensus_driver import ConsensusDriver
 from node.engine import ChainEngine
-from node.producer import SingleValidatorProducer
+from node.resume_file import MemoryResumeStore
 from node.store.chain_store import ChainStore
 from node.tx.signing import sign_dynamic_fee
 
@@ -25,7 +28,7 @@ GENESIS_MS = 1_767_225_600_000
 
 
 def addr(key: bytes) -> bytes:
-    return address_of(key)
+    return PrivateKeySigner(key).address
 
 
 def make_genesis(chain_id: int = CHAIN_ID) -> Genesis:
@@ -51,8 +54,35 @@ class Clock:
         return self.now
 
 
-def producer(engine: ChainEngine, **kwargs: object) -> SingleValidatorProducer:
-    return SingleValidatorProducer(engine, VALIDATOR, clock_ms=Clock(engine.head.timestamp_ms), **kwargs)  # type: ignore[arg-type]
+class ManualTimers:
+    """The core's round timers, kept for the test to fire: the test is the clock."""
+
+    def __init__(self) -> None:
+        self.latest: tuple[int, int, int] | None = None  # (height, round, delay_ms)
+
+    def set_timer(self, height: int, round_: int, delay_ms: int) -> None:
+        self.latest = (height, round_, delay_ms)
+
+
+class Producer:
+    """A lone validator's consensus driver stepped by hand: one produce_once() runs QBFT for one height."""
+
+    def __init__(self, engine: ChainEngine, *, allow_empty: bool = False, clock_ms: Callable[[], int] | None = None,
+                 key: bytes = VALIDATOR) -> None:
+        self.timers = ManualTimers()
+        self.resume = MemoryResumeStore()
+        self.driver = ConsensusDriver(engine, PrivateKeySigner(key), LoopbackTransport(), self.timers, self.resume,
+                                      period_ms=0, allow_empty=allow_empty,
+                                      clock_ms=clock_ms or Clock(engine.head.timestamp_ms))
+        self.driver.start()
+
+    def produce_once(self) -> Block | None:
+        """Propose, execute, finalize and commit one block; None when there was nothing to include."""
+        return self.driver.last_block if self.driver.try_build() else None
+
+
+def producer(engine: ChainEngine, **kwargs: object) -> Producer:
+    return Producer(engine, **kwargs)  # type: ignore[arg-type]
 
 
 def tx(key: bytes, nonce: int, to: bytes | None, data: bytes = b"", gas: int = 1_000_000) -> bytes:

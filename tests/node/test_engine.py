@@ -2,9 +2,10 @@ import random
 
 import pytest
 
+from network.qbft import PrivateKeySigner, make_commit_seal
 from node.chain.block import Block
-from node.chain.seals import make_seal
 from node.chain.state import StateDiff
+from node.consensus_driver import ConsensusFailed
 from node.errors import ChainIntegrityError, NodeHalted, NotPermitted, StateCommitmentMismatch
 from node.execution.executor import create_address
 from node.tx.decode import decode_transaction
@@ -136,7 +137,7 @@ def test_state_commitment_mismatch_halts(tmp_path):
     replica = open_engine(tmp_path / "b")
     good = source.store.block(source.store.hash_by_number(1))
     forged_header = good.header.with_(state_root=b"\xee" * 32)
-    forged = Block(forged_header, good.txs, (make_seal(VALIDATOR, forged_header.hash()),))
+    forged = Block(forged_header, good.txs, (make_commit_seal(forged_header.hash(), PrivateKeySigner(VALIDATOR)),))
     with pytest.raises(StateCommitmentMismatch):
         replica.import_block(forged)
     assert replica.halted and replica.head.number == 0
@@ -152,7 +153,7 @@ def test_import_rejects_bad_seals_and_parents(tmp_path):
     with pytest.raises(ChainIntegrityError, match="seals"):
         replica.import_block(Block(good.header, good.txs, ()))
     with pytest.raises(ChainIntegrityError, match="non-validator"):
-        replica.import_block(Block(good.header, good.txs, (make_seal(BANK_A, good.hash),)))
+        replica.import_block(Block(good.header, good.txs, (make_commit_seal(good.hash, PrivateKeySigner(BANK_A)),)))
     replica.import_block(good)
     with pytest.raises(ChainIntegrityError, match="extend"):
         replica.import_block(good)
@@ -169,8 +170,9 @@ def test_failed_commit_leaves_old_head_and_rebuilds_evm(tmp_path, monkeypatch):
         raise OSError("disk gone mid-batch")
 
     monkeypatch.setattr(StateDiff, "encode", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(ConsensusFailed) as failed:  # the driver retried once from its durable state
         producer(engine).produce_once()
+    assert isinstance(failed.value.__cause__, OSError)
     monkeypatch.undo()
     assert (engine.head_hash, engine.state_root()) == (head, root)
     assert engine.executor.nonce(addr(BANK_A)) == 1  # the half-executed block left no trace in the EVM

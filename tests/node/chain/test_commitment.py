@@ -1,9 +1,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from network.qbft import PrivateKeySigner, make_commit_seal, seal_signer
 from node.chain.commitment import StateCommitment, storage_digest, update_storage_digest
 from node.chain.header import BlockHeader
-from node.chain.seals import address_of, make_seal, seal_signer
 from node.chain.state import AccountRecord
 from tests.node.support import VALIDATOR
 
@@ -35,7 +35,7 @@ def test_commitment_ignores_empty_accounts_and_order():
 def test_header_roundtrip_and_seals_outside_the_hash():
     header = BlockHeader(3, b"\x01" * 32, 1_000, b"\x02" * 20, b"\x03" * 32, b"\x04" * 32, b"\x05" * 32, 10**9, 5, b"x")
     assert BlockHeader.decode(header.encode()) == header
-    seal = make_seal(VALIDATOR, header.hash())
+    seal = make_commit_seal(header.hash(), PrivateKeySigner(VALIDATOR))
     assert len(seal) == 65
-    assert seal_signer(header.hash(), seal) == address_of(VALIDATOR)
+    assert seal_signer(header.hash(), seal) == PrivateKeySigner(VALIDATOR).address
     assert header.with_(extra_data=b"y").hash() != header.hash()

@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from node.chain.receipt import Log, Receipt
 from node.chain.rlp_codec import encode
+from node.chain.state import AccountRecord, StateDiff
 
 items = st.recursive(st.binary(max_size=80) | st.integers(0, 2**256 - 1), lambda inner: st.lists(inner, max_size=6),
                      max_leaves=30)
@@ -20,3 +21,19 @@ def test_receipt_encoding_matches_its_fields():
     for receipt in (Receipt(1, 50_000, 90_000, logs, None), Receipt(0, 1, 2, (), b"\x05" * 20, b"\x08\xc3")):
         assert receipt.encode() == rlp.encode(receipt.fields())
         assert Receipt.from_fields(rlp.decode(receipt.encode())) == receipt
+
+
+slots = st.dictionaries(st.tuples(st.sampled_from([b"\x01" * 20, b"\xff" * 20, b"\x00" * 19 + b"\x01", b"\x02" * 3]),
+                                  st.integers(0, 2**256 - 1) | st.integers(0, 300)),
+                        st.integers(0, 2**256 - 1) | st.integers(0, 300), max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(slots)
+def test_state_diff_encoding_is_sorted_rlp(storage):
+    diff = StateDiff({b"\x01" * 20: AccountRecord(nonce=1, storage_digest=5)}, storage, {b"\x07" * 32: b"\x60" * 70})
+    expected = rlp.encode([[[a, diff.accounts[a].encode()] for a in sorted(diff.accounts)],
+                           [[a, s, v] for (a, s), v in sorted(storage.items())],
+                           [[h, diff.codes[h]] for h in sorted(diff.codes)]])
+    assert diff.encode() == expected
+    assert StateDiff.decode(expected) == diff

@@ -1,0 +1,450 @@
+"""The node's QBFT driver: a lone validator (the embedded default), a restart from the persisted ResumeState,
+four validators on an in-memory network driven step by step, and seal checks on import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, replace
+
+import pytest
+from eth_utils import to_checksum_address
+
+from network.qbft import PrivateKeySigner, QbftConfig, make_commit_seal
+from network.qbft.errors import MalformedMessage
+from network.transport import LoopbackTransport
+from node.chain.block import Block
+from node.consensus_block import NodeBlockCodec, from_consensus, to_consensus
+from node.consensus_driver import ConsensusDriver
+from node.consensus_runner import ConsensusRunner
+from node.engine import ChainEngine
+from node.errors import ChainIntegrityError
+from node.resume_file import MemoryResumeStore, ResumeFile
+from node.store.chain_store import ChainStore
+from tests.node.store_contract import STORE_BYTECODE
+from tests.node.support import BANK_A, BANK_B, GENESIS_MS, VALIDATOR, ManualTimers, addr, make_genesis, open_engine, producer, tx
+
+VALIDATOR_KEYS = sorted((bytes([0x40 + i]) * 32 for i in range(4)), key=addr)  # proposer order
+CONFIG = QbftConfig(base_timeout_ms=1_000)
+
+
+# -- a lone validator ---------------------------------------------------------------------------------------
+
+
+def test_lone_validator_builds_only_when_txs_are_pending_unless_empty_blocks_are_on(tmp_path):
+    engine = open_engine(tmp_path / "db")
+    assert producer(engine).produce_once() is None
+    block = producer(engine, allow_empty=True).produce_once()
+    assert block.number == 1 and block.txs == () and len(block.seals) == 1
+
+
+def test_timestamps_strictly_increase_even_if_the_clock_does_not(tmp_path):
+    engine = open_engine(tmp_path / "db")
+    stuck = producer(engine, clock_ms=lambda: 5, allow_empty=True)
+    first, second = stuck.produce_once(), stuck.produce_once()
+    assert engine.genesis.timestamp_ms < first.header.timestamp_ms < second.header.timestamp_ms
+
+
+def test_block_period_is_kept(tmp_path):
+    engine = open_engine(tmp_path / "db")
+    clock = ManualClock(GENESIS_MS)
+    driver = ConsensusDriver(engine, PrivateKeySigner(VALIDATOR), LoopbackTransport(), ManualTimers(),
+                             ResumeFile(tmp_path / "resume"), period_ms=200, clock_ms=clock)
+    driver.start()
+    engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+    clock.now = GENESIS_MS + 150
+    assert driver.build_delay_ms() == 50 and not driver.try_build()
+    clock.now = GENESIS_MS + 200
+    assert driver.build_delay_ms() == 0 and driver.try_build()
+    assert engine.head.number == 1 and engine.head.timestamp_ms == GENESIS_MS + 200
+    assert driver.build_delay_ms() == 200 and not driver.wants_txs
+    clock.now += 200
+    assert driver.build_delay_ms() is None and driver.wants_txs  # nothing pending: a tx will wake it
+
+
+def test_blocks_finalized_by_consensus_carry_seals_that_import_verifies(tmp_path):
+    source = open_engine(tmp_path / "a")
+    lone = producer(source)
+    for nonce in range(3):
+        source.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
+        assert lone.produce_once() is not None
+    replica = open_engine(tmp_path / "b")
+    for n in range(1, 4):
+        block = source.store.block(source.store.hash_by_number(n))
+        assert len(block.seals) == 1
+        replica.import_block(Block.decode(block.encode(), replica.limits))
+    assert (replica.head_hash, replica.state_root()) == (source.head_hash, source.state_root())
+
+
+def test_runner_seals_pending_txs_and_waits_for_the_next(tmp_path):
+    engine = open_engine(tmp_path / "db")
+
+    async def scenario() -> None:
+        runner = ConsensusRunner()
+        driver = ConsensusDriver(engine, PrivateKeySigner(VALIDATOR), LoopbackTransport(), runner,
+                                 ResumeFile(tmp_path / "resume"), period_ms=20)
+        sealed = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        engine.on_block(lambda block, receipts: loop.call_soon_threadsafe(sealed.set))
+        await runner.start(driver)
+        serving = asyncio.create_task(runner.run())
+        engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+        await asyncio.wait_for(sealed.wait(), timeout=10)
+        sealed.clear()
+        engine.submit(tx(BANK_A, 1, b"\x22" * 20))  # the next height: the runner waited for a tx
+        await asyncio.wait_for(sealed.wait(), timeout=10)
+        runner.stop()
+        await serving
+
+    asyncio.run(scenario())
+    assert engine.head.number == 2 and len(engine.pool) == 0
+
+
+def test_runner_fires_round_timers_on_the_asyncio_loop(tmp_path):
+    engine = open_engine(tmp_path / "db")
+
+    class Watched(MemoryResumeStore):
+        def save(self, state) -> None:
+            super().save(state)
+            if state.round >= 2:
+                loop.call_soon_threadsafe(reached.set)
+
+    async def scenario() -> None:
+        runner = ConsensusRunner()
+        driver = ConsensusDriver(engine, PrivateKeySigner(VALIDATOR), LoopbackTransport(), runner, Watched(),
+                                 config=QbftConfig(base_timeout_ms=20), period_ms=20)
+        await runner.start(driver)
+        serving = asyncio.create_task(runner.run())
+        await asyncio.wait_for(reached.wait(), timeout=10)  # idle: rounds 0 and 1 timed out
+        runner.stop()
+        await serving
+
+    loop = asyncio.new_event_loop()
+    reached = asyncio.Event()
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert engine.head.number == 0
+
+
+# -- restarts -----------------------------------------------------------------------------------------------
+
+
+def lone_driver(path, clock, resume_path) -> tuple[ChainEngine, ConsensusDriver, ManualTimers]:
+    engine = ChainEngine(ChainStore(str(path)), make_genesis())
+    timers = ManualTimers()
+    driver = ConsensusDriver(engine, PrivateKeySigner(VALIDATOR), LoopbackTransport(), timers, ResumeFile(resume_path),
+                             period_ms=0, clock_ms=clock)
+    driver.start()
+    return engine, driver, timers
+
+
+def test_restart_after_a_crash_resumes_at_the_persisted_height_and_next_round(tmp_path):
+    clock = ManualClock(GENESIS_MS)
+    resume = tmp_path / "consensus.resume"
+    engine, driver, timers = lone_driver(tmp_path / "db", clock, resume)
+    for nonce in range(2):
+        engine.submit(tx(BANK_A, nonce, b"\x22" * 20))
+        clock.now += 10
+        assert driver.try_build()
+    for _ in range(3):  # no txs: rounds 0, 1, 2 of height 3 time out; each round is persisted before its votes
+        height, round_, _delay = timers.latest
+        driver.on_timeout(height, round_)
+    assert (driver.core.height, driver.core.round) == (3, 3)
+    persisted = ResumeFile(resume).load()
+    assert (persisted.height, persisted.round) == (3, 3)
+    engine.store.close()  # the process dies here: nothing else is flushed or cleaned up
+
+    engine, driver, timers = lone_driver(tmp_path / "db", clock, resume)
+    assert engine.head.number == 2
+    assert (driver.core.height, driver.core.round) == (3, 4)  # never again in a round it may have voted in
+    assert ResumeFile(resume).load().round == 4  # and that is durable before anything else happens
+    engine.submit(tx(BANK_A, 2, b"\x22" * 20))
+    clock.now += 10
+    assert driver.try_build() and engine.head.number == 3
+    assert (driver.core.height, driver.core.round) == (4, 0)
+
+
+def test_a_failed_commit_restarts_from_the_lock_and_commits_the_same_block(tmp_path, monkeypatch):
+    clock = ManualClock(GENESIS_MS)
+    engine, driver, _timers = lone_driver(tmp_path / "db", clock, tmp_path / "consensus.resume")
+    engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+    attempted: list[bytes] = []
+    real_commit = ChainEngine.commit
+
+    def fail_once(self, pending, seals):
+        attempted.append(pending.header.hash())
+        if len(attempted) == 1:
+            raise OSError("disk gone mid-batch")
+        return real_commit(self, pending, seals)
+
+    monkeypatch.setattr(ChainEngine, "commit", fail_once)
+    clock.now += 10
+    assert driver.try_build()
+    assert engine.head.number == 1 and attempted == [engine.head_hash, engine.head_hash]  # the locked block
+    assert (driver.core.height, driver.core.round) == (2, 0)
+
+
+def test_resume_from_an_older_height_is_ignored_and_from_a_newer_one_refused(tmp_path):
+    clock = ManualClock(GENESIS_MS)
+    resume = tmp_path / "consensus.resume"
+    engine, driver, _ = lone_driver(tmp_path / "db", clock, resume)
+    engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+    driver.try_build()
+    engine.store.close()
+    ResumeFile(resume).save(replace(ResumeFile(resume).load(), height=1, round=7))  # crashed before Persist(2)
+    engine, driver, _ = lone_driver(tmp_path / "db", clock, resume)
+    assert (driver.core.height, driver.core.round) == (2, 0)
+    engine.store.close()
+    ResumeFile(resume).save(replace(ResumeFile(resume).load(), height=9))
+    with pytest.raises(Exception, match="height 9"):
+        lone_driver(tmp_path / "db", clock, resume)
+
+
+# -- four validators ----------------------------------------------------------------------------------------
+
+
+class ManualClock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class MemoryNetwork:
+    """Every broadcast goes into one FIFO; the test delivers it to each running validator in turn."""
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[int, bytes]] = deque()
+
+    def transport(self, index: int) -> MemoryTransport:
+        return MemoryTransport(self, index)
+
+
+@dataclass
+class MemoryTransport:
+    network: MemoryNetwork
+    index: int
+
+    def broadcast(self, message: bytes) -> None:
+        self.network.queue.append((self.index, message))
+
+    def set_receiver(self, receive) -> None:
+        pass
+
+
+class Timers:
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.due: tuple[int, int, int] | None = None  # (when, height, round)
+
+    def set_timer(self, height: int, round_: int, delay_ms: int) -> None:
+        self.due = (self.clock.now + delay_ms, height, round_)
+
+
+class Consortium:
+    """Validators on one MemoryNetwork, each with its own engine (own LevelDB) and resume file."""
+
+    def __init__(self, tmp_path, keys: list[bytes] = VALIDATOR_KEYS, engines: list[ChainEngine] | None = None) -> None:
+        self.genesis = replace(make_genesis(), validators=tuple(addr(k) for k in keys))
+        self.clock = ManualClock(GENESIS_MS)
+        self.network = MemoryNetwork()
+        self.engines = engines or [ChainEngine(ChainStore(str(tmp_path / f"v{i}")), self.genesis) for i in range(len(keys))]
+        self.size = len(keys)
+        self.timers = [Timers(self.clock) for _ in keys]
+        self.drivers = [
+            ConsensusDriver(engine, PrivateKeySigner(key), self.network.transport(i), self.timers[i],
+                            ResumeFile(tmp_path / f"v{i}.resume"), config=CONFIG, period_ms=100, clock_ms=self.clock)
+            for i, (engine, key) in enumerate(zip(self.engines, keys, strict=True))
+        ]
+        self.down: set[int] = set()
+        for driver in self.drivers:
+            driver.start()
+
+    def up(self) -> list[int]:
+        return [i for i in range(self.size) if i not in self.down]
+
+    def submit(self, raw: bytes) -> None:
+        for i in self.up():
+            self.engines[i].submit(raw)  # no tx gossip yet: every validator's pool gets it
+
+    def run_until(self, height: int, max_steps: int = 5_000) -> None:
+        """Deliver, build, and when nothing moves advance the clock to the next timer or build: deterministic."""
+        for _ in range(max_steps):
+            if all(self.engines[i].head.number >= height for i in self.up()):
+                return
+            if self.network.queue:
+                src, message = self.network.queue.popleft()
+                for i in self.up():
+                    if i != src:
+                        self.drivers[i].on_message(message)
+                continue
+            if any(self.drivers[i].build_delay_ms() == 0 and self.drivers[i].try_build() for i in self.up()):
+                continue
+            self.advance()
+        raise AssertionError(f"no progress to height {height}: heads {[e.head.number for e in self.engines]}")
+
+    def advance(self) -> None:
+        wakeups = [(t.due[0], i) for i, t in enumerate(self.timers) if i in self.up() and t.due is not None]
+        wakeups += [(self.clock.now + d, i) for i in self.up() if (d := self.drivers[i].build_delay_ms())]
+        assert wakeups, "nothing left to happen"
+        self.clock.now = max(self.clock.now, min(wakeups)[0])
+        for i in self.up():
+            due = self.timers[i].due
+            if due is not None and due[0] <= self.clock.now:
+                self.timers[i].due = None
+                self.drivers[i].on_timeout(due[1], due[2])
+
+
+def assert_same_chain(consortium: Consortium, nodes: list[int], upto: int) -> None:
+    for n in range(1, upto + 1):
+        blocks = [consortium.engines[i].store.block(consortium.engines[i].store.hash_by_number(n)) for i in nodes]
+        assert len({b.hash for b in blocks}) == 1
+        assert len({b.header.state_root for b in blocks}) == 1
+        assert all(len(b.seals) >= 3 for b in blocks)
+
+
+def test_four_validators_finalize_identical_blocks_and_go_on_with_one_stopped(tmp_path):
+    c = Consortium(tmp_path)
+    for nonce in range(4):
+        c.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
+        c.run_until(nonce + 1)
+    assert_same_chain(c, [0, 1, 2, 3], 4)
+    proposers = {c.engines[0].store.block(c.engines[0].store.hash_by_number(n)).header.proposer for n in range(1, 5)}
+    assert len(proposers) == 4  # round-robin: every validator proposed one of them
+
+    c.down.add(2)
+    started = c.clock.now
+    for nonce in range(4, 10):
+        c.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
+        c.run_until(nonce + 1)
+    assert_same_chain(c, [0, 1, 3], 10)
+    assert c.engines[2].head.number == 4
+    stopped = addr(VALIDATOR_KEYS[2])
+    assert all(c.engines[0].store.block(c.engines[0].store.hash_by_number(n)).header.proposer != stopped
+               for n in range(5, 11))
+    assert c.clock.now - started >= CONFIG.base_timeout_ms  # its turns to propose timed out into round 1
+    assert {c.drivers[i].core.round for i in c.up()} == {0}
+    assert ResumeFile(tmp_path / "v0.resume").load().height == 11
+
+    replica = ChainEngine(ChainStore(str(tmp_path / "replica")), c.genesis)  # a syncing node checks every seal
+    for n in range(1, 11):
+        block = c.engines[0].store.block(c.engines[0].store.hash_by_number(n))
+        replica.import_block(Block.decode(block.encode(), replica.limits))
+    assert (replica.head_hash, replica.state_root()) == (c.engines[0].head_hash, c.engines[0].state_root())
+
+
+def test_two_stopped_validators_of_four_stop_finality(tmp_path):
+    c = Consortium(tmp_path)
+    c.submit(tx(BANK_A, 0, b"\x22" * 20))
+    c.run_until(1)
+    c.down.update({1, 3})
+    c.submit(tx(BANK_A, 1, b"\x22" * 20))
+    for _ in range(20):
+        c.advance()
+        while c.network.queue:
+            src, message = c.network.queue.popleft()
+            for i in c.up():
+                if i != src:
+                    c.drivers[i].on_message(message)
+        for i in c.up():
+            if c.drivers[i].build_delay_ms() == 0:
+                c.drivers[i].try_build()
+    assert {c.engines[i].head.number for i in c.up()} == {1}
+
+
+def test_idle_validators_propose_empty_blocks_before_their_rounds_time_out(tmp_path):
+    c = Consortium(tmp_path)
+    c.run_until(3)
+    assert {c.drivers[i].core.round for i in c.up()} == {0}
+    assert all(c.engines[0].store.block(c.engines[0].store.hash_by_number(n)).txs == () for n in (1, 2, 3))
+
+
+def test_a_validator_added_on_chain_seals_from_its_effective_block_on(tmp_path):
+    from contracts.suite import suite_codecs
+
+    newcomer = bytes([0x51]) * 32
+    genesis = make_genesis()
+    first = ChainEngine(ChainStore(str(tmp_path / "first")), genesis)
+    lone = producer(first)
+    consortium, codec = genesis_contract(first), suite_codecs()["Consortium"]
+    first.submit(tx(BANK_A, 0, consortium, codec.encode_call("proposeAddValidator", to_checksum_address(addr(newcomer)))))
+    assert lone.produce_once().number == 1
+    first.submit(tx(BANK_B, 0, consortium, codec.encode_call("vote", 0)))
+    assert lone.produce_once().number == 2  # the vote passes: effective from block 3
+    assert lone.produce_once() is None and set(lone.driver.core.validators) == {addr(VALIDATOR), addr(newcomer)}
+
+    second = ChainEngine(ChainStore(str(tmp_path / "second")), genesis)
+    for n in (1, 2):  # sync: blocks 1 and 2 were final with the lone validator's seal
+        second.import_block(first.store.block(first.store.hash_by_number(n)))
+    first.store.close()
+    first = ChainEngine(ChainStore(str(tmp_path / "first")), genesis)
+    pair = Consortium(tmp_path, keys=[VALIDATOR, newcomer], engines=[first, second])
+    pair.submit(tx(BANK_A, 1, b"\x22" * 20))
+    pair.run_until(3)
+    block = first.store.block(first.store.hash_by_number(3))
+    assert len(block.seals) == 2 and second.head_hash == block.hash
+
+    replica = ChainEngine(ChainStore(str(tmp_path / "replica")), genesis)
+    for n in (1, 2):
+        replica.import_block(first.store.block(first.store.hash_by_number(n)))
+    with pytest.raises(ChainIntegrityError, match="has 1 commit seals, needs 2"):
+        replica.import_block(Block(block.header, block.txs, block.seals[:1]))
+    replica.import_block(block)
+
+
+def genesis_contract(engine: ChainEngine) -> bytes:
+    return engine.genesis.contracts["Consortium"]
+
+
+# -- seal checks on import ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sealed_by_four(tmp_path_factory):
+    path = tmp_path_factory.mktemp("four")
+    c = Consortium(path)
+    c.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
+    c.run_until(1)
+    block = c.engines[0].store.block(c.engines[0].store.hash_by_number(1))
+    return c.genesis, block
+
+
+@pytest.mark.parametrize("tamper, reason", [
+    (lambda b: b.seals[:2], "has 2 commit seals, needs 3"),
+    (lambda b: (*b.seals[:2], b"\x01" * 65), "seal"),
+    (lambda b: (*b.seals[:2], make_commit_seal(b.hash, PrivateKeySigner(BANK_A))), "non-validator"),
+    (lambda b: (*b.seals[:2], b.seals[0]), "seal"),
+    (lambda b: tuple(make_commit_seal(b.header.with_(extra_data=b"other").hash(), PrivateKeySigner(k))
+                     for k in VALIDATOR_KEYS), "non-validator"),
+    (lambda b: (), "has 0 commit seals"),
+])
+def test_import_refuses_a_block_without_a_quorum_of_valid_seals(tmp_path, sealed_by_four, tamper, reason):
+    genesis, block = sealed_by_four
+    replica = ChainEngine(ChainStore(str(tmp_path / "replica")), genesis)
+    with pytest.raises(ChainIntegrityError, match=reason):
+        replica.import_block(Block(block.header, block.txs, tuple(tamper(block))))
+    assert replica.head.number == 0
+    replica.import_block(block)
+    assert replica.head_hash == block.hash
+
+
+# -- the block codec ----------------------------------------------------------------------------------------
+
+
+def test_consensus_block_codec_round_trips_and_hashes_the_header(tmp_path):
+    engine = open_engine(tmp_path / "db")
+    engine.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
+    block = producer(engine).produce_once()
+    codec = NodeBlockCodec()
+    carried = to_consensus(block)
+    assert codec.hash(carried) == block.hash
+    assert codec.decode(codec.encode(carried)) == carried
+    assert from_consensus(carried, engine.limits).txs == block.txs
+    for garbage in (b"", b"\x80", b"\xc0", carried.payload[:-1], carried.payload + b"\x00"):
+        with pytest.raises(MalformedMessage):
+            codec.decode(garbage)
+    with pytest.raises(ChainIntegrityError):
+        from_consensus(replace(carried, payload=Block(block.header, block.txs, (b"\x01" * 65,)).encode()), engine.limits)
