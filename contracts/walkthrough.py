@@ -28,6 +28,16 @@ def fen(amount: int) -> str:
     return f"{sign}{abs(amount) // 100:,}.{abs(amount) % 100:02d}"
 
 
+def net_positions_table(cycle: int, positions: list[dict]) -> Table:
+    """A cycle's NetPosition events as a table a clearing officer reads: one row per bank, in yuan."""
+    table = Table(title=f"Cycle {cycle}: multilateral net positions (sum to zero)")
+    table.add_column("bank")
+    table.add_column("net position (CNY)", justify="right")
+    for e in positions:
+        table.add_row(id_text(e["bankId"]), fen(e["position"]))
+    return table
+
+
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
     out = console or Console()
     members = [MemberSpec(b, b.title(), "BANK", (a,)) for b, a in ACCOUNTS.items()]
@@ -69,12 +79,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
 
     step("MYBANK closes clearing cycle 1", ACCOUNTS["MYBANK"], "Clearing", "closeCycle")
     netted = step("XWBANK nets cycle 1", ACCOUNTS["XWBANK"], "Clearing", "netCycle", 1)
-    positions = Table(title="Cycle 1 net positions (sum to zero)")
-    positions.add_column("bank")
-    positions.add_column("net position (CNY)", justify="right")
-    for e in netted.events("NetPosition"):
-        positions.add_row(id_text(e["bankId"]), fen(e["position"]))
-    out.print(positions)
+    out.print(net_positions_table(1, netted.events("NetPosition")))
     plan = netted.events("SettlementInstruction")
     for bank in ACCOUNTS:
         step(f"{bank} confirms", ACCOUNTS[bank], "Clearing", "confirmCycle", 1)

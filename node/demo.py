@@ -28,7 +28,6 @@ from pathlib import Path
 import polars as pl
 from eth_account import Account
 from rich.console import Console
-from rich.table import Table
 from web3 import Web3
 
 from clearing.index_store import IndexStore
@@ -41,7 +40,7 @@ from clearing.report.table import print_result
 from contracts.errors import ContractReverted
 from contracts.ids import bank_id, borrower_hash, id_text, text_id
 from contracts.rpc_client import SuiteClient
-from contracts.walkthrough import fen
+from contracts.walkthrough import fen, net_positions_table
 
 BANKS = ("WEBANK", "MYBANK", "XWBANK")
 RECONCILED_BANK = "MYBANK"
@@ -220,12 +219,7 @@ def _originate(out: Console, client: SuiteClient, keys: dict, loans: int) -> Non
 def _clear_cycle(out: Console, client: SuiteClient, keys: dict) -> str:
     client.send(keys["XWBANK"], "Clearing", "closeCycle")
     netted = client.send(keys["XWBANK"], "Clearing", "netCycle", 1)
-    table = Table(title="Cycle 1: multilateral net positions (sum to zero)")
-    table.add_column("bank")
-    table.add_column("net position (CNY)", justify="right")
-    for e in netted.named("NetPosition"):
-        table.add_row(id_text(e["bankId"]), fen(e["position"]))
-    out.print(table)
+    out.print(net_positions_table(1, netted.named("NetPosition")))
     for name in BANKS:
         if client.call("Clearing", "position", 1, bank_id(name)) != 0:
             client.send(keys[name], "Clearing", "confirmCycle", 1)
