@@ -26,6 +26,8 @@ from enum import StrEnum
 import polars as pl
 
 from clearing.errors import InvalidRecord
+from contracts.errors import BadArguments
+from contracts.ids import id_text as contract_id_text
 
 BYTES32 = 32
 FORBIDDEN_TEXT_CHARS = frozenset("\t\n\r\x00")
@@ -131,15 +133,11 @@ def empty_record_frame() -> pl.DataFrame:
 
 
 def id_text(raw: bytes) -> str:
-    """bytes32 id -> record text: printable ASCII padded with zeros becomes text, anything else 0x-hex."""
-    if len(raw) != BYTES32:
-        raise InvalidRecord(f"an id must be {BYTES32} bytes, got {len(raw)}")
-    stripped = raw.rstrip(b"\x00")
-    if stripped and b"\x00" not in stripped and all(0x21 <= b <= 0x7E for b in stripped):
-        text = stripped.decode("ascii")
-        if not text.startswith("0x"):
-            return text
-    return "0x" + raw.hex()
+    """bytes32 id -> record text (contracts.ids.id_text, the one rule for the chain and the index)."""
+    try:
+        return contract_id_text(raw)
+    except BadArguments as exc:
+        raise InvalidRecord(exc.message) from exc
 
 
 def id_bytes(text: str) -> bytes:

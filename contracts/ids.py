@@ -22,10 +22,15 @@ def text_id(text: str) -> bytes:
 
 
 def id_text(raw: bytes) -> str:
-    """Inverse of text_id; ids that are not padded ASCII (e.g. derived hashes) come back as 0x-hex."""
+    """bytes32 -> text, the inverse of text_id: padded printable ASCII reads as itself, anything else (a
+    derived hash, or ASCII that itself starts with "0x") as 0x-hex, so the text always maps back uniquely."""
+    if len(raw) != 32:
+        raise BadArguments(f"an id must be 32 bytes, got {len(raw)}")
     stripped = raw.rstrip(b"\0")
-    if stripped and all(0x21 <= b <= 0x7E for b in stripped) and raw[len(stripped) :] == b"\0" * (32 - len(stripped)):
-        return stripped.decode("ascii")
+    if stripped and b"\0" not in stripped and all(0x21 <= b <= 0x7E for b in stripped):
+        text = stripped.decode("ascii")
+        if not text.startswith("0x"):
+            return text
     return "0x" + raw.hex()
 
 
