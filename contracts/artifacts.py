@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -46,12 +45,3 @@ def load_artifact(name: str, build_dir: Path | None = None) -> Artifact:
         raise ArtifactNotFound(f"no compiled contract named {name!r} (known: {known})")
     return Artifact.from_json(result.contracts[name])
 
-
-def load_artifact_file(path: Path) -> Artifact:
-    """An artifact from an explicit JSON file (e.g. shipped with a genesis), without compiling."""
-    try:
-        return Artifact.from_json(json.loads(path.read_text()))
-    except FileNotFoundError as err:
-        raise ArtifactNotFound(f"artifact file not found: {path}") from err
-    except (KeyError, ValueError) as err:
-        raise ArtifactNotFound(f"not a Colend artifact file: {path}: {err}") from err

@@ -84,11 +84,10 @@ def build(force: bool = False, out_dir: Path | None = None) -> BuildResult:
     sources = source_files()
     version = solc_version()
     fp = fingerprint(sources, version)
-    manifest_path = out / MANIFEST_NAME
-    if not force and manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("fingerprint") == fp and all((out / f"{n}.json").exists() for n in manifest["contracts"]):
-            return BuildResult(out, _load_all(out, manifest["contracts"]), compiled=False)
+    if not force:
+        cached = _load_cached(out, fp)
+        if cached is not None:
+            return BuildResult(out, cached, compiled=False)
     artifacts = _compile(sources, version, fp)
     _write(out, artifacts, fp, version)
     return BuildResult(out, artifacts, compiled=True)
@@ -154,5 +153,15 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _load_all(out: Path, names: list[str]) -> dict[str, dict[str, Any]]:
-    return {name: json.loads((out / f"{name}.json").read_text()) for name in names}
+def _load_cached(out: Path, fp: str) -> dict[str, dict[str, Any]] | None:
+    """The artifacts of a previous build with this fingerprint; None when missing, stale or unreadable."""
+    try:
+        manifest = json.loads((out / MANIFEST_NAME).read_text())
+        if manifest.get("fingerprint") != fp:
+            return None
+        artifacts = {name: json.loads((out / f"{name}.json").read_text()) for name in manifest["contracts"]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # a damaged build directory is rebuilt, never half-trusted
+    if any(a.get("fingerprint") != fp for a in artifacts.values()):
+        return None
+    return artifacts

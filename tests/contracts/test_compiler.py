@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from contracts import compiler
-from contracts.artifacts import load_artifact_file
-from contracts.errors import ArtifactNotFound, CompileFailed, ToolchainMissing
+from contracts.errors import CompileFailed, ToolchainMissing
 from node.cli import main
 
 
@@ -46,13 +45,14 @@ def test_missing_node_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
         compiler.check_toolchain()
 
 
-def test_broken_artifact_file_is_a_clear_error(tmp_path: Path) -> None:
-    bad = tmp_path / "X.json"
-    bad.write_text("{not json")
-    with pytest.raises(ArtifactNotFound, match="not a Colend artifact"):
-        load_artifact_file(bad)
-    with pytest.raises(ArtifactNotFound, match="not found"):
-        load_artifact_file(tmp_path / "missing.json")
+def test_damaged_build_directory_is_rebuilt_not_trusted(tmp_path: Path) -> None:
+    compiler.build(out_dir=tmp_path)
+    (tmp_path / "CoLending.json").write_text("{not json")
+    rebuilt = compiler.build(out_dir=tmp_path)
+    assert rebuilt.compiled
+    assert json.loads((tmp_path / "CoLending.json").read_text())["contractName"] == "CoLending"
+    (tmp_path / "manifest.json").write_text("[]")
+    assert compiler.build(out_dir=tmp_path).compiled
 
 
 def test_cli_lists_contracts_with_sizes(capsys: pytest.CaptureFixture[str]) -> None:
