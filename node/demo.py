@@ -14,13 +14,10 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +38,7 @@ from contracts.errors import ContractReverted
 from contracts.ids import bank_id, borrower_hash, id_text, text_id
 from contracts.rpc_client import SuiteClient
 from contracts.walkthrough import fen, net_positions_table
+from node.process import NodeRunner, NodeStartFailed
 
 BANKS = ("WEBANK", "MYBANK", "XWBANK")
 RECONCILED_BANK = "MYBANK"
@@ -131,40 +129,17 @@ def _key(info: dict, name: str) -> bytes:
 
 @contextmanager
 def _running_node(node_dir: Path, out: Console) -> Iterator[str]:
-    """Starts `colend node run` and yields its RPC URL once it logs that it listens; stops it after."""
-    log_path = node_dir / "node.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "node", "run", "--config", str(node_dir / "node.toml")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert proc.stderr is not None
-    started = threading.Event()
-    port: list[str] = []
-
-    def pump() -> None:
-        with log_path.open("a") as log:
-            for line in proc.stderr:  # type: ignore[union-attr]
-                log.write(line)
-                log.flush()
-                if "event=rpc_listening" in line:
-                    port.append(line.split("port=")[1].split()[0])
-                if "event=node_started" in line:
-                    started.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not started.wait(NODE_START_TIMEOUT_S) or proc.poll() is not None:
-        proc.kill()
-        raise SystemExit(f"the node did not start; see {log_path}")
-    url = f"http://127.0.0.1:{port[0]}" if port else ""
-    out.print(f"node running (pid {proc.pid}) at {url}, log {log_path}")
+    """Starts `colend node run` and yields its RPC URL once it has started; stops it after."""
+    node = NodeRunner(node_dir / "node.toml", node_dir / "node.log", start_timeout_s=NODE_START_TIMEOUT_S)
+    try:
+        url = node.start()
+    except NodeStartFailed as err:
+        raise SystemExit(err.message) from err
+    out.print(f"node running (pid {node.proc.pid if node.proc else '?'}) at {url}, log {node.log_path}")
     try:
         yield url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        node.stop()
 
 
 def _free_port() -> int:

@@ -52,14 +52,15 @@ async def run_node(config: NodeConfig) -> int:
                     "cannot finalize blocks on its own", len(engine.validators_for(engine.head.number + 1)))
     runner_rpc = await serve(backend, config.rpc_host, config.rpc_port)
     await runner.start(driver)
-    log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d", config.node_id,
-             engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,
-             bound_port(runner_rpc))
-    consensus = asyncio.create_task(runner.run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    consensus = asyncio.create_task(runner.run())
+    # Logged only once a SIGTERM would be handled: whoever waits for this line may stop the node cleanly at once.
+    log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d", config.node_id,
+             engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,
+             bound_port(runner_rpc))
     failed = False
     stopping = asyncio.create_task(stop.wait())
     while not stop.is_set() and not consensus.done():

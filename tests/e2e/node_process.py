@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from node.process import NodeRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +48,8 @@ class Rpc:
 
 
 class NodeProcess:
+    """A fresh chain (WEBANK, MYBANK, a regulator) and its node process, driven by node.process.NodeRunner."""
+
     def __init__(self, root: Path, block_period_ms: int = 50) -> None:
         self.root = root
         self.port = free_port()
@@ -57,39 +59,26 @@ class NodeProcess:
              "--block-period-ms", str(block_period_ms)],
             cwd=ROOT, check=True, capture_output=True, text=True)
         self.info = json.loads(out.stdout)
-        self.proc: subprocess.Popen[str] | None = None
-        self.startup_lines: list[str] = []  # the log of the latest start, up to event=node_started
+        self.runner = NodeRunner(root / "node.toml", root / "node.log")
+
+    @property
+    def proc(self) -> subprocess.Popen[str] | None:
+        return self.runner.proc
+
+    @property
+    def startup_lines(self) -> list[str]:
+        """The log of the latest start, up to event=node_started."""
+        return self.runner.startup_lines
 
     def key(self, bank: str) -> bytes:
         return bytes.fromhex((self.root / "keys" / f"{bank.lower()}.key").read_text().strip()[2:])
 
     def start(self) -> None:
-        """Start and return once the node logs that it listens (no sleeps: we read its log)."""
-        log = open(self.root / "node.log", "a")  # noqa: SIM115 - the child keeps it
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.root / "node.toml")],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ})
-        assert self.proc.stderr is not None
-        self.startup_lines = []
-        for line in self.proc.stderr:
-            log.write(line)
-            self.startup_lines.append(line)
-            if "event=node_started" in line:
-                break
-        else:
-            raise RuntimeError(f"node exited before starting, see {self.root / 'node.log'}")
-        self._log = log
-        self._drain = subprocess.Popen(["cat"], stdin=self.proc.stderr, stdout=log)
+        """Start and return once the node logs that it started (no sleeps: we read its log)."""
+        self.runner.start()
 
     def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self._drain.wait()
+        self.runner.kill9()
 
     def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        self._drain.wait()
-        return code
+        return self.runner.stop()

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import queue
-import re
 import subprocess
 import sys
-import threading
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +29,7 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.persistent import WebSocketProvider
 
 from contracts.compiler import EVM_VERSION, SOLC_JS_DIR  # the pinned solc-js and the fork the node runs
+from node.process import NodeRunner, NodeStartFailed
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +37,6 @@ REPO = Path(__file__).resolve().parents[2]
 JS_DIR = Path(__file__).resolve().parent / "js"
 NODE_START_TIMEOUT = 60
 BLOCK_PERIOD_MS = 100
-LISTENING = re.compile(r"event=rpc_listening host=(\S+) port=(\d+)")
 
 
 @dataclass
@@ -82,43 +78,21 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     # so on a chain that goes quiet a tx mined just before its block poller starts is never seen.
     settings["chain"]["allow_empty_blocks"] = True
     config.write_bytes(tomli_w.dumps(settings).encode())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "node", "run", "--config", info["config"]],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    found: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:  # drain stderr for the node's whole life, so the pipe never blocks it
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line.rstrip("\n"))
-            if match := LISTENING.search(line):
-                found.put(f"{match.group(1)}:{match.group(2)}")
-        found.put("")  # the node exited: stop waiting for it
-
-    threading.Thread(target=pump, daemon=True).start()
+    runner = NodeRunner(config, root / "node" / "node.log", start_timeout_s=NODE_START_TIMEOUT)
     try:
         try:
-            address = found.get(timeout=NODE_START_TIMEOUT)
-        except queue.Empty:
-            address = ""
-        if not address:
-            pytest.fail("node did not start listening:\n" + "\n".join(lines[-40:]))
+            address = runner.start().removeprefix("http://")
+        except NodeStartFailed as err:
+            pytest.fail(err.message)
         members = info["members"]
         yield RunningNode(
             url=f"http://{address}/", ws_url=f"ws://{address}/", chain_id=info["chainId"],
             bank=_account(members["BANKA"]["keyFile"]), other_bank=_account(members["BANKB"]["keyFile"]),
-            observer=_account(members["REGULATOR"]["keyFile"]), log_lines=lines,
+            observer=_account(members["REGULATOR"]["keyFile"]), log_lines=runner.lines,
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        if runner.running():
+            runner.stop(timeout_s=15)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,96 @@
+"""A `colend node run` child process, for the demo and the end-to-end tests: start, wait, stop, kill -9.
+
+The child's stderr (its structured log) is drained for the process's whole life, so the pipe never blocks
+the node; every line goes to a log file and to `lines`. Start-up is awaited on the node's own
+`event=node_started` line (logged once RPC listens and consensus runs), never on a sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from node.errors import NodeError
+
+STARTED = re.compile(r"event=node_started .*\brpc=(\S+):(\d+)")
+DEFAULT_START_TIMEOUT_S = 60.0
+
+
+class NodeStartFailed(NodeError):
+    """The node exited, or did not log that it started, in time; the message carries the log's tail."""
+
+    code = "node_start_failed"
+
+
+class NodeRunner:
+    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
+        self.config = config
+        self.log_path = log_path
+        self.start_timeout_s = start_timeout_s
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []  # every log line of every start, in order
+        self.startup_lines: list[str] = []  # the latest start's lines up to event=node_started
+        self.url = ""
+
+    def start(self) -> str:
+        """Starts the node and returns its RPC URL once it has logged event=node_started."""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.config)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        self.startup_lines = []
+        started = threading.Event()
+        address: list[str] = []
+        self._pump = threading.Thread(target=self._drain, args=(self.proc, started, address), daemon=True)
+        self._pump.start()
+        if not started.wait(self.start_timeout_s) or not address:
+            self.proc.kill()
+            self.proc.wait()
+            self._pump.join(timeout=5)
+            tail = "".join(self.startup_lines[-40:])
+            raise NodeStartFailed(f"node did not start (log {self.log_path}):\n{tail}")
+        host = "127.0.0.1" if address[0] in ("0.0.0.0", "::") else address[0]
+        self.url = f"http://{host}:{address[1]}"
+        return self.url
+
+    def _drain(self, proc: subprocess.Popen[str], started: threading.Event, address: list[str]) -> None:
+        assert proc.stderr is not None
+        with self.log_path.open("a") as log:
+            for line in proc.stderr:
+                log.write(line)
+                log.flush()
+                self.lines.append(line.rstrip("\n"))
+                if not started.is_set():
+                    self.startup_lines.append(line)
+                    if match := STARTED.search(line):
+                        address.extend((match[1], match[2]))
+                        started.set()
+        started.set()  # the node exited: stop waiting for it
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self) -> None:
+        """A crash: SIGKILL, no chance to flush anything."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self._pump.join(timeout=10)
+
+    def stop(self, timeout_s: float = 30) -> int:
+        """A clean shutdown (SIGTERM); kills the node if it does not exit in time. Returns its exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._pump.join(timeout=10)
+        return code
