@@ -74,12 +74,12 @@ def free_port() -> int:
 
 def start_node(root: Path, block_period_ms: int) -> tuple[subprocess.Popen, int, dict]:
     port = free_port()
-    out = subprocess.run([sys.executable, "-m", "node.cli", "init", "--dir", str(root), "--chain-id", str(CHAIN_ID),
+    out = subprocess.run([sys.executable, "-m", "colend", "init", "--dir", str(root), "--chain-id", str(CHAIN_ID),
                           "--banks", ",".join(BANKS), "--rpc-port", str(port), "--block-period-ms", str(block_period_ms)],
                          cwd=ROOT, check=True, capture_output=True, text=True)
     info = json.loads(out.stdout)
     log = open(root / "node.log", "w")  # noqa: SIM115 - the child owns it
-    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "run", "--config", str(root / "node.toml"),
+    proc = subprocess.Popen([sys.executable, "-m", "colend", "node", "run", "--config", str(root / "node.toml"),
                              "--log-level", "WARNING"], cwd=ROOT, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while True:

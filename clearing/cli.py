@@ -242,7 +242,7 @@ def cmd_breaks_history(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m clearing.cli recon ...`) until node.cli lists this module."""
+    """Stand-alone entry (`python -m clearing.cli recon ...`) until colend.cli lists this module."""
     parser = argparse.ArgumentParser(prog="colend")
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)

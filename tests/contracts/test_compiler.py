@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from colend.cli import main
 from contracts import compiler
 from contracts.errors import CompileFailed, ToolchainMissing
-from node.cli import main
 
 
 def test_second_build_reuses_artifacts(tmp_path: Path) -> None:

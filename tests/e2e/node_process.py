@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from node.process import NodeRunner
+from colend.launcher import NodeLauncher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,18 +48,18 @@ class Rpc:
 
 
 class NodeProcess:
-    """A fresh chain (WEBANK, MYBANK, a regulator) and its node process, driven by node.process.NodeRunner."""
+    """A fresh chain (WEBANK, MYBANK, a regulator) and its node process, driven by colend.launcher.NodeLauncher."""
 
     def __init__(self, root: Path, block_period_ms: int = 50) -> None:
         self.root = root
         self.port = free_port()
         out = subprocess.run(
-            [sys.executable, "-m", "node.cli", "init", "--dir", str(root), "--chain-id", "777",
+            [sys.executable, "-m", "colend", "init", "--dir", str(root), "--chain-id", "777",
              "--banks", "WEBANK,MYBANK", "--observers", "REGULATOR", "--rpc-port", str(self.port),
              "--block-period-ms", str(block_period_ms)],
             cwd=ROOT, check=True, capture_output=True, text=True)
         self.info = json.loads(out.stdout)
-        self.runner = NodeRunner(root / "node.toml", root / "node.log")
+        self.runner = NodeLauncher(root / "node.toml", root / "node.log")
 
     @property
     def proc(self) -> subprocess.Popen[str] | None:

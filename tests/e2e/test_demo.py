@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_demo_settles_and_reconciles(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "node.cli", "demo", "--dir", str(tmp_path), "--loans", "6"],
+        [sys.executable, "-m", "colend", "demo", "--dir", str(tmp_path), "--loans", "6"],
         capture_output=True, text=True, timeout=300, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

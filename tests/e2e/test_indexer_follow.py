@@ -164,7 +164,7 @@ def test_recon_cli_follows_the_node_then_finds_the_planted_breaks(chain: tuple[N
     books.drop("amount", "bank", "currency").write_csv(tmp_path / "books.csv")
     (tmp_path / "mapping.toml").write_text(RECON_MAPPING)
     done = subprocess.run(
-        [sys.executable, "-m", "node.cli", "recon", "run", "--node", url, "--index", str(tmp_path / "idx"), "--bank", "MYBANK",
+        [sys.executable, "-m", "colend", "recon", "run", "--node", url, "--index", str(tmp_path / "idx"), "--bank", "MYBANK",
          "--books", str(tmp_path / "books.csv"), "--mapping", str(tmp_path / "mapping.toml"), "--format", "json",
          "--as-of", "2026-11-24"],
         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],

@@ -127,7 +127,7 @@ def test_kill_9_under_load_keeps_every_acknowledged_tx(tmp_path):
             client.verify(rpc)
             rpc.close()
         assert len(client.acked_txs) > 500 and len(client.acked_blocks) > 20
-        status = subprocess.run([sys.executable, "-m", "node.cli", "node", "status", "--config",
+        status = subprocess.run([sys.executable, "-m", "colend", "node", "status", "--config",
                                  str(node.root / "node.toml")], cwd=ROOT, capture_output=True, text=True, check=True)
         assert int(json.loads(status.stdout)["head"]["number"], 16) >= max(client.acked_blocks)
     finally:

@@ -28,8 +28,8 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.persistent import WebSocketProvider
 
+from colend.launcher import NodeLauncher, NodeStartFailed
 from contracts.compiler import EVM_VERSION, SOLC_JS_DIR  # the pinned solc-js and the fork the node runs
-from node.process import NodeRunner, NodeStartFailed
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,7 @@ class RunningNode:
 
 def _run_cli(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "node.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "colend", *args], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, f"colend {' '.join(args)} failed:\n{done.stderr}"
     return done.stdout
@@ -78,7 +78,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     # so on a chain that goes quiet a tx mined just before its block poller starts is never seen.
     settings["chain"]["allow_empty_blocks"] = True
     config.write_bytes(tomli_w.dumps(settings).encode())
-    runner = NodeRunner(config, root / "node" / "node.log", start_timeout_s=NODE_START_TIMEOUT)
+    runner = NodeLauncher(config, root / "node" / "node.log", start_timeout_s=NODE_START_TIMEOUT)
     try:
         try:
             address = runner.start().removeprefix("http://")

@@ -1,7 +1,7 @@
 import json
 import stat
 
-from node.cli import main
+from colend.cli import main
 from node.config import load_config
 from node.keyfiles import read_key
 from node.service import open_engine

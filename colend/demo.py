@@ -34,11 +34,11 @@ from clearing.recon.run import run_reconciliation
 from clearing.report.chart import write_chart_and_html
 from clearing.report.export import write_outputs
 from clearing.report.table import print_result
+from colend.launcher import NodeLauncher, NodeStartFailed
 from contracts.errors import ContractReverted
 from contracts.ids import bank_id, borrower_hash, id_text, text_id
 from contracts.rpc_client import SuiteClient
 from contracts.walkthrough import fen, net_positions_table
-from node.process import NodeRunner, NodeStartFailed
 
 BANKS = ("WEBANK", "MYBANK", "XWBANK")
 RECONCILED_BANK = "MYBANK"
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
 def _init_chain(node_dir: Path) -> dict:
     port = _free_port()
     done = subprocess.run(
-        [sys.executable, "-m", "node.cli", "init", "--dir", str(node_dir), "--banks", ",".join(BANKS),
+        [sys.executable, "-m", "colend", "init", "--dir", str(node_dir), "--banks", ",".join(BANKS),
          "--observers", "REGULATOR", "--rpc-port", str(port), "--block-period-ms", "50"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -130,7 +130,7 @@ def _key(info: dict, name: str) -> bytes:
 @contextmanager
 def _running_node(node_dir: Path, out: Console) -> Iterator[str]:
     """Starts `colend node run` and yields its RPC URL once it has started; stops it after."""
-    node = NodeRunner(node_dir / "node.toml", node_dir / "node.log", start_timeout_s=NODE_START_TIMEOUT_S)
+    node = NodeLauncher(node_dir / "node.toml", node_dir / "node.log", start_timeout_s=NODE_START_TIMEOUT_S)
     try:
         url = node.start()
     except NodeStartFailed as err:

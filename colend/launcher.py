@@ -27,7 +27,7 @@ class NodeStartFailed(NodeError):
     code = "node_start_failed"
 
 
-class NodeRunner:
+class NodeLauncher:
     def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
         self.config = config
         self.log_path = log_path
@@ -40,7 +40,7 @@ class NodeRunner:
     def start(self) -> str:
         """Starts the node and returns its RPC URL once it has logged event=node_started."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.config)],
+            [sys.executable, "-m", "colend", "node", "run", "--config", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip

@@ -17,7 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "clearing.indexer.cli",
     "clearing.cli",
     "network.cli",
-    "node.demo",
+    "colend.demo",
 )
 
 
