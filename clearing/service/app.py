@@ -155,7 +155,7 @@ def api_app(title: str) -> web.Application:
 
 def build_app(config: ServiceConfig, keys: KeyRing | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[errors_middleware, auth_middleware, audit_middleware],
+        middlewares=[errors_middleware, audit_middleware, auth_middleware],
         client_max_size=config.max_body_bytes,
     )
     app[CONFIG] = config

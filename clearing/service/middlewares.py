@@ -1,5 +1,5 @@
 """The three middlewares, outermost first: errors (one JSON shape, stable codes, never a traceback),
-auth (API key -> principal -> role check), audit (every write attempt, allowed or refused, logged)."""
+audit (every write attempt, allowed or refused, logged), auth (API key -> principal -> role check)."""
 
 from __future__ import annotations
 
@@ -113,30 +113,14 @@ def _presented_key(request: web.Request) -> str | None:
 
 
 @web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    rule = rule_of(request.match_info.handler)
-    if rule is None or rule.public:
-        return await handler(request)
-    who = request.config_dict[KEYS].authenticate(_presented_key(request))
-    config = request.config_dict[CONFIG]
-    if config.mode == "bank" and who.bank is not None and who.bank != config.bank:
-        raise Forbidden(f"this service serves {config.bank}; key {who.key_id} belongs to {who.bank}")
-    request[PRINCIPAL] = who
-    if not rule.write:
-        check(rule, who)
-    return await handler(request)
-
-
-@web.middleware
 async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every write attempt lands in the audit log with its outcome, whether allowed, refused or failed."""
+    """Every write attempt lands in the audit log with its outcome: allowed, refused (no key, wrong role,
+    another bank's key) or failed. It wraps auth, so even an attempt without a valid key is recorded."""
     rule = rule_of(request.match_info.handler)
     if rule is None or not rule.write:
         return await handler(request)
-    who: Principal = request[PRINCIPAL]
     status, outcome = 500, "error"
     try:
-        check(rule, who)
         response = await handler(request)
         status, outcome = response.status, "ok"
         return response
@@ -144,10 +128,26 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
         status, outcome = _status(exc), exc.code
         raise
     except web.HTTPException as exc:
-        status, outcome = exc.status, f"http_{exc.status}"
+        status, outcome = exc.status, "ok" if exc.status < 400 else f"http_{exc.status}"
         raise
     finally:
+        who: Principal | None = request.get(PRINCIPAL)
         request.config_dict[AUDIT].append(
-            at=dt.datetime.now(dt.UTC), actor=who.key_id, role=who.role.value, bank=who.bank,
-            method=request.method, path=request.path_qs, status=status, outcome=outcome,
+            at=dt.datetime.now(dt.UTC), actor=who.key_id if who else "-", role=who.role.value if who else "-",
+            bank=who.bank if who else None, method=request.method, path=request.path_qs, status=status, outcome=outcome,
         )  # fmt: skip
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """API key (header, or the dashboard's cookie) -> principal; the handler's rule decides the role."""
+    rule = rule_of(request.match_info.handler)
+    if rule is None or rule.public:
+        return await handler(request)
+    who = request.config_dict[KEYS].authenticate(_presented_key(request))
+    request[PRINCIPAL] = who
+    config = request.config_dict[CONFIG]
+    if config.mode == "bank" and who.bank is not None and who.bank != config.bank:
+        raise Forbidden(f"this service serves {config.bank}; key {who.key_id} belongs to {who.bank}")
+    check(rule, who)
+    return await handler(request)
