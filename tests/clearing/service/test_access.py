@@ -27,7 +27,10 @@ SAMPLES: dict[tuple[str, str], tuple[str, object]] = {
     ("GET", "/v1/cycles/{cycle_id}/instructions"): ("/v1/cycles/1/instructions", None),
     ("GET", "/v1/cycles/{cycle_id}/status"): ("/v1/cycles/1/status", None),
     ("POST", "/v1/cycles/{cycle_id}/confirm"): ("/v1/cycles/1/confirm", {}),
-    ("POST", "/v1/cycles/{cycle_id}/instructions/{index}/payment"): ("/v1/cycles/3/instructions/0/payment", {"payment_ref": "CNAPS-1"}),
+    ("POST", "/v1/cycles/{cycle_id}/instructions/{index}/payment"): (
+        "/v1/cycles/3/instructions/0/payment",
+        {"payment_ref": "CNAPS-1"},
+    ),
     ("GET", "/v1/payments"): ("/v1/payments", None),
     ("POST", "/v1/payments/{proposal_id}/approve"): ("/v1/payments/1/approve", {}),
     ("POST", "/v1/payments/{proposal_id}/reject"): ("/v1/payments/1/reject", {}),

@@ -8,6 +8,7 @@ WEBANK's; cycle 3 is CONFIRMED with WEBANK paying MYBANK. The books differ from 
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from clearing.index_store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.recon.run import run_reconciliation
 from clearing.records import RecordKind
-from clearing.service.config import parse_config
+from clearing.service.config import ServiceConfig, parse_config
 from clearing.service.keys import KeyRing, Principal, Role, StoredKey, hash_secret
 from clearing.settlement.store import SettlementStore
 from contracts.abi import DecodedEvent
@@ -41,10 +42,7 @@ def key_of(name: str) -> str:
 
 def keyring() -> KeyRing:
     return KeyRing(
-        [
-            StoredKey(Principal(name, role, bank), hash_secret(f"secret-of-{name}", **CHEAP))
-            for name, (role, bank) in KEYS.items()
-        ]
+        [StoredKey(Principal(name, role, bank), hash_secret(f"secret-of-{name}", **CHEAP)) for name, (role, bank) in KEYS.items()]
     )
 
 
@@ -114,9 +112,7 @@ class World:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def config(self):  # noqa: ANN201 - ServiceConfig
-        import tomllib
-
+    def config(self) -> ServiceConfig:
         return parse_config(tomllib.loads(self.config_text), self.root)
 
 
