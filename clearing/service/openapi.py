@@ -32,10 +32,10 @@ translation.add_or_replace_translater("3.0.0", translation.pydantic_schema_to_oa
 def build_document(api: web.Application, title: str) -> dict[str, Any]:
     spec = generate_oas([api], version_spec="1", title_spec=title, security=SECURITY)
     spec["openapi"] = OPENAPI_VERSION
-    spec["servers"] = [{"url": "/v1"}]
     spec["security"] = [{"ApiKey": []}]
     for path, item in spec.get("paths", {}).items():
-        if path in ("/health", "/ready"):
+        item.pop("head", None)  # aiohttp adds HEAD beside each GET; documenting GET is enough
+        if path in ("/v1/health", "/v1/ready"):
             for operation in item.values():
                 operation["security"] = []
     return spec
@@ -50,7 +50,7 @@ def docs_html(spec: dict[str, Any]) -> str:
             desc = html.escape(str(op.get("description", ""))).replace("\n\n", "<br>")
             params = ", ".join(f"<code>{html.escape(p['name'])}</code> ({p['in']})" for p in op.get("parameters", []))
             parts.append(
-                f'<div class="op"><strong>{method.upper()} /v1{html.escape(path)}</strong>'
+                f'<div class="op"><strong>{method.upper()} {html.escape(path)}</strong>'
                 f"<p>{desc}</p>{'<p>parameters: ' + params + '</p>' if params else ''}"
                 f"<p>responses: {', '.join(sorted(op.get('responses', {})))}</p></div>"
             )
