@@ -307,7 +307,15 @@ def _sent(sent: Any) -> web.Response:
 @inject
 async def confirm_cycle(
     request: web.Request, cycle_id: CycleId, /
-) -> r200[m.Sent] | r401[m.ErrorBody] | r403[m.ErrorBody] | r404[m.ErrorBody] | r502[m.ErrorBody] | r503[m.ErrorBody]:
+) -> (
+    r200[m.Sent]
+    | r401[m.ErrorBody]
+    | r403[m.ErrorBody]
+    | r404[m.ErrorBody]
+    | r409[m.ErrorBody]
+    | r502[m.ErrorBody]
+    | r503[m.ErrorBody]
+):
     """Confirm the netting result of a cycle for the service's bank (signed with its key).
 
     Tags: settlement
