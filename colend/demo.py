@@ -34,7 +34,8 @@ from clearing.recon.run import run_reconciliation
 from clearing.report.chart import write_chart_and_html
 from clearing.report.export import write_outputs
 from clearing.report.table import print_result
-from colend.launcher import NodeLauncher, NodeStartFailed
+from colend.errors import NodeStartFailed
+from colend.launcher import NodeLauncher
 from contracts.errors import ContractReverted
 from contracts.ids import bank_id, borrower_hash, id_text, text_id
 from contracts.rpc_client import SuiteClient

@@ -15,7 +15,7 @@ from typing import Any
 
 from web3 import AsyncWeb3
 
-from clearing.errors import ClearingError
+from clearing.errors import NodeUnavailable
 from clearing.index_store import IndexStore
 from clearing.indexer.decode import BlockDecoder, ChainLog
 from contracts.abi import SuiteCodec
@@ -23,12 +23,6 @@ from contracts.abi import SuiteCodec
 DEFAULT_RANGE = 500
 
 Progress = Callable[[int, int], None]  # (last applied block, chain head)
-
-
-class NodeUnavailable(ClearingError):
-    """The node did not answer, or answered something that is not a Colend chain."""
-
-    code = "clearing.indexer.node_unavailable"
 
 
 @dataclass(frozen=True)
