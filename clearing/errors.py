@@ -86,3 +86,13 @@ class IllegalTransition(BreakStoreError):
     """A workflow move the break lifecycle does not allow (e.g. resolving an unassigned break by hand)."""
 
     code = "clearing.breaks.illegal_transition"
+
+
+class PolicyError(ClearingError):
+    code = "clearing.policy"
+
+
+class InvalidLimit(PolicyError):
+    """A policy limit outside 0..10,000 basis points, or not an integer."""
+
+    code = "clearing.policy.invalid_limit"
