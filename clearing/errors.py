@@ -92,3 +92,13 @@ class NodeUnavailable(ClearingError):
     """The node did not answer, or answered something that is not a Colend chain."""
 
     code = "clearing.node_unavailable"
+
+
+class PolicyError(ClearingError):
+    code = "clearing.policy"
+
+
+class InvalidLimit(PolicyError):
+    """A policy limit outside 0..10,000 basis points, or not an integer."""
+
+    code = "clearing.invalid_limit"

@@ -155,7 +155,7 @@ def _free_port() -> int:
 def _loan(n: int) -> dict:
     """Loan n: WEBANK services; partners rotate so every bank holds positions in both directions."""
     partner = BANKS[1 + n % 2]
-    shares = {"WEBANK": 3_000, partner: 7_000} if n % 3 else {"WEBANK": 2_000, "MYBANK": 5_000, "XWBANK": 3_000}
+    shares = {"WEBANK": 3_000, partner: 7_000} if n % 3 else {"WEBANK": 3_000, "MYBANK": 5_000, "XWBANK": 2_000}
     return {
         "loanId": text_id(f"LN-2026-{n:06d}"), "servicer": bank_id("WEBANK"), "currency": b"CNY",
         "principal": 1_000_000 + 37_313 * n, "borrowerHash": borrower_hash(b"webank-demo-salt", f"borrower-{n}"),

@@ -19,7 +19,9 @@ from contracts.evm import EvmSession, TxOutcome
 from contracts.ids import bank_id
 
 ROLES = {"BANK": 1, "OBSERVER": 2}
-DEFAULT_MIN_PARTNER_SHARE_BPS = 3_000  # the 30% floor of the 2021 rules for joint internet lending
+# The 30% floor of the 2021 notice on the cooperating party's share of each joint loan: in the platform model,
+# the servicer's tranche. The per-partner minimum starts at 1 bps in the contract; both change by governance.
+DEFAULT_MIN_SERVICER_SHARE_BPS = 3_000
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,10 @@ def deploy_suite(
     deployer: str,
     members: Sequence[MemberSpec],
     validators: Sequence[str],
-    min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS,
+    min_servicer_share_bps: int = DEFAULT_MIN_SERVICER_SHARE_BPS,
 ) -> SuiteAddresses:
     """Deploys Consortium, Clearing, CoLending from `deployer` (addresses follow its nonce) and binds them."""
-    return Suite.deploy(EvmSession(evm), deployer, members, validators, min_partner_share_bps).addresses
+    return Suite.deploy(EvmSession(evm), deployer, members, validators, min_servicer_share_bps).addresses
 
 
 class Suite:
@@ -83,7 +85,7 @@ class Suite:
         deployer: str,
         members: Sequence[MemberSpec],
         validators: Sequence[str],
-        min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS,
+        min_servicer_share_bps: int = DEFAULT_MIN_SERVICER_SHARE_BPS,
     ) -> Suite:
         codecs = suite_codecs()
         consortium = session.deploy(
@@ -92,7 +94,7 @@ class Suite:
             codecs["Consortium"],
             member_init(members),
             list(validators),
-            min_partner_share_bps,
+            min_servicer_share_bps,
         )
         clearing = session.deploy(deployer, load_artifact("Clearing").bytecode, codecs["Clearing"], consortium)
         colending = session.deploy(deployer, load_artifact("CoLending").bytecode, codecs["CoLending"], consortium, clearing)
