@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from contracts.errors import MembersFileInvalid
 from contracts.suite import DEFAULT_MIN_PARTNER_SHARE_BPS, ROLES, MemberSpec, SuitePlan
@@ -83,4 +83,7 @@ def _member(row: Any, where: str) -> MemberSpec:
 def _address(value: Any, where: str) -> str:
     if not isinstance(value, str) or not is_address(value) or int(value, 16) == 0:
         raise MembersFileInvalid(f"{where} {value!r} is not a 0x address")
+    digits = value[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+        raise MembersFileInvalid(f"{where} {value!r} is not a 0x address: its mixed case fails the EIP-55 checksum (a typo?)")
     return to_checksum_address(value)
