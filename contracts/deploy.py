@@ -23,7 +23,14 @@ from contracts import compiler
 from contracts.abi import ContractCodec, SuiteCodec
 from contracts.artifacts import SUITE, load_artifact
 from contracts.deployment import DeployedContract, Deployment, code_hash, initcode_hash, load_deployment
-from contracts.errors import BytecodeMismatch, ChainIdMismatch, DeploymentDiffers, NodeUnreachable, TransactionFailed
+from contracts.errors import (
+    BytecodeMismatch,
+    ChainIdMismatch,
+    DeploymentDiffers,
+    EvmTooOld,
+    NodeUnreachable,
+    TransactionFailed,
+)
 from contracts.evm import SPEC_ID, parse_failure
 from contracts.ids import bank_id
 from contracts.suite import BIND_CALL, ROLES, SuitePlan, suite_codecs
@@ -31,6 +38,10 @@ from contracts.tx_sender import TxSender, node_fees
 
 ZERO_ADDRESS = "0x" + "00" * 20
 REPLAY_GAS = 30_000_000
+# Creation code that returns nothing, once with PUSH0 (Shanghai, EIP-3855) and once with PUSH1 0: a chain that
+# runs the second but not the first predates the EVM the suite is compiled for.
+PUSH0_PROBE = bytes.fromhex("5f5ff3")
+PUSH1_PROBE = bytes.fromhex("60006000f3")
 
 Say = Callable[[str], None]
 
@@ -65,6 +76,8 @@ def deploy(w3: Web3, account: LocalAccount, plan: SuitePlan, out: Path, *, say: 
     deployment = _start(out, chain_id, account)
     sender = TxSender(w3)
     actions: list[str] = []
+    if not deployment.complete:
+        check_evm(w3, account.address)
     for name in SUITE:
         if name in deployment.contracts:
             verify_contract(w3, deployment, name)
@@ -94,6 +107,22 @@ def verify_contract(w3: Web3, deployment: Deployment, name: str) -> None:
     replayed = expected_code_hash(name, contract.constructor_args, deployment.deployer)
     if replayed != contract.code_hash:
         raise BytecodeMismatch(f"{name} at {contract.address}: the recorded code hash is not what its artifact yields")
+
+
+def check_evm(w3: Web3, sender: str) -> None:
+    """Refuses, before any tx, a chain whose EVM cannot run the suite's code (compiled for EVM_VERSION)."""
+
+    def runs(code: bytes) -> bool:
+        try:
+            w3.eth.call({"from": sender, "data": code})  # type: ignore[typeddict-item]
+        except (ContractLogicError, Web3RPCError, ValueError):
+            return False
+        return True
+
+    if not runs(PUSH0_PROBE) and runs(PUSH1_PROBE):
+        raise EvmTooOld(
+            f"the chain's EVM does not run PUSH0 (EIP-3855, Shanghai), and the suite is compiled for {compiler.EVM_VERSION}:"
+            " activate Shanghai or later on the chain (Besu: shanghaiTime in the genesis config)")
 
 
 def fee_summary(w3: Web3) -> str:

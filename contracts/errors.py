@@ -112,3 +112,9 @@ class TransactionFailed(DeploymentError):
     """A deployment transaction was mined but failed, or no receipt came in time."""
 
     code = "contracts.transaction_failed"
+
+
+class EvmTooOld(DeploymentError):
+    """The chain's EVM lacks an instruction of the fork the contracts are compiled for (e.g. PUSH0, Shanghai)."""
+
+    code = "contracts.evm_too_old"

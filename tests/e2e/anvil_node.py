@@ -32,10 +32,11 @@ def anvil_account(index: int) -> LocalAccount:
 
 
 class AnvilNode:
-    def __init__(self, log_path: Path, *, chain_id: int, zero_gas: bool = False) -> None:
+    def __init__(self, log_path: Path, *, chain_id: int, zero_gas: bool = False, hardfork: str | None = None) -> None:
         self.log_path = log_path
         self.chain_id = chain_id
         self.zero_gas = zero_gas
+        self.hardfork = hardfork
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -49,6 +50,8 @@ class AnvilNode:
                 "--mnemonic", MNEMONIC, "--accounts", "6"]  # fmt: skip
         if self.zero_gas:
             args += ["--gas-price", "0", "--base-fee", "0", "--no-priority-fee"]
+        if self.hardfork:
+            args += ["--hardfork", self.hardfork]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S

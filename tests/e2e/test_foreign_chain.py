@@ -261,3 +261,18 @@ def test_zero_gas_chain_unfunded_accounts_and_an_interrupted_deploy_resumes(tmp_
             deploy(w3, deployer, renamed, out)
     finally:
         anvil.stop()
+
+
+def test_a_chain_whose_evm_predates_the_contracts_is_refused_before_any_tx(tmp_path: Path) -> None:
+    anvil = AnvilNode(tmp_path / "anvil.log", chain_id=CHAIN_ID + 2, hardfork="paris")  # no PUSH0
+    anvil.start()
+    try:
+        write_key(tmp_path / "deployer.key", bytes(anvil_account(0).key))
+        (tmp_path / "members.toml").write_text(members_toml({"WEBANK": anvil_account(1)}, {}))
+        done = colend("contracts", "deploy", "--rpc", anvil.url, "--key-file", str(tmp_path / "deployer.key"),
+                      "--members", str(tmp_path / "members.toml"), "--out", str(tmp_path / "deployment.json"))  # fmt: skip
+        assert done.returncode == 2 and "error [contracts.evm_too_old]" in done.stderr and "PUSH0" in done.stderr
+        assert not (tmp_path / "deployment.json").exists() and anvil.rpc("eth_getTransactionCount", anvil_account(0).address,
+                                                                         "latest") == "0x0"  # fmt: skip
+    finally:
+        anvil.stop()
