@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "clearing.cli",
     "network.cli",
     "colend.demo",
+    "colend.consortium.cli",
 )
 
 
