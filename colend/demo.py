@@ -18,12 +18,14 @@ import signal
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 from rich.console import Console
 from web3 import Web3
 
+from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
 from clearing.indexer.follower import sync_from_node
 from clearing.recon.rules import MatchRules
@@ -45,9 +47,9 @@ from colend.demo_checks import (
 )
 from colend.demo_network import DemoNetwork, single_node_network
 from colend.errors import ColendError
-from colend.posting import BankSession, post_day
-from colend.settlement import ChainDesk, settle_cycle
-from contracts.errors import ContractReverted
+from colend.posting import BankSession, Posted, post_day
+from colend.settlement import ChainDesk, SettlementLog, settle_cycle
+from contracts.errors import ContractReverted, ContractsError
 from contracts.rpc_client import SuiteClient
 
 DEFAULT_LOANS = 24
@@ -67,6 +69,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+@dataclass
+class DayOutcome:
+    """Everything the day produced that the summary shows and the checks judge."""
+
+    posted: dict[str, Posted]
+    log: SettlementLog
+    results: dict[str, RunResult] = field(default_factory=dict)
+    planted: dict[str, list[PlantedBreak]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
     out = console or Console()
     if args.loans < 1:
@@ -82,19 +95,24 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     except ColendError as err:
         out.print(f"error {err.code}: {err.message}")
         return EXIT_CHECK_FAILED
+    findings: list[Finding] = []
     try:
-        findings = _run_day(out, root, day, network)
+        outcome = _run_day(out, root, day, network)
+        findings = outcome.findings
+        _print_summary(out, day, network, outcome)
         if not args.check:
             _stay_up(out, network)
+    except (ColendError, ClearingError, ContractsError) as err:
+        out.print(f"error {err.code}: {err.message}")
     finally:
         codes = network.stop()
         out.print("stopped: " + ", ".join(f"{name} (exit {code})" for name, code in codes.items()))
-    passed = all_passed(findings)
-    out.print(f"demo {'passed every check' if passed else 'FAILED a check'}")
+    passed = bool(findings) and all_passed(findings)
+    out.print(f"demo {'passed every check' if passed else 'FAILED'}")
     return EXIT_OK if passed else EXIT_CHECK_FAILED
 
 
-def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) -> list[Finding]:
+def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) -> DayOutcome:
     for name, url in network.node_urls.items():
         out.print(f"node {name} running at {url} (log {network.launchers[name].log_path})")
     sessions = {bank: _session(network, bank) for bank in BANKS}
@@ -106,8 +124,9 @@ def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) ->
     out.print(f"the regulator tried to register a loan and was refused: {refusal}")
     log = settle_cycle(ChainDesk(sessions), BANKS, closer=CLOSING_BANK, payment_date=f"{day.as_of:%Y%m%d}")
     out.print(f"cycle {log.netting.cycle} closed by {CLOSING_BANK}, netted, confirmed, paid and acknowledged: {log.status}")
-    results, planted, frames = _reconcile_every_bank(out, root, day, network)
-    findings = [
+    outcome = DayOutcome(posted, log)
+    frames = _reconcile_every_bank(out, root, day, network, outcome)
+    outcome.findings = [
         nodes_agree(read_heads(network.node_urls)),
         regulator_refused(refusal),
         net_positions_sum_to_zero(log.netting.positions),
@@ -118,12 +137,11 @@ def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) ->
             frames.filter(pl.col("kind") == "LOAN_TRANCHE"),
         ),
         *(
-            planted_breaks_found(bank, planted[bank], r.breaks["break_id"].to_list(), r.statement.overall.residual)
-            for bank, r in results.items()
+            planted_breaks_found(bank, outcome.planted[bank], r.breaks["break_id"].to_list(), r.statement.overall.residual)
+            for bank, r in outcome.results.items()
         ),
     ]
-    _print_summary(out, day, network, posted, log, results, planted, findings)
-    return findings
+    return outcome
 
 
 def _session(network: DemoNetwork, member: str) -> BankSession:
@@ -141,12 +159,11 @@ def _regulator_tries_to_write(regulator: BankSession, day: LendingDay) -> str | 
     return None
 
 
-def _reconcile_every_bank(
-    out: Console, root: Path, day: LendingDay, network: DemoNetwork
-) -> tuple[dict[str, RunResult], dict[str, list[PlantedBreak]], pl.DataFrame]:
-    """Index each node, write each bank's books from its own view with its mistakes, reconcile each bank."""
-    results: dict[str, RunResult] = {}
-    planted: dict[str, list[PlantedBreak]] = {}
+def _reconcile_every_bank(out: Console, root: Path, day: LendingDay, network: DemoNetwork, outcome: DayOutcome) -> pl.DataFrame:
+    """Index each node, write each bank's books (its own view, its own mistakes), reconcile each bank.
+
+    Returns every bank's chain records, for the allocation check.
+    """
     frames: list[pl.DataFrame] = []
     for folder in ("index", "breaks"):
         (root / folder).mkdir(parents=True, exist_ok=True)
@@ -159,21 +176,22 @@ def _reconcile_every_bank(
             index = indexes[network.member_node[bank]]
             chain = index.bank_frame(bank)
             frames.append(chain)
-            books, planted[bank] = plant_mistakes(chain, bank, day.seed, day.as_of)
+            books, outcome.planted[bank] = plant_mistakes(chain, bank, day.seed, day.as_of)
             books_path, mapping_path = write_books(books, bank, root / "books")
-            results[bank] = run_reconciliation(
+            result = run_reconciliation(
                 index, bank, books_path, mapping_path, as_of=day.as_of, rules=MatchRules(),
                 break_store=root / "breaks" / f"{bank.lower()}.sqlite",
             )  # fmt: skip
-            write_outputs(results[bank], root / "report" / bank.lower())
-            out.print(f"{bank}: books {books_path.name} ({books.height} rows) reconciled: {results[bank].statement.verdict.value}")
+            outcome.results[bank] = result
+            write_outputs(result, root / "report" / bank.lower())
+            out.print(f"{bank}: books {books_path.name} ({books.height} rows) reconciled: {result.statement.verdict.value}")
     finally:
         for index in indexes.values():
             index.close()
-    return results, planted, pl.concat(frames)
+    return pl.concat(frames)
 
 
-def _print_summary(out: Console, day, network, posted, log, results, planted, findings) -> None:  # noqa: ANN001
+def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, outcome: DayOutcome) -> None:
     members = [
         summary.Member(m, "OBSERVER" if m == REGULATOR else "BANK", network.url(m), network.accounts[m].address)
         for m in (*BANKS, REGULATOR)
@@ -182,14 +200,15 @@ def _print_summary(out: Console, day, network, posted, log, results, planted, fi
     for t in (
         summary.members_table(members),
         summary.loans_table(day),
-        summary.postings_table(posted),
-        summary.positions_table(log),
-        summary.payments_table(log),
-        summary.reconciliation_table(results),
-        summary.breaks_table(results, planted),
-        summary.checks_table(findings),
+        summary.postings_table(outcome.posted),
+        summary.positions_table(outcome.log),
+        summary.payments_table(outcome.log),
+        summary.reconciliation_table(outcome.results),
+        summary.breaks_table(outcome.results, outcome.planted),
+        summary.checks_table(outcome.findings),
     ):
         out.print(t)
+    out.print(f"books, mappings and reconciliation reports: {network.root / 'books'}, {network.root / 'report'}")
 
 
 def _stay_up(out: Console, network: DemoNetwork) -> None:

@@ -52,7 +52,8 @@ def nodes_agree(heads: Sequence[NodeHead]) -> Finding:
     first = heads[0]
     differing = [h.node for h in heads if (h.block_hash, h.state_root) != (first.block_hash, first.state_root)]
     if differing:
-        return Finding(name, False, f"at height {first.number} {', '.join(differing)} differ from {first.node} in block hash or state commitment")
+        detail = f"at height {first.number} {', '.join(differing)} differ from {first.node} in block hash or state commitment"
+        return Finding(name, False, detail)
     return Finding(name, True, f"{len(heads)} node(s), height {first.number}, state {first.state_root[:18]}…")
 
 
@@ -123,8 +124,10 @@ def planted_breaks_found(bank: str, planted: Sequence[PlantedBreak], found_break
 
 
 def regulator_refused(error_name: str | None) -> Finding:
+    """The regulator's write attempt came back refused by the chain's permission rule."""
     ok = error_name == "ObserverCannotWrite"
-    return Finding("regulator is read-only", ok, f"write refused with {error_name}" if ok else f"write not refused as expected ({error_name})")
+    detail = f"write refused with {error_name}" if ok else f"write not refused as expected ({error_name})"
+    return Finding("regulator is read-only", ok, detail)
 
 
 # ---------------------------------------------------------------------------------------------- reading the nodes

@@ -89,4 +89,3 @@ def _sender(session: BankSession, posted: Posted) -> Any:
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), BATCH):
         yield items[start : start + BATCH]
-
