@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         out.print("error colend.bad_arguments: --loans must be at least 1")
         return EXIT_USAGE
     root = args.dir or Path(tempfile.mkdtemp(prefix="colend-demo-"))
-    out.rule("Colend demo: four banks and a regulator")
+    _heading(out, "Colend demo: four banks and a regulator")
     out.print(f"working directory: {root}")
     day = plan_day(args.loans, args.seed)
     try:
@@ -113,8 +113,9 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
 
 
 def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) -> DayOutcome:
+    pids = network.pids()
     for name, url in network.node_urls.items():
-        out.print(f"node {name} running at {url} (log {network.launchers[name].log_path})")
+        out.print(f"node {name} running at {url} (pid {pids[name]}, log {network.launchers[name].log_path})")
     sessions = {bank: _session(network, bank) for bank in BANKS}
     out.print(f"the day: {len(day.loans)} joint loans (seed {day.seed}); each bank posts its own part to its own node")
     started = time.perf_counter()
@@ -196,7 +197,7 @@ def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, outcome:
         summary.Member(m, "OBSERVER" if m == REGULATOR else "BANK", network.url(m), network.accounts[m].address)
         for m in (*BANKS, REGULATOR)
     ]
-    out.rule("Summary")
+    _heading(out, "Summary")
     for t in (
         summary.members_table(members),
         summary.loans_table(day),
@@ -207,8 +208,14 @@ def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, outcome:
         summary.breaks_table(outcome.results, outcome.planted),
         summary.checks_table(outcome.findings),
     ):
-        out.print(t)
+        summary.print_listing(out, t)
     out.print(f"books, mappings and reconciliation reports: {network.root / 'books'}, {network.root / 'report'}")
+
+
+def _heading(out: Console, title: str) -> None:
+    """A rule, then the title on its own line: a rule's inline title would be cut short in a narrow terminal."""
+    out.rule()
+    out.print(title, style="bold")
 
 
 def _stay_up(out: Console, network: DemoNetwork) -> None:

@@ -161,13 +161,17 @@ def booked_twice(p: Planting, kinds: tuple[RecordKind, ...]) -> PlantedBreak | N
     return PlantedBreak("a posting booked twice", BreakType.DUPLICATE, row["kind"], row["key"])
 
 
-def closed_loan_still_active(p: Planting) -> PlantedBreak | None:
-    """A loan paid off or written off today that the bank's loan system still shows as ACTIVE."""
+def loan_status_out_of_date(p: Planting) -> PlantedBreak | None:
+    """A loan closed today that the bank's loan system still shows as ACTIVE (else one it shows closed too early)."""
     row = p.pick((RecordKind.LOAN_TRANCHE,), pl.col("status").is_in(["PAID_OFF", "WRITTEN_OFF"]))
+    if row is not None:
+        p.change(row, status="ACTIVE")
+        return PlantedBreak("a closed loan still active in the books", BreakType.STATUS_MISMATCH, row["kind"], row["key"])
+    row = p.pick((RecordKind.LOAN_TRANCHE,), pl.col("status") == "ACTIVE")
     if row is None:
         return None
-    p.change(row, status="ACTIVE")
-    return PlantedBreak("a closed loan still active in the books", BreakType.STATUS_MISMATCH, row["kind"], row["key"])
+    p.change(row, status="PAID_OFF")
+    return PlantedBreak("an active loan closed too early in the books", BreakType.STATUS_MISMATCH, row["kind"], row["key"])
 
 
 def adjustment_never_posted(p: Planting) -> PlantedBreak | None:
@@ -186,7 +190,7 @@ def adjustment_never_posted(p: Planting) -> PlantedBreak | None:
 RECIPES: dict[str, tuple[Mistake, ...]] = {
     "WEBANK": (partial(missed_posting, kinds=REPAYMENTS), partial(value_date_a_day_late, kinds=DRAWDOWNS),
                partial(booked_twice, kinds=ENTRIES)),
-    "MYBANK": (fee_at_another_amount, partial(missed_posting, kinds=ENTRIES), closed_loan_still_active),
+    "MYBANK": (fee_at_another_amount, partial(missed_posting, kinds=ENTRIES), loan_status_out_of_date),
     "XWBANK": (partial(value_date_a_day_late, kinds=ENTRIES), partial(booked_twice, kinds=REPAYMENTS),
                adjustment_never_posted),
     "HRBANK": (fee_at_another_amount, partial(value_date_a_day_late, kinds=REPAYMENTS),

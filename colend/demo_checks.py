@@ -54,7 +54,7 @@ def nodes_agree(heads: Sequence[NodeHead]) -> Finding:
     if differing:
         detail = f"at height {first.number} {', '.join(differing)} differ from {first.node} in block hash or state commitment"
         return Finding(name, False, detail)
-    return Finding(name, True, f"{len(heads)} node(s), height {first.number}, state {first.state_root[:18]}…")
+    return Finding(name, True, f"{len(heads)} node(s) at height {first.number}, state {first.state_root}")
 
 
 def net_positions_sum_to_zero(positions: Mapping[str, int]) -> Finding:

@@ -88,3 +88,13 @@ def test_planting_is_deterministic_per_seed() -> None:
     chain = chain_view("WEBANK")
     first, second = plant_mistakes(chain, "WEBANK", 7, DAY), plant_mistakes(chain, "WEBANK", 7, DAY)
     assert first[1] == second[1] and first[0].equals(second[0])
+
+
+def test_a_bank_without_a_closed_loan_still_gets_its_status_mistake(tmp_path: Path) -> None:
+    chain = chain_view("MYBANK").with_columns(
+        pl.when(pl.col("kind") == "LOAN_TRANCHE").then(pl.lit("ACTIVE")).otherwise(pl.col("status")).alias("status")
+    )
+    books, planted = plant_mistakes(chain, "MYBANK", seed=7, as_of=DAY)
+    assert BreakType.STATUS_MISMATCH in {p.break_type for p in planted}
+    breaks = classify(chain, read_back(books, "MYBANK", tmp_path), MatchRules()).breaks
+    assert sorted(breaks["break_id"].to_list()) == sorted(p.break_id for p in planted)

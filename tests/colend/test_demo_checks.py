@@ -49,7 +49,7 @@ class FakeNode(BaseHTTPRequestHandler):
     height = 5
     state_root = ROOT
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if request["method"] == "colend_status":
             result: object = {"head": {"number": hex(self.height)}}
