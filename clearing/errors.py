@@ -31,61 +31,79 @@ class CorruptIndex(IndexStoreError):
 
 
 class BooksError(ClearingError):
-    code = "clearing.books"
+    code = "clearing.books_error"
 
 
 class MappingError(BooksError):
     """The column-mapping file is unreadable or names a field, unit or format we do not know."""
 
-    code = "clearing.books.bad_mapping"
+    code = "clearing.bad_mapping"
 
 
 class MissingColumn(BooksError):
     """The source lacks a column the mapping needs for a required field, so no row can be read."""
 
-    code = "clearing.books.missing_column"
+    code = "clearing.missing_column"
 
 
 class BadHeader(BooksError):
     """A CSV header naming the same column twice, so values cannot be told apart."""
 
-    code = "clearing.books.bad_header"
+    code = "clearing.bad_header"
 
 
 class UnsupportedSource(BooksError):
     """A books location whose kind (file extension or URL scheme) no adapter reads."""
 
-    code = "clearing.books.unsupported_source"
+    code = "clearing.unsupported_source"
 
 
 class SourceUnavailable(BooksError):
     """The file cannot be opened or the database refused the connection or query."""
 
-    code = "clearing.books.unavailable"
+    code = "clearing.books_unavailable"
 
 
 class ReconError(ClearingError):
-    code = "clearing.recon"
+    code = "clearing.recon_error"
 
 
 class UnexplainedResidual(ReconError):
     """chain total - books total - explained differences != 0: the engine lost or double-counted money."""
 
-    code = "clearing.recon.unexplained_residual"
+    code = "clearing.unexplained_residual"
 
 
 class BreakStoreError(ClearingError):
-    code = "clearing.breaks"
+    code = "clearing.breaks_error"
 
 
 class UnknownBreak(BreakStoreError):
-    code = "clearing.breaks.unknown"
+    code = "clearing.unknown_break"
 
 
 class IllegalTransition(BreakStoreError):
     """A workflow move the break lifecycle does not allow (e.g. resolving an unassigned break by hand)."""
 
-    code = "clearing.breaks.illegal_transition"
+    code = "clearing.illegal_transition"
+
+
+class NodeUnavailable(ClearingError):
+    """The node did not answer, or answered something that is not a Colend chain."""
+
+    code = "clearing.node_unavailable"
+
+
+class PolicyError(ClearingError):
+    code = "clearing.policy"
+
+
+class InvalidLimit(PolicyError):
+    """A policy limit outside 0..10,000 basis points, or not an integer."""
+
+    code = "clearing.invalid_limit"
+
+
 
 
 class ServiceError(ClearingError):

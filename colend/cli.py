@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "clearing.service.cli",
     "network.cli",
     "colend.demo",
+    "colend.consortium.cli",
 )
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 
 from web3 import AsyncWeb3
 
 from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
-from clearing.indexer.follower import ChainFollower, suite_addresses
+from clearing.indexer.follower import ChainFollower, SuiteLocation, locate_suite
 from clearing.service.runs import RunManager
 from clearing.service.state import FollowState
 from clearing.settlement.store import SettlementStore
@@ -21,25 +22,26 @@ log = logging.getLogger("clearing.service.background")
 RETRY_S = 2.0
 
 
-async def discover(url: str) -> dict[str, str]:
-    """The suite's addresses from the node; retried until the node answers (it may start after us)."""
-    w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(url))
+async def discover(url: str, deployment: Path | None = None) -> SuiteLocation:
+    """Where the suite is (the deployment file, checked against the node, or a Colend node's own); retried
+    until the node answers (it may start after us)."""
     while True:
         try:
-            return await suite_addresses(w3)
+            return await asyncio.to_thread(locate_suite, url, deployment)
         except ClearingError as exc:
             log.warning("event=node_unavailable url=%s error=%r", url, exc.message)
             await asyncio.sleep(RETRY_S)
 
 
 async def follow(
-    url: str, addresses: dict[str, str], index: IndexStore, settlement: SettlementStore, state: FollowState, poll_s: float
+    url: str, suite: SuiteLocation, index: IndexStore, settlement: SettlementStore, state: FollowState, poll_s: float
 ) -> None:
     """Keeps index and settlement view at the node's head; an error is reported (readiness) and retried."""
     from contracts.suite import suite_codecs  # deferred: loading artifacts only when following a node
 
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(url))
-    follower = ChainFollower(w3, index, SuiteCodec(suite_codecs(), addresses), addresses, sinks=[settlement])
+    codec = SuiteCodec(suite_codecs(), suite.addresses)
+    follower = ChainFollower(w3, index, codec, suite.addresses, start_block=suite.start_block, sinks=[settlement])
     while True:
         try:
             report = await follower.sync()

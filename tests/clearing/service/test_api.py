@@ -106,7 +106,7 @@ async def test_a_viewer_cannot_assign_and_the_break_stays_as_it_was(client) -> N
         ("bob", "RESOLVED"),
     ]
     again = await client.post(url + "/resolve", json={"comment": "twice"}, headers=as_("bob"))
-    assert again.status == 409 and (await again.json())["error"]["code"] == "clearing.breaks.illegal_transition"
+    assert again.status == 409 and (await again.json())["error"]["code"] == "clearing.illegal_transition"
 
 
 async def test_breaks_filter_and_page_by_cursor(client) -> None:
