@@ -201,3 +201,21 @@ async def test_openapi_is_3_1_and_documents_every_api_route(client) -> None:
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/PaymentRefIn")
     docs = await client.get("/v1/docs")
     assert docs.status == 200 and "/v1/cycles/{cycle_id}/status" in await docs.text()
+
+
+async def test_regulator_sees_exposures_and_the_breach_with_the_loan_causing_it(client) -> None:
+    assert (await client.get("/v1/regulator/exposures", headers=as_("alice"))).status == 403
+    report = await (await client.get("/v1/regulator/exposures", headers=as_("rita"))).json()
+    webank = next(b for b in report["banks"] if b["bank"] == "WEBANK")
+    assert webank["figures"]["tier1_net_capital_fen"] == 1_000_000
+    pair = next(p for p in webank["partners"] if p["partner"] == "MYBANK")
+    assert (pair["exposure_fen"], pair["limit_fen"], pair["status"]) == (300_000, 250_000, "BREACH")
+    breaches = (await (await client.get("/v1/regulator/breaches", headers=as_("rita"))).json())["breaches"]
+    assert [(b["rule"], b["bank"], b["partner"], [x["loan_id"] for x in b["loans"]]) for b in breaches] == [
+        ("PARTNER_TIER1", "WEBANK", "MYBANK", ["LN-1"])
+    ]
+    metrics = await (await client.get("/metrics")).text()
+    assert 'colend_policy_breach{bank="WEBANK",partner="MYBANK",rule="PARTNER_TIER1"} 1.0' in metrics
+    assert 'colend_policy_exposure_fen{bank="WEBANK",partner="MYBANK",rule="PARTNER_TIER1"} 300000.0' in metrics
+    page = await (await client.get("/dashboard/exposures", headers=as_("rita"))).text()
+    assert "LN-1 (3,000.00)" in page and "BREACH" in page
