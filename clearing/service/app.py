@@ -19,7 +19,7 @@ from clearing.service import openapi
 from clearing.service.access import PUBLIC, access
 from clearing.service.approvals import ApprovalStore
 from clearing.service.audit import AuditLog
-from clearing.service.background import discover, follow, schedule_runs
+from clearing.service.background import discover, follow, refresh_policy, schedule_runs
 from clearing.service.config import ServiceConfig
 from clearing.service.dashboard import dashboard_app
 from clearing.service.keys import KeyRing
@@ -47,6 +47,7 @@ from clearing.service.state import (
 from clearing.settlement.store import SettlementStore
 
 log = logging.getLogger("clearing.service")
+POLICY_REFRESH_S = 10.0
 
 
 async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -61,6 +62,13 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RUN_HISTORY] = RunHistory(config.db("runs"))
     app[RUN_HISTORY].abandon_unfinished(dt.datetime.now(dt.UTC).isoformat())
     app[POLICY] = PolicyView(app[INDEX])
+    settlement = app[SETTLEMENT]
+
+    def recorded_ref(cycle_id: int, index: int) -> str | None:
+        instruction = settlement.instruction(cycle_id, index)
+        return None if instruction is None else instruction.payment_ref
+
+    app[APPROVALS].recover(recorded_ref)
     yield
     for key in (RUN_HISTORY, APPROVALS, AUDIT, BREAKS, SETTLEMENT, INDEX):
         app[key].close()
@@ -130,8 +138,11 @@ def _gauges(app: web.Application) -> Gauges:
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Gauges read at scrape time; the policy report (heavy) is refreshed in the background instead."""
     app[METRICS].attach(lambda: _gauges(app))
+    task = asyncio.create_task(refresh_policy(app[POLICY], every_s=POLICY_REFRESH_S), name="policy")
     yield
+    await _cancel(task)
 
 
 def metrics_app() -> web.Application:

@@ -219,3 +219,43 @@ async def test_regulator_sees_exposures_and_the_breach_with_the_loan_causing_it(
     assert 'colend_policy_exposure_fen{bank="WEBANK",partner="MYBANK",rule="PARTNER_TIER1"} 300000.0' in metrics
     page = await (await client.get("/dashboard/exposures", headers=as_("rita"))).text()
     assert "LN-1 (3,000.00)" in page and "BREACH" in page
+
+
+async def test_a_payment_left_sending_by_a_crash_is_settled_from_the_chain_on_restart(world, signer) -> None:
+    import datetime as dt
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from clearing.service.app import build_app
+    from clearing.service.approvals import ApprovalStore, ProposalState
+    from tests.clearing.service.world import keyring
+
+    store = ApprovalStore(world.config.db("approvals"))
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    first = store.propose(bank="WEBANK", cycle_id=3, index=0, payment_ref="CNAPS-9", by="alice", at=now)
+    store.start_sending("WEBANK", first.proposal_id, by="bob", at=now)  # then the process dies
+    store.close()
+    async with TestClient(TestServer(build_app(world.config, keyring()))) as client:
+        page = await (await client.get("/v1/payments", headers=as_("vera"))).json()
+        assert page["items"][0]["state"] == ProposalState.FAILED.value
+        assert page["items"][0]["failure"].startswith("interrupted")
+        again = await client.post("/v1/cycles/3/instructions/0/payment", json={"payment_ref": "CNAPS-9"}, headers=as_("alice"))
+        assert again.status == 201  # the officers may enter it again
+
+
+async def test_a_regulator_service_reads_every_bank_and_writes_nothing(tmp_path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from clearing.service.app import build_app
+    from tests.clearing.service.world import build_world, keyring
+
+    world = build_world(tmp_path, mode="regulator")
+    async with TestClient(TestServer(build_app(world.config, keyring()))) as client:
+        cycles = await (await client.get("/v1/cycles", headers=as_("rita"))).json()
+        assert [c["cycle_id"] for c in cycles["items"]] == [3, 2, 1]
+        entries = await client.get("/v1/entries?bank=MYBANK", headers=as_("rita"))
+        assert entries.status == 200 and [e["entry_id"] for e in (await entries.json())["items"]] == ["E1"]
+        refused = await client.post("/v1/runs", headers=as_("rita"))
+        assert refused.status == 403
+        status = await client.get("/v1/cycles/2/status", headers=as_("rita"))
+        assert status.status == 200
