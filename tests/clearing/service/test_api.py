@@ -188,7 +188,7 @@ async def test_metrics_report_requests_lag_and_open_breaks_by_type_and_age(clien
     await client.get("/v1/cycles/1/status", headers=as_("vera"))
     text = await (await client.get("/metrics")).text()
     assert 'colend_http_requests_total{method="GET",route="/v1/cycles/{cycle_id}/status",status="200"} 1.0' in text
-    assert 'colend_open_breaks{age=' in text and 'type="MISSING_IN_BOOKS"' in text
+    assert "colend_open_breaks{age=" in text and 'type="MISSING_IN_BOOKS"' in text
     assert "colend_http_request_seconds_bucket" in text and "colend_recon_run_active 0.0" in text
 
 
