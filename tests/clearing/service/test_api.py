@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from clearing.service.state import AUDIT, CONFIG
+from clearing.service.state import AUDIT, CONFIG, RUNS
 from tests.clearing.service.conftest import as_
 
 pytestmark = pytest.mark.timeout(60)
@@ -259,3 +259,29 @@ async def test_a_regulator_service_reads_every_bank_and_writes_nothing(tmp_path)
         assert refused.status == 403
         status = await client.get("/v1/cycles/2/status", headers=as_("rita"))
         assert status.status == 200
+
+
+async def test_changed_books_start_a_run_by_themselves(tmp_path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from clearing.service.app import build_app
+    from tests.clearing.service.world import build_world, keyring
+
+    world = build_world(tmp_path, watch_s=0.05)
+    async with TestClient(TestServer(build_app(world.config, keyring()))) as client:
+
+        async def runs() -> list[dict]:
+            return (await (await client.get("/v1/runs", headers=as_("vera"))).json())["items"]
+
+        async def finished(count: int):
+            items = await runs()
+            return items if len(items) >= count and all(r["finished_at"] for r in items) else None
+
+        first = await wait_for(lambda: finished(1))  # books never reconciled by this service: a first run
+        assert [r["trigger"] for r in first] == ["books_changed"]
+        world.books.write_text(world.books.read_text().replace("-26.00", "-25.00"))  # E2 corrected in the books
+        second = await wait_for(lambda: finished(2))
+        assert second[0]["trigger"] == "books_changed"
+        detail = await (await client.get("/v1/breaks/AMOUNT_MISMATCH/CLEARING_ENTRY/E2", headers=as_("vera"))).json()
+        assert detail["item"]["state"] == "RESOLVED" and detail["history"][-1]["actor"] == "system"
+        assert not client.server.app[RUNS].books_changed()  # unchanged since the last run: nothing more starts
