@@ -104,8 +104,6 @@ class InvalidLimit(PolicyError):
     code = "clearing.invalid_limit"
 
 
-
-
 class ServiceError(ClearingError):
     """An error the clearing service API answers with; `status` is its HTTP status."""
 

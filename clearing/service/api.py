@@ -23,9 +23,23 @@ from clearing.service import models as m
 from clearing.service.access import OFFICER_WRITE, PUBLIC, READ, Access, access, hidden, own_bank, principal, scope
 from clearing.service.approvals import Proposal, ProposalState
 from clearing.service.keys import Role
-from clearing.service.state import APPROVALS, AUDIT, BREAKS, CONFIG, FOLLOW, INDEX, POLICY, RUN_HISTORY, RUNS, SETTLEMENT, SIGNER
+from clearing.service.state import (
+    APPROVALS,
+    AUDIT,
+    BREAKS,
+    CONFIG,
+    FOLLOW,
+    INDEX,
+    POLICY,
+    RUN_HISTORY,
+    RUNS,
+    SETTLEMENT,
+    SIGNER,
+    STATUS_CACHE,
+)
 from clearing.settlement.store import Cycle, Instruction, SettlementStore
 
+STATUS_CACHE_SIZE = 10_000
 Limit = Annotated[int, Field(ge=1, le=500)]
 CycleId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 InstructionIndex = Annotated[int, Field(ge=0, le=2**31)]
@@ -284,8 +298,17 @@ async def get_status(
 
     Tags: cycles
     """
-    cycle = visible_cycle(request, cycle_id)
-    return _json(settlement_status(request.config_dict[SETTLEMENT], cycle))
+    store = request.config_dict[SETTLEMENT]
+    cache = request.config_dict[STATUS_CACHE]
+    key = (cycle_id, scope(request))
+    hit = cache.get(key)
+    if hit is None or hit[0] != store.version:  # the hot query: rebuilt only when a block changed the view
+        cycle = visible_cycle(request, cycle_id)
+        hit = (store.version, settlement_status(store, cycle).model_dump_json().encode())
+        if len(cache) >= STATUS_CACHE_SIZE:
+            cache.clear()
+        cache[key] = hit
+    return web.Response(body=hit[1], content_type="application/json")
 
 
 # ------------------------------------------------------------------------------------------ settlement actions

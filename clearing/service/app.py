@@ -42,6 +42,7 @@ from clearing.service.state import (
     RUNS,
     SETTLEMENT,
     SIGNER,
+    STATUS_CACHE,
     FollowState,
 )
 from clearing.settlement.store import SettlementStore
@@ -138,8 +139,12 @@ def _gauges(app: web.Application) -> Gauges:
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Gauges read at scrape time; the policy report (heavy) is refreshed in the background instead."""
+    """Gauges read at scrape time; in regulator mode the policy report (heavy: every bank's records) is
+    refreshed in the background instead."""
     app[METRICS].attach(lambda: _gauges(app))
+    if app[CONFIG].mode != "regulator":  # a bank's service computes the report only when asked for it
+        yield
+        return
     task = asyncio.create_task(refresh_policy(app[POLICY], every_s=POLICY_REFRESH_S), name="policy")
     yield
     await _cancel(task)
@@ -173,6 +178,7 @@ def build_app(config: ServiceConfig, keys: KeyRing | None = None) -> web.Applica
     app[KEYS] = keys if keys is not None else KeyRing.load(config.keys_file)
     app[FOLLOW] = FollowState()
     app[METRICS] = ServiceMetrics()
+    app[STATUS_CACHE] = {}
     app.cleanup_ctx.extend([stores_ctx, follower_ctx, runs_ctx, metrics_ctx])
     name = config.bank or "regulator"
     app.add_subapp("/v1", api_app(f"Colend clearing service ({name})"))

@@ -285,3 +285,18 @@ async def test_changed_books_start_a_run_by_themselves(tmp_path) -> None:
         detail = await (await client.get("/v1/breaks/AMOUNT_MISMATCH/CLEARING_ENTRY/E2", headers=as_("vera"))).json()
         assert detail["item"]["state"] == "RESOLVED" and detail["history"][-1]["actor"] == "system"
         assert not client.server.app[RUNS].books_changed()  # unchanged since the last run: nothing more starts
+
+
+async def test_the_status_answer_follows_each_new_block(client) -> None:
+    from clearing.service.state import SETTLEMENT
+    from contracts.ids import text_id
+    from tests.clearing.service.world import event
+
+    before = await (await client.get("/v1/cycles/3/status", headers=as_("vera"))).json()
+    assert before["instructions"][0]["state"] == "UNPAID"
+    client.server.app[SETTLEMENT].apply_block(
+        6, [event("PaymentRecorded", cycleId=3, index=0, payer=text_id("WEBANK"), paymentRef=text_id("CNAPS-7"))]
+    )
+    after = await (await client.get("/v1/cycles/3/status", headers=as_("vera"))).json()
+    assert after["instructions"][0]["state"] == "PAID" and after["instructions"][0]["payment_ref"] == "CNAPS-7"
+    assert (await client.get("/v1/cycles/2/status", headers=as_("vera"))).status == 404
