@@ -7,6 +7,7 @@ answers exactly like something that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Annotated, Any
 
@@ -16,13 +17,15 @@ from aiohttp_pydantic.oas.typing import r200, r201, r202, r400, r401, r403, r404
 from pydantic import Field, ValidationError
 
 from clearing.errors import BadRequest, Conflict, NotReady
-from clearing.recon.break_store import BreakRecord
+from clearing.recon.break_store import BreakRecord, BreakStore
 from clearing.recon.breaks import BreakState, BreakType, age_bucket, age_days
 from clearing.records import RecordKind
 from clearing.service import models as m
 from clearing.service.access import OFFICER_WRITE, PUBLIC, READ, Access, access, hidden, own_bank, principal, scope
 from clearing.service.approvals import Proposal, ProposalState
 from clearing.service.keys import Role
+from clearing.service.runs import RunManager
+from clearing.service.signer import SettlementSigner
 from clearing.service.state import (
     APPROVALS,
     AUDIT,
@@ -57,7 +60,7 @@ inject = inject_params(on_validation_error=_validation_error).and_request
 routes = web.RouteTableDef()
 
 
-def _int_cursor(after: str | None) -> int | None:
+def int_cursor(after: str | None) -> int | None:
     if after is None:
         return None
     try:
@@ -236,7 +239,7 @@ async def list_cycles(
 
     Tags: cycles
     """
-    cycles = request.config_dict[SETTLEMENT].cycles(bank=scope(request), after=_int_cursor(after), limit=limit, status=status)
+    cycles = request.config_dict[SETTLEMENT].cycles(bank=scope(request), after=int_cursor(after), limit=limit, status=status)
     cursor = str(cycles[-1].cycle_id) if len(cycles) == limit else None
     return _json(m.CyclePage(items=[cycle_summary(c) for c in cycles], next=cursor))
 
@@ -314,7 +317,7 @@ async def get_status(
 # ------------------------------------------------------------------------------------------ settlement actions
 
 
-def _signer(request: web.Request):
+def _signer(request: web.Request) -> SettlementSigner:
     signer = request.config_dict.get(SIGNER)
     if signer is None:
         raise NotReady("this service holds no account key: it cannot act on chain")
@@ -396,7 +399,7 @@ async def list_payments(
 
     Tags: settlement
     """
-    items = request.config_dict[APPROVALS].page(bank=scope(request), after=_int_cursor(after), limit=limit, state=state)
+    items = request.config_dict[APPROVALS].page(bank=scope(request), after=int_cursor(after), limit=limit, state=state)
     cursor = str(items[-1].proposal_id) if len(items) == limit else None
     return _json(m.ProposalPage(items=[proposal_model(p) for p in items], next=cursor))
 
@@ -503,7 +506,7 @@ async def list_entries(
 # ------------------------------------------------------------------------------------------ runs
 
 
-def _runs(request: web.Request):
+def run_manager(request: web.Request) -> RunManager:
     runs = request.config_dict.get(RUNS)
     if runs is None:
         raise NotReady("no books configured: this service does not reconcile")
@@ -526,7 +529,7 @@ async def start_run(
 
     Tags: reconciliation
     """
-    progress = _runs(request).start(f"request:{principal(request).key_id}")
+    progress = run_manager(request).start(f"request:{principal(request).key_id}")
     return _json(m.RunProgress(**progress.__dict__), status=202)
 
 
@@ -547,7 +550,7 @@ async def list_runs(
 
     Tags: reconciliation
     """
-    rows = request.config_dict[RUN_HISTORY].page(bank=scope(request), after=_int_cursor(after), limit=limit)
+    rows = request.config_dict[RUN_HISTORY].page(bank=scope(request), after=int_cursor(after), limit=limit)
     cursor = str(rows[-1].seq) if len(rows) == limit else None
     return _json(m.RunPage(items=[run_model(r) for r in rows], current=progress_model(request), next=cursor))
 
@@ -607,7 +610,7 @@ async def list_breaks(
     return _json(m.BreakPage(items=[break_model(b, now) for b in found], next=cursor))
 
 
-def _break_bank(request: web.Request) -> str:
+def break_bank(request: web.Request) -> str:
     mine = scope(request)
     if mine is not None:
         return mine
@@ -628,7 +631,7 @@ async def get_break(
     Tags: breaks
     """
     store = request.config_dict[BREAKS]
-    bank = _break_bank(request)
+    bank = break_bank(request)
     record = store.get(bank, break_id)
     history = [
         m.BreakEvent(
@@ -639,13 +642,9 @@ async def get_break(
     return _json(m.BreakDetail(item=break_model(record, today(request)), history=history))
 
 
-async def _break_write(request: web.Request, action: str, break_id: str, **kwargs: Any) -> web.Response:
+async def break_write(request: web.Request, action: str, break_id: str, **kwargs: Any) -> web.Response:
     """Break writes go through a short-lived store in a worker thread: a run holding the write lock never
     stalls the event loop."""
-    import asyncio
-
-    from clearing.recon.break_store import BreakStore
-
     bank = own_bank(request)
     path = request.config_dict[CONFIG].db("breaks")
     actor = principal(request).key_id
@@ -670,7 +669,7 @@ async def assign_break(
 
     Tags: breaks
     """
-    return await _break_write(request, "assign", break_id, assignee=body.assignee, comment=body.comment)
+    return await break_write(request, "assign", break_id, assignee=body.assignee, comment=body.comment)
 
 
 @routes.post("/breaks/{break_id:.+}/comment")
@@ -683,7 +682,7 @@ async def comment_break(
 
     Tags: breaks
     """
-    return await _break_write(request, "comment", break_id, comment=body.comment)
+    return await break_write(request, "comment", break_id, comment=body.comment)
 
 
 @routes.post("/breaks/{break_id:.+}/resolve")
@@ -696,7 +695,7 @@ async def resolve_break(
 
     Tags: breaks
     """
-    return await _break_write(request, "resolve", break_id, comment=body.comment)
+    return await break_write(request, "resolve", break_id, comment=body.comment)
 
 
 # ------------------------------------------------------------------------------------------ audit
@@ -712,7 +711,7 @@ async def list_audit(
 
     Tags: access
     """
-    rows = request.config_dict[AUDIT].page(bank=scope(request), after=_int_cursor(after), limit=limit)
+    rows = request.config_dict[AUDIT].page(bank=scope(request), after=int_cursor(after), limit=limit)
     cursor = str(rows[-1].seq) if len(rows) == limit else None
     return _json(m.AuditPage(items=[m.AuditEntry(**r.__dict__) for r in rows], next=cursor))
 
