@@ -182,6 +182,8 @@ async def test_a_run_started_by_request_reports_progress_and_a_statement(client)
     assert run["trigger"] == "request:alice"
     detail = await client.get(f"/v1/runs/{run_id}", headers=as_("rita"))
     assert detail.status == 200
+    page = await (await client.get(f"/dashboard/runs/{run_id}", headers=as_("vera"))).text()
+    assert "<strong>BREAKS</strong>" in page and "-1,234,492.89" in page  # chain total of entries, in yuan
 
 
 async def test_metrics_report_requests_lag_and_open_breaks_by_type_and_age(client) -> None:
