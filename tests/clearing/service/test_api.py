@@ -302,3 +302,19 @@ async def test_the_status_answer_follows_each_new_block(client) -> None:
     after = await (await client.get("/v1/cycles/3/status", headers=as_("vera"))).json()
     assert after["instructions"][0]["state"] == "PAID" and after["instructions"][0]["payment_ref"] == "CNAPS-7"
     assert (await client.get("/v1/cycles/2/status", headers=as_("vera"))).status == 404
+
+
+async def test_a_run_that_fails_keeps_its_error_code_and_the_service_goes_on(client, world) -> None:
+    (world.root / "mapping.toml").write_text("[columns]\nkey = 'ref_no'\n")  # no amount, kind, date: unusable
+    started = await client.post("/v1/runs", headers=as_("alice"))
+    run_id = (await started.json())["run_id"]
+
+    async def finished():
+        run = await (await client.get(f"/v1/runs/{run_id}", headers=as_("vera"))).json()
+        return run if run["finished_at"] else None
+
+    run = await wait_for(finished)
+    assert run["verdict"] is None and run["error_code"] == "clearing.bad_mapping"
+    assert (await client.get("/v1/cycles/1/status", headers=as_("vera"))).status == 200
+    again = await client.post("/v1/runs", headers=as_("alice"))
+    assert again.status == 202  # the failed run does not block the next one
