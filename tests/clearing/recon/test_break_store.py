@@ -103,3 +103,19 @@ def test_carry_over_auto_resolve_and_reopen(store: BreakStore) -> None:
 def test_age_buckets(days: int, bucket: str) -> None:
     start = dt.date(2026, 1, 1)
     assert age_bucket(start, start + dt.timedelta(days=days)) == bucket
+
+
+def test_age_bucket_windows_agree_with_the_buckets() -> None:
+    import datetime as dt
+
+    from clearing.recon.breaks import AGE_BUCKET_NAMES, age_bucket, first_seen_window
+
+    as_of = dt.date(2026, 11, 30)
+    for days in range(0, 45):
+        first_seen = as_of - dt.timedelta(days=days)
+        inside = [
+            name
+            for name in AGE_BUCKET_NAMES
+            if (lambda lo, hi: (lo is None or lo <= first_seen) and (hi is None or first_seen <= hi))(*first_seen_window(name, as_of))
+        ]
+        assert inside == [age_bucket(first_seen, as_of)]
