@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from clearing.report.export import write_outputs
 from clearing.report.table import print_result
 from colend.errors import NodeStartFailed
 from colend.launcher import NodeLauncher
+from colend.ports import free_loopback_port
 from contracts.errors import ContractReverted
 from contracts.ids import bank_id, borrower_hash, id_text, text_id
 from contracts.rpc_client import SuiteClient
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
 
 
 def _init_chain(node_dir: Path) -> dict:
-    port = _free_port()
+    port = free_loopback_port()
     done = subprocess.run(
         [sys.executable, "-m", "colend", "init", "--dir", str(node_dir), "--banks", ",".join(BANKS),
          "--observers", "REGULATOR", "--rpc-port", str(port), "--block-period-ms", "50"],
@@ -141,12 +141,6 @@ def _running_node(node_dir: Path, out: Console) -> Iterator[str]:
         yield url
     finally:
         node.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------------------------------------- the banks

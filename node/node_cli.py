@@ -8,17 +8,14 @@ import json
 import logging
 import sys
 import time
-import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from eth_utils import to_checksum_address
+from node.config import load_config
+from node.rpc.client import JsonRpcClient, RemoteError
 
-from network.qbft import PrivateKeySigner
-from node.chain.genesis import Genesis, GenesisMember, deploy_colend_suite
-from node.chain.header import ZERO_ADDRESS
-from node.config import NodeConfig, load_config
-from node.execution.executor import BlockContext, EvmExecutor
-from node.keyfiles import new_private_key, write_key
+if TYPE_CHECKING:
+    from node.chain.genesis import Genesis
 
 DEFAULT_CHAIN_ID = 20_250
 DEFAULT_BANKS = "WEBANK,MYBANK,XWBANK"
@@ -53,6 +50,14 @@ def _ids(text: str) -> list[str]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    # Deferred, like every heavy import of a command: `colend --help` and `node status` must start at once.
+    from eth_utils import to_checksum_address
+
+    from network.qbft import PrivateKeySigner
+    from node.chain.genesis import Genesis, GenesisMember
+    from node.config import NodeConfig
+    from node.keyfiles import new_private_key, write_key
+
     root: Path = args.dir
     if (root / "genesis.json").exists() or (root / "node.toml").exists():
         print(f"error: {root} already holds a node (genesis.json / node.toml)", file=sys.stderr)
@@ -84,6 +89,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def genesis_contracts(genesis: Genesis) -> dict[str, bytes]:
     """Run the genesis deployment once to learn (and pin) the suite's addresses."""
+    from node.chain.genesis import deploy_colend_suite
+    from node.chain.header import ZERO_ADDRESS
+    from node.execution.executor import BlockContext, EvmExecutor
+
     executor = EvmExecutor(genesis.chain_id, genesis.block_gas_limit, None)
     executor.set_context(BlockContext(0, genesis.timestamp_ms // 1000, ZERO_ADDRESS, genesis.block_gas_limit))
     return deploy_colend_suite(executor.evm, genesis)
@@ -104,16 +113,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         host = "127.0.0.1" if config.rpc_host in ("0.0.0.0", "::") else config.rpc_host
         url = f"http://{host}:{config.rpc_port}"
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "colend_status", "params": []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    client = JsonRpcClient(url, timeout_s=5)
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            reply = json.loads(response.read())
-    except OSError as exc:
+        status = client.call("colend_status")
+    except RemoteError as exc:
+        print(json.dumps(exc.data, indent=2), file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
         print(f"error: cannot reach {url}: {exc}", file=sys.stderr)
         return 1
-    if "error" in reply:
-        print(json.dumps(reply["error"], indent=2), file=sys.stderr)
-        return 1
-    print(json.dumps(reply["result"], indent=2))
+    finally:
+        client.close()
+    print(json.dumps(status, indent=2))
     return 0

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.support.recon_scenario import generate, write_books_csv
 from clearing.books import BooksMapping
 from clearing.index_store import IndexStore
 from clearing.recon.rules import MatchRules
 from clearing.recon.run import run_reconciliation
-from clearing.recon.scenario import generate, write_books_csv
 from clearing.records import frame_to_records
 from clearing.report.chart import breaks_chart_png, html_report
 from clearing.report.export import statement_csv, to_json
