@@ -26,10 +26,11 @@ from node.chain.header import ZERO_ADDRESS, ZERO_HASH, BlockHeader
 from node.chain.receipt import Receipt
 from node.chain.roots import receipts_root, receipts_root_encoded, tx_root
 from node.chain.state import AccountRecord, StateDiff, diff_from_changes
+from node.defaults import DEFAULT_MAX_TX_BYTES
 from node.errors import ChainIntegrityError, NodeHalted, StateCommitmentMismatch, StoreCorrupted
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, TxSkipped
 from node.store.chain_store import ChainStore
-from node.tx.decode import DEFAULT_MAX_TX_BYTES, DecodeLimits, decode_transaction
+from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
 from node.txpool.admission import PoolLimits
 from node.txpool.pool import TxPool

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -99,6 +97,9 @@ def genesis_contracts(genesis: Genesis) -> dict[str, bytes]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
     from node.service import run_node
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
