@@ -1,7 +1,8 @@
 """The real node behind JSON-RPC: implements node.backend_api.NodeBackend over the ChainEngine and store.
 
-Only the latest state is kept live (blocks are final on commit); state queries for an older block raise
-HistoricalStateUnavailable rather than answer from the wrong state.
+Every read is served from the last committed state (node.committed_state) and never takes the engine's lock,
+so it is answered while a block executes. Only the latest state is kept live (blocks are final on commit);
+state queries for an older block raise HistoricalStateUnavailable rather than answer from the wrong state.
 """
 
 from __future__ import annotations
@@ -114,8 +115,7 @@ class EngineBackend:
         if stored is not None:
             block_hash = self.store.hash_by_number(stored.block_number)
             return tx_json(stored.tx, block_hash, stored.block_number, stored.index)
-        with self.engine.pool_lock:
-            pending = self.engine.pool.get(tx_hash)
+        pending = self.engine.front.get(tx_hash)
         return tx_json(pending, None, None, None) if pending else None
 
     def get_transaction_receipt(self, tx_hash: bytes) -> JsonDict | None:
@@ -149,8 +149,7 @@ class EngineBackend:
     def call(self, tx: JsonDict, tag: BlockTag) -> bytes:
         self._require_head(tag)
         sender, to, payload, value, gas = self._call_args(tx)
-        with self.engine.lock:
-            result = self.engine.executor.call(sender, to, payload, value, gas)
+        result = self.engine.committed.call(sender, to, payload, value, gas)
         if not result.success:
             raise ExecutionReverted(revert_message(result.output), data=data(result.output))
         return result.output
@@ -158,8 +157,7 @@ class EngineBackend:
     def estimate_gas(self, tx: JsonDict, tag: BlockTag) -> int:
         self._require_head(tag)
         sender, to, payload, value, _gas = self._call_args(tx)
-        with self.engine.lock:
-            result = self.engine.executor.estimate_gas(sender, to, payload, value)
+        result = self.engine.committed.estimate_gas(sender, to, payload, value)
         if not result.success:
             raise ExecutionReverted(revert_message(result.output), data=data(result.output))
         return result.gas_used
@@ -240,9 +238,10 @@ class EngineBackend:
 
     def status(self) -> JsonDict:
         engine = self.engine
-        with engine.lock:
-            head, head_hash = engine.head, engine.head_hash
-        pool = len(engine.pool)
+        committed = engine.committed.head  # one consistent (header, hash) pair, without waiting for a block
+        assert committed is not None
+        head, head_hash = committed.header, committed.hash
+        pool = len(engine.front)
         return {
             "nodeId": self.node_id,
             "chainId": hex(self.chain_id),
