@@ -11,7 +11,7 @@ from node.chain.block import Block
 from node.chain.commitment import StateCommitment
 from node.chain.genesis import DeployFn, Genesis
 from node.chain.header import ZERO_ADDRESS, ZERO_HASH, BlockHeader
-from node.chain.roots import receipts_root, tx_root
+from node.chain.roots import EMPTY_TRIE_ROOT
 from node.chain.state import AccountRecord, diff_from_changes
 from node.errors import StateCommitmentMismatch, StoreCorrupted
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor
@@ -43,7 +43,7 @@ def commit_genesis(store: ChainStore, executor: EvmExecutor, genesis: Genesis, d
     executor.collect_touched(out, set(), from_empty=True)
     diff = diff_from_changes(out.accounts, out.slot_changes, out.codes, lambda _a: _EMPTY)
     root = StateCommitment(diff.accounts.items()).root()
-    header = BlockHeader(0, ZERO_HASH, genesis.timestamp_ms, ZERO_ADDRESS, tx_root([]), receipts_root([]), root,
+    header = BlockHeader(0, ZERO_HASH, genesis.timestamp_ms, ZERO_ADDRESS, EMPTY_TRIE_ROOT, EMPTY_TRIE_ROOT, root,
                          genesis.block_gas_limit, 0, genesis.digest())
     store.commit_block(Block(header, ()), [], diff, genesis_doc=json.dumps(genesis.to_json(), indent=2).encode())
     log.info("event=genesis_committed hash=0x%s state=0x%s", header.hash().hex(), root.hex())

@@ -21,7 +21,7 @@ from node.chain.commitment import StateCommitment
 from node.chain.genesis import DeployFn, Genesis, deploy_colend_suite
 from node.chain.header import BlockHeader
 from node.chain.receipt import Receipt
-from node.chain.roots import receipts_root_encoded, tx_root
+from node.chain.roots import block_roots
 from node.chain.state import AccountRecord, StateDiff, diff_from_changes
 from node.chain_setup import commit_genesis, load_head, settle_genesis
 from node.committed_state import CommittedState, Head
@@ -170,9 +170,10 @@ class ChainEngine:
             self._restore()
             raise
         encoded = tuple(r.encode() for r in out.receipts)
+        roots = block_roots(out.included, out.receipts)
         header = BlockHeader(
             number=number, parent_hash=head.hash, timestamp_ms=timestamp_ms, proposer=proposer,
-            tx_root=tx_root([tx.hash for tx in out.included]), receipts_root=receipts_root_encoded(encoded),
+            tx_root=roots.tx_root, receipts_root=roots.receipts_root, logs_bloom=roots.logs_bloom,
             state_root=self._commitment.root_with(diff.accounts.items()), gas_limit=self.genesis.block_gas_limit,
             gas_used=out.gas_used, extra_data=extra)
         return PendingBlock(header, out, diff, encoded)
@@ -255,7 +256,8 @@ class ChainEngine:
             except TxSkipped as exc:
                 raise ChainIntegrityError(f"block {h.number} carries an invalid tx: {exc}") from exc
             mine = pending.header
-            if (mine.tx_root, mine.receipts_root, mine.gas_used) != (h.tx_root, h.receipts_root, h.gas_used):
+            if (mine.tx_root, mine.receipts_root, mine.logs_bloom, mine.gas_used) != (
+                    h.tx_root, h.receipts_root, h.logs_bloom, h.gas_used):
                 raise ChainIntegrityError(f"block {h.number}: transactions or receipts differ from the header")
             if mine.state_root != h.state_root:
                 raise StateCommitmentMismatch(f"block {h.number}: computed state 0x{mine.state_root.hex()}, "
