@@ -36,15 +36,16 @@ from clearing.report.table import print_result
 from colend.errors import NodeStartFailed
 from colend.launcher import NodeLauncher
 from colend.ports import free_loopback_port
+from contracts.enums import CYCLE_STATUS
 from contracts.errors import ContractReverted
 from contracts.ids import bank_id, borrower_hash, id_text, text_id
+from contracts.money import fen
 from contracts.rpc_client import SuiteClient
-from contracts.walkthrough import fen, net_positions_table
+from contracts.walkthrough import net_positions_table
 
 BANKS = ("WEBANK", "MYBANK", "XWBANK")
 RECONCILED_BANK = "MYBANK"
 NODE_START_TIMEOUT_S = 60
-CYCLE_STATUS = {1: "OPEN", 2: "CLOSED", 3: "NETTED", 4: "CONFIRMED", 5: "SETTLED", 6: "DISPUTED"}
 BOOKS_MAPPING = """\
 # MYBANK's core-banking export: one row per fact, amounts in yuan with two decimals.
 [columns]

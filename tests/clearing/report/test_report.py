@@ -14,7 +14,8 @@ from clearing.recon.run import run_reconciliation
 from clearing.records import frame_to_records
 from clearing.report.chart import breaks_chart_png, html_report
 from clearing.report.export import statement_csv, to_json
-from clearing.report.table import fen, print_result
+from clearing.report.table import print_result
+from contracts.money import fen
 
 
 def scenario_result(tmp_path: Path):
