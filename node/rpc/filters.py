@@ -135,7 +135,7 @@ class FilterRegistry:
         return check_results(self._backend.get_logs(range_criteria(spec, first, last)), self._limits)
 
     def _block_hash(self, number: int) -> str:
-        block = self._backend.get_block_by_number(hex(number), False)
+        block = self._backend.get_block_by_number(number, False)
         if block is None:
             raise LookupError(f"block {number} is below the head {self._backend.block_number()} but missing")
         return str(block["hash"])
