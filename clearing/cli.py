@@ -4,7 +4,7 @@ Exit codes of `recon run`: 0 RECONCILED, 1 BREAKS, 3 RECONCILED_WITH_PENDING, 4 
 lagging index), 2 for errors (bad arguments, mapping, unreadable source), printed as `error <code>: ...`.
 `recon limits` (the regulator's view of the 2021 notice's limits): 0 when no limit is breached (banks without
 declared figures are listed as UNDECLARED), 1 when one is, 2 for errors.
-A future `--node URL` syncs the index first by passing the chain follower as `run_reconciliation(sync=...)`.
+With `--node URL` (and `--deployment FILE` for a chain other than Colend's node) the index is synced first.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from clearing.recon.run import STAGES, IndexSync, RunResult, run_reconciliation
 from clearing.report.chart import write_chart_and_html
 from clearing.report.export import statement_csv, to_json, write_outputs
 from clearing.report.table import fen, print_result
+from contracts.errors import ContractsError
 
 EXIT_ERROR = 2
 BREAKS_DB_NAME = "recon-breaks.sqlite"
@@ -66,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--date-window", type=int, default=0, help="value-date window in days")
     run.add_argument("--no-grouping", action="store_true", help="skip 1:N / N:1 matching by reference")
     run.add_argument("--chain-head", type=int, help="chain head the index must have reached (else INCOMPLETE)")
-    run.add_argument("--node", help="JSON-RPC URL of a Colend node: sync the index from it first")
+    run.add_argument("--node", help="JSON-RPC URL of a node: sync the index from it first")
+    run.add_argument("--deployment", help="with --node: the suite's deployment file (default: a Colend node's own)")
     run.set_defaults(func=cmd_run)
 
     limits = commands.add_parser("limits", help="joint-lending exposures against the 2021 notice's limits")
@@ -104,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history.set_defaults(func=cmd_breaks_history)
 
 
-def _fail(exc: ClearingError) -> int:
+def _fail(exc: ClearingError | ContractsError) -> int:
     Console(stderr=True).print(f"[red]error {exc.code}[/]: {exc.message}", highlight=False)
     return EXIT_ERROR
 
@@ -116,6 +118,9 @@ def _now() -> dt.datetime:
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console()
     err = Console(stderr=True)
+    if args.deployment and not args.node:
+        err.print("[red]error clearing.bad_arguments[/]: --deployment names the suite on a node: give --node URL too")
+        return EXIT_ERROR
     as_of = args.as_of or _now().date()
     rules = MatchRules(
         amount_abs_fen=args.abs_tol_fen,
@@ -152,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 progress=on_stage,
             )
             progress.update(task, completed=len(STAGES))
-    except ClearingError as exc:
+    except (ClearingError, ContractsError) as exc:
         return _fail(exc)
     _emit(console, result, args.format)
     if args.out:
@@ -168,7 +173,7 @@ def _node_sync(args: argparse.Namespace) -> IndexSync | None:
     from clearing.indexer.follower import node_sync  # deferred: web3 is only needed when following a node
 
     IndexStore(args.index).close()
-    return node_sync(args.node)
+    return node_sync(args.node, args.deployment)
 
 
 def _emit(console: Console, result: RunResult, fmt: str) -> None:

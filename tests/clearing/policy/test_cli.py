@@ -66,4 +66,4 @@ def test_errors_have_codes_and_exit_2(tmp_path: Path, index: Path, capsys: pytes
     assert main(["recon", "limits", "--index", str(tmp_path / "missing")]) == 2
     assert "clearing.index_store" in capsys.readouterr().err
     assert main(["recon", "limits", "--index", str(index), "--joint-limit-bps", "10001"]) == 2
-    assert "clearing.policy.invalid_limit" in capsys.readouterr().err
+    assert "clearing.invalid_limit" in capsys.readouterr().err

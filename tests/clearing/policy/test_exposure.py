@@ -97,7 +97,7 @@ def test_limits_are_overridable_and_checked() -> None:
     assert strict.pair("WEBANK", "MYBANK").status is CheckStatus.BREACH  # type: ignore[union-attr]
     with pytest.raises(InvalidLimit) as err:
         Limits(joint_lending_bps=10_001)
-    assert err.value.code == "clearing.policy.invalid_limit"
+    assert err.value.code == "clearing.invalid_limit"
 
 
 def test_to_dict_is_json_and_keeps_amounts_exact() -> None:
