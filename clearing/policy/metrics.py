@@ -39,6 +39,7 @@ class ExposureMetrics(Collector):
         limit = gauge("limit_fen", "Largest balance within the limit, in fen (declared banks)", labels=CHECK_LABELS)
         ratio = gauge("ratio", "Balance / base (tier-1 net capital or total loans)", labels=CHECK_LABELS)
         status = gauge("check_status", "1 for the check's current status", labels=(*CHECK_LABELS, "status"))
+        breach = gauge("breach", "1 when the check is in breach, else 0", labels=CHECK_LABELS)
         for check in report.checks:
             labels = [check.rule.value, check.bank, check.partner or ""]
             exposure.add_metric(labels, check.exposure)
@@ -47,9 +48,10 @@ class ExposureMetrics(Collector):
                 exact = check.ratio
                 if exact is not None:
                     ratio.add_metric(labels, float(exact))
+            breach.add_metric(labels, 1 if check.status is CheckStatus.BREACH else 0)
             for value in CheckStatus:
                 status.add_metric([*labels, value.value], 1 if check.status is value else 0)
-        yield from (exposure, limit, ratio, status)
+        yield from (exposure, limit, ratio, status, breach)
 
         limits = gauge("limit_ratio", "The limit in force, as a share of the base", labels=("rule",))
         limits.add_metric(["PARTNER_TIER1"], report.limits.partner_bps / BPS)

@@ -26,11 +26,13 @@ def test_gauges_follow_the_report() -> None:
     assert sample(registry, "ratio", **pair) == 0.3
     assert sample(registry, "check_status", **pair, status="BREACH") == 1
     assert sample(registry, "check_status", **pair, status="PASS") == 0
+    assert sample(registry, "breach", **pair) == 1
     joint = {"rule": "JOINT_TOTAL_LOANS", "bank": "MYBANK", "partner": ""}
     assert sample(registry, "check_status", **joint, status="BREACH") == 1
     undeclared = {"rule": "PARTNER_TIER1", "bank": "WEBANK", "partner": "MYBANK"}
     assert sample(registry, "check_status", **undeclared, status="UNDECLARED") == 1
     assert sample(registry, "limit_fen", **undeclared) is None
+    assert sample(registry, "breach", **undeclared) == 0
     assert (sample(registry, "breaches"), sample(registry, "undeclared_banks"), sample(registry, "index_block")) == (2, 1, 9)
     assert sample(registry, "declared_figure_fen", bank="MYBANK", figure="tier1_net_capital") == 2_000_000
     midnight = dt.datetime(2026, 9, 30, tzinfo=dt.UTC).timestamp()
