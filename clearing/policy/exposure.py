@@ -126,4 +126,5 @@ def _check(check: LimitCheck, rows: pl.DataFrame, where: pl.Expr) -> LimitCheck:
 def _contributions(rows: pl.DataFrame) -> tuple[LoanContribution, ...]:
     """The loans behind an exposure, largest balance first (ties by loan id, so the order is stable)."""
     ordered = rows.sort(["outstanding", "loan_id"], descending=[True, False])
-    return tuple(LoanContribution(r["loan_id"], r["servicer"], r["outstanding"]) for r in ordered.iter_rows(named=True))
+    columns = (ordered.get_column(name).to_list() for name in ("loan_id", "servicer", "outstanding"))
+    return tuple(map(LoanContribution, *columns))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from clearing.policy.limits import BPS, Limits, limit_amount, ratio
 
@@ -45,9 +45,12 @@ class DeclaredFigures:
         }
 
 
-@dataclass(frozen=True)
-class LoanContribution:
-    """One loan's part of an exposure: the checked bank's outstanding principal in it."""
+class LoanContribution(NamedTuple):
+    """One loan's part of an exposure: the checked bank's outstanding principal in it.
+
+    A NamedTuple, not a frozen dataclass: a breach over a large book lists 10^5+ loans, and tuples are built
+    several times faster.
+    """
 
     loan_id: str
     servicer: str
