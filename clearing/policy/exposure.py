@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from clearing.errors import InvalidLimit
 from clearing.policy.limits import Limits, exceeds
 from clearing.policy.membership import pair_balances
 from clearing.policy.model import (
@@ -36,6 +37,7 @@ from clearing.policy.model import (
     Rule,
 )
 
+MAX_LOANS_LISTED = 1_000  # per breach: the largest loans by balance; the rest are summed up
 TRANCHE_SCHEMA: dict[str, pl.DataType] = {
     "loan_id": pl.Utf8(),
     "bank": pl.Utf8(),
@@ -73,9 +75,15 @@ def compute_exposures(
     currency: str = "CNY",
     index_block: int | None = None,
     skipped_tranches: int = 0,
+    max_loans: int | None = MAX_LOANS_LISTED,
 ) -> ExposureReport:
-    """The report for tranches (TRANCHE_SCHEMA, one row per loan and bank) and each bank's declared figures."""
+    """The report for tranches (TRANCHE_SCHEMA, one row per loan and bank) and each bank's declared figures.
+
+    Each breach lists its `max_loans` largest loans (all with None) and sums up the rest.
+    """
     limits = limits or Limits()
+    if max_loans is not None and max_loans < 0:
+        raise InvalidLimit(f"max_loans must be >= 0, got {max_loans}", data=max_loans)
     tranches = tranches.select(list(TRANCHE_SCHEMA)).cast(TRANCHE_SCHEMA)  # type: ignore[arg-type]
     joint = tranches.filter(pl.len().over("loan_id") >= 2)
     funded = joint.filter(pl.col("outstanding") > 0)
@@ -95,14 +103,14 @@ def compute_exposures(
         joint_check = _check(
             LimitCheck(Rule.JOINT_TOTAL_LOANS, bank, None, exposure, loans, total_loans, limits.joint_lending_bps,
                        status_of(exposure, total_loans, limits.joint_lending_bps)),
-            lambda b=bank: funded.filter(pl.col("bank") == b),
+            lambda b=bank: funded.filter(pl.col("bank") == b), max_loans,
         )  # fmt: skip
         tier1 = None if declared is None else declared.tier1_net_capital
         partner_checks = tuple(
             _check(
                 LimitCheck(Rule.PARTNER_TIER1, bank, partner, amount, count, tier1, limits.partner_bps,
                            status_of(amount, tier1, limits.partner_bps)),
-                lambda b=bank, p=partner: pair_source.rows(b, p),
+                lambda b=bank, p=partner: pair_source.rows(b, p), max_loans,
             )
             for partner, amount, count in pairs.get(bank, [])
         )  # fmt: skip
@@ -110,15 +118,24 @@ def compute_exposures(
     return ExposureReport(currency, index_block, limits, tuple(banks), skipped_tranches)
 
 
-def _check(check: LimitCheck, rows: Callable[[], pl.DataFrame]) -> LimitCheck:
+def _check(check: LimitCheck, rows: Callable[[], pl.DataFrame], max_loans: int | None) -> LimitCheck:
     """The check, with the loans behind it when it is a breach (`rows` is only read then)."""
     if check.status is not CheckStatus.BREACH:
         return check
-    return replace(check, contributions=_contributions(rows()))
+    listed = _contributions(rows(), max_loans)
+    listed_total = sum(c.outstanding for c in listed)
+    return replace(
+        check,
+        contributions=listed,
+        unlisted_loans=check.loan_count - len(listed),
+        unlisted_outstanding=check.exposure - listed_total,
+    )
 
 
-def _contributions(rows: pl.DataFrame) -> tuple[LoanContribution, ...]:
-    """The loans behind an exposure, largest balance first (ties by loan id, so the order is stable)."""
+def _contributions(rows: pl.DataFrame, max_loans: int | None) -> tuple[LoanContribution, ...]:
+    """The largest loans behind an exposure, largest balance first (ties by loan id, so the order is stable)."""
     ordered = rows.sort(["outstanding", "loan_id"], descending=[True, False])
+    if max_loans is not None:
+        ordered = ordered.head(max_loans)
     columns = (ordered.get_column(name).to_list() for name in ("loan_id", "servicer", "outstanding"))
     return tuple(map(LoanContribution, *columns))

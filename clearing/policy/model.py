@@ -62,7 +62,11 @@ class LoanContribution(NamedTuple):
 
 @dataclass(frozen=True)
 class LimitCheck:
-    """One exposure against one limit. `contributions` (largest first) are filled for breaches only."""
+    """One exposure against one limit.
+
+    For breaches only, `contributions` lists the loans behind the exposure, largest first, up to the report's
+    `max_loans`; `unlisted_loans` and `unlisted_outstanding` sum up the rest, so the parts add up to `exposure`.
+    """
 
     rule: Rule
     bank: str
@@ -73,6 +77,8 @@ class LimitCheck:
     limit_bps: int
     status: CheckStatus
     contributions: tuple[LoanContribution, ...] = ()
+    unlisted_loans: int = 0
+    unlisted_outstanding: int = 0
 
     @property
     def limit_amount(self) -> int | None:
@@ -106,6 +112,7 @@ class LimitCheck:
         }
         if with_loans:
             out["loans"] = [c.to_dict() for c in self.contributions]
+            out["unlisted"] = {"loans": self.unlisted_loans, "outstanding_fen": self.unlisted_outstanding}
         return out
 
 
