@@ -2,6 +2,8 @@
 
 Exit codes of `recon run`: 0 RECONCILED, 1 BREAKS, 3 RECONCILED_WITH_PENDING, 4 INCOMPLETE (rejects or a
 lagging index), 2 for errors (bad arguments, mapping, unreadable source), printed as `error <code>: ...`.
+`recon limits` (the regulator's view of the 2021 notice's limits): 0 when no limit is breached (banks without
+declared figures are listed as UNDECLARED), 1 when one is, 2 for errors.
 With `--node URL` (and `--deployment FILE` for a chain other than Colend's node) the index is synced first.
 """
 
@@ -19,6 +21,9 @@ from rich.table import Table
 
 from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
+from clearing.policy import Limits, report
+from clearing.policy.limits import JOINT_LENDING_LIMIT_BPS, PARTNER_LIMIT_BPS
+from clearing.policy.view import print_report
 from clearing.recon.break_store import BreakStore
 from clearing.recon.breaks import BreakState, age_bucket
 from clearing.recon.rules import MatchRules
@@ -65,6 +70,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--node", help="JSON-RPC URL of a node: sync the index from it first")
     run.add_argument("--deployment", help="with --node: the suite's deployment file (default: a Colend node's own)")
     run.set_defaults(func=cmd_run)
+
+    limits = commands.add_parser("limits", help="joint-lending exposures against the 2021 notice's limits")
+    limits.add_argument("--index", required=True, help="LevelDB query index directory")
+    limits.add_argument("--bank", help="show only this bank's checks (breach exit code still covers all banks)")
+    limits.add_argument("--json", action="store_true", help="print the report as JSON")
+    limits.add_argument("--currency", default="CNY", help="currency of the tranches and declared figures")
+    limits.add_argument("--partner-limit-bps", type=int, default=PARTNER_LIMIT_BPS, help="per-partner limit, bps of tier-1")
+    limits.add_argument("--joint-limit-bps", type=int, default=JOINT_LENDING_LIMIT_BPS, help="joint lending limit, bps of loans")
+    limits.set_defaults(func=cmd_limits)
 
     breaks = commands.add_parser("breaks", help="list and work breaks")
     actions = breaks.add_subparsers(dest="breaks_command", required=True, metavar="ACTION")
@@ -169,6 +183,20 @@ def _emit(console: Console, result: RunResult, fmt: str) -> None:
         sys.stdout.write(statement_csv(result))
     else:
         print_result(console, result)
+
+
+def cmd_limits(args: argparse.Namespace) -> int:
+    try:
+        bounds = Limits(partner_bps=args.partner_limit_bps, joint_lending_bps=args.joint_limit_bps)
+        with IndexStore(args.index, create=False) as store:
+            result = report(store, limits=bounds, currency=args.currency)
+    except ClearingError as exc:
+        return _fail(exc)
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        print_report(Console(), result, bank=args.bank)
+    return 1 if result.breaches else 0
 
 
 def cmd_breaks_list(args: argparse.Namespace) -> int:

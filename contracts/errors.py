@@ -6,7 +6,7 @@ from __future__ import annotations
 class ContractsError(Exception):
     """Base of every error raised by the contracts toolchain and codecs."""
 
-    code: str = "contracts_error"
+    code: str = "contracts.error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -16,41 +16,41 @@ class ContractsError(Exception):
 class ToolchainMissing(ContractsError):
     """Node.js or the pinned solc-js is not installed."""
 
-    code = "toolchain_missing"
+    code = "contracts.toolchain_missing"
 
 
 class CompileFailed(ContractsError):
-    code = "compile_failed"
+    code = "contracts.compile_failed"
 
 
 class ArtifactNotFound(ContractsError):
-    code = "artifact_not_found"
+    code = "contracts.artifact_not_found"
 
 
 class UnknownFunction(ContractsError):
-    code = "unknown_function"
+    code = "contracts.unknown_function"
 
 
 class BadArguments(ContractsError):
     """Arguments that do not fit a function's ABI types."""
 
-    code = "bad_arguments"
+    code = "contracts.bad_arguments"
 
 
 class UnknownEvent(ContractsError):
-    code = "unknown_event"
+    code = "contracts.unknown_event"
 
 
 class UndecodableData(ContractsError):
     """Bytes that do not decode as the ABI says (return data, log data, revert data)."""
 
-    code = "undecodable_data"
+    code = "contracts.undecodable_data"
 
 
 class ContractReverted(ContractsError):
     """A call reverted; `error` is the decoded custom error when the ABI knows it."""
 
-    code = "contract_reverted"
+    code = "contracts.contract_reverted"
 
     def __init__(self, message: str, *, data: bytes, error: object | None = None) -> None:
         super().__init__(message)

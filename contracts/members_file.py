@@ -1,6 +1,6 @@
 """members.toml: the consortium a new suite starts with (bank ids, names, roles, accounts), read for the deploy.
 
-    min_partner_share_bps = 3000            # optional, the policy floor (default 30%)
+    min_servicer_share_bps = 3000           # optional, the servicer-share floor (default 30%)
     validators = ["0x..."]                  # optional, the validators Consortium records for governance
 
     [[members]]
@@ -19,7 +19,7 @@ from typing import Any
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from contracts.errors import MembersFileInvalid
-from contracts.suite import DEFAULT_MIN_PARTNER_SHARE_BPS, ROLES, MemberSpec, SuitePlan
+from contracts.suite import DEFAULT_MIN_SERVICER_SHARE_BPS, ROLES, MemberSpec, SuitePlan
 
 MAX_BANK_ID_BYTES = 32
 
@@ -53,9 +53,9 @@ def parse_members(doc: dict[str, Any], source: str, validators: tuple[str, ...] 
     if not any(m.role == "BANK" for m in members):
         raise MembersFileInvalid(f"{source}: needs at least one member with role BANK")
     chosen = validators or tuple(doc.get("validators", ()))
-    share = doc.get("min_partner_share_bps", DEFAULT_MIN_PARTNER_SHARE_BPS)
+    share = doc.get("min_servicer_share_bps", DEFAULT_MIN_SERVICER_SHARE_BPS)
     if not isinstance(share, int) or isinstance(share, bool) or not 0 <= share <= 10_000:
-        raise MembersFileInvalid(f"{source}: min_partner_share_bps must be an integer from 0 to 10000, got {share!r}")
+        raise MembersFileInvalid(f"{source}: min_servicer_share_bps must be an integer from 0 to 10000, got {share!r}")
     return SuitePlan(members, tuple(_address(v, f"{source}: validator") for v in chosen), share)
 
 

@@ -19,7 +19,9 @@ from contracts.evm import EvmSession, TxOutcome
 from contracts.ids import bank_id
 
 ROLES = {"BANK": 1, "OBSERVER": 2}
-DEFAULT_MIN_PARTNER_SHARE_BPS = 3_000  # the 30% floor of the 2021 rules for joint internet lending
+# The 30% floor of the 2021 notice on the cooperating party's share of each joint loan: in the platform model,
+# the servicer's tranche. The per-partner minimum starts at 1 bps in the contract; both change by governance.
+DEFAULT_MIN_SERVICER_SHARE_BPS = 3_000
 
 
 @dataclass(frozen=True)
@@ -57,16 +59,16 @@ def member_init(members: Sequence[MemberSpec]) -> list[tuple[bytes, str, int, li
 
 @dataclass(frozen=True)
 class SuitePlan:
-    """What a new suite starts with: its members, the validators it records and the partner-share floor."""
+    """What a new suite starts with: its members, the validators it records and the servicer-share floor."""
 
     members: tuple[MemberSpec, ...]
     validators: tuple[str, ...] = ()
-    min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS
+    min_servicer_share_bps: int = DEFAULT_MIN_SERVICER_SHARE_BPS
 
     def constructor_args(self, contract: str, deployed: Mapping[str, str]) -> tuple[Any, ...]:
         """The constructor arguments of `contract`, given the addresses of those deployed before it (SUITE order)."""
         if contract == "Consortium":
-            return (member_init(self.members), list(self.validators), self.min_partner_share_bps)
+            return (member_init(self.members), list(self.validators), self.min_servicer_share_bps)
         if contract == "Clearing":
             return (deployed["Consortium"],)
         if contract == "CoLending":
@@ -83,10 +85,10 @@ def deploy_suite(
     deployer: str,
     members: Sequence[MemberSpec],
     validators: Sequence[str],
-    min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS,
+    min_servicer_share_bps: int = DEFAULT_MIN_SERVICER_SHARE_BPS,
 ) -> SuiteAddresses:
     """Deploys Consortium, Clearing, CoLending from `deployer` (addresses follow its nonce) and binds them."""
-    return Suite.deploy(EvmSession(evm), deployer, members, validators, min_partner_share_bps).addresses
+    return Suite.deploy(EvmSession(evm), deployer, members, validators, min_servicer_share_bps).addresses
 
 
 class Suite:
@@ -106,10 +108,10 @@ class Suite:
         deployer: str,
         members: Sequence[MemberSpec],
         validators: Sequence[str],
-        min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS,
+        min_servicer_share_bps: int = DEFAULT_MIN_SERVICER_SHARE_BPS,
     ) -> Suite:
         codecs = suite_codecs()
-        plan = SuitePlan(tuple(members), tuple(validators), min_partner_share_bps)
+        plan = SuitePlan(tuple(members), tuple(validators), min_servicer_share_bps)
         deployed: dict[str, str] = {}
         for name in SUITE:
             args = plan.constructor_args(name, deployed)

@@ -12,27 +12,22 @@ against the node: chain id and code) or, for a Colend node without one, from its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from web3 import AsyncWeb3, Web3
 
-from clearing.errors import ClearingError
+from clearing.errors import NodeUnavailable
 from clearing.index_store import IndexStore
 from clearing.indexer.decode import BlockDecoder, ChainLog
-from contracts.abi import SuiteCodec
+from contracts.abi import DecodedEvent, SuiteCodec
+from contracts.errors import ContractsError
 
 DEFAULT_RANGE = 500
 
 Progress = Callable[[int, int], None]  # (last applied block, chain head)
-
-
-class NodeUnavailable(ClearingError):
-    """The node did not answer, or answered something that is not a Colend chain."""
-
-    code = "clearing.indexer.node_unavailable"
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,15 @@ class SyncReport:
         return self.head - (self.last_block if self.last_block is not None else -1)
 
 
+class EventSink(Protocol):
+    """Another projection of the chain's events beside the index (e.g. the settlement view), with its own
+    resume cursor; `apply_block` must be atomic with that cursor and a no-op at or below it."""
+
+    def last_block(self) -> int | None: ...
+
+    def apply_block(self, number: int, events: Sequence[DecodedEvent]) -> bool: ...
+
+
 class ChainFollower:
     def __init__(
         self,
@@ -62,13 +66,21 @@ class ChainFollower:
         range_size: int = DEFAULT_RANGE,
         currency: str = "CNY",
         start_block: int = 0,
+        sinks: Sequence[EventSink] = (),
     ) -> None:
         self.w3 = w3
         self.start_block = start_block
         self.index = index
+        self.codec = codec
         self.addresses = [AsyncWeb3.to_checksum_address(a) for a in sorted(addresses.values())]
         self.decoder = BlockDecoder(codec, index, currency=currency)
         self.range_size = range_size
+        self.sinks = tuple(sinks)
+
+    def _cursor(self) -> int | None:
+        """The lowest cursor of the index and the sinks: where the next sync must start for all of them."""
+        cursors = [self.index.last_block(), *(sink.last_block() for sink in self.sinks)]
+        return None if any(c is None for c in cursors) else min(c for c in cursors if c is not None)
 
     async def head(self) -> int:
         try:
@@ -82,7 +94,7 @@ class ChainFollower:
         """Applies every block from cursor + 1 up to `until` (default: the head) or `max_blocks` blocks."""
         head = await self.head()
         target = head if until is None else min(until, head)
-        start = self.index.last_block()
+        start = self._cursor()
         next_block = self.start_block if start is None else start + 1
         if max_blocks is not None:
             target = min(target, next_block + max_blocks - 1)
@@ -92,12 +104,20 @@ class ChainFollower:
             end = min(target, next_block + self.range_size - 1)
             by_block = await self._logs(next_block, end)
             for number in sorted(by_block):
-                records = self.decoder.block_records(by_block[number])
-                if self.index.apply_block(number, records):
-                    applied += 1
-                    written += len(records)
+                index_last = self.index.last_block()
+                if index_last is None or number > index_last:
+                    records = self.decoder.block_records(by_block[number])
+                    if self.index.apply_block(number, records):
+                        applied += 1
+                        written += len(records)
+                if self.sinks:
+                    events = self._events(by_block[number])
+                    for sink in self.sinks:
+                        sink.apply_block(number, events)
             if self.index.last_block() is None or self.index.last_block() < end:
                 self.index.apply_block(end, [])
+            for sink in self.sinks:
+                sink.apply_block(end, [])
             next_block = end + 1
             if progress is not None:
                 progress(end, head)
@@ -111,6 +131,15 @@ class ChainFollower:
                 await asyncio.wait_for(stop.wait(), timeout=poll_s)
             except TimeoutError:
                 continue
+
+    def _events(self, logs: Sequence[ChainLog]) -> list[DecodedEvent]:
+        events = []
+        for log in sorted(logs, key=lambda entry: entry.log_index):
+            try:
+                events.append(self.codec.decode_log(log.address, log.topics, log.data))
+            except ContractsError:
+                continue  # not a suite event a sink projects; the index decoder reports it in `skipped`
+        return events
 
     async def _logs(self, start: int, end: int) -> dict[int, list[ChainLog]]:
         try:

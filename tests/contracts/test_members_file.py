@@ -25,12 +25,12 @@ def member(bank: str, account: str, role: str = "BANK") -> str:
 
 
 def test_a_members_file_becomes_the_plan(tmp_path: Path) -> None:
-    text = f'min_partner_share_bps = 2500\nvalidators = ["{VALIDATOR.lower()}"]\n' + member("WEBANK", WE.lower()) + member(
+    text = f'min_servicer_share_bps = 2500\nvalidators = ["{VALIDATOR.lower()}"]\n' + member("WEBANK", WE.lower()) + member(
         "REGULATOR", MY, "OBSERVER")  # fmt: skip
     plan = load_members(write(tmp_path, text))
     assert [(m.bank_id, m.role, m.accounts) for m in plan.members] == [
         ("WEBANK", "BANK", (WE,)), ("REGULATOR", "OBSERVER", (MY,))]  # fmt: skip
-    assert plan.validators == (VALIDATOR,) and plan.min_partner_share_bps == 2500
+    assert plan.validators == (VALIDATOR,) and plan.min_servicer_share_bps == 2500
     assert load_members(write(tmp_path, text), validators=(MY,)).validators == (MY,)  # the command line wins
 
 
@@ -46,7 +46,7 @@ def test_a_members_file_becomes_the_plan(tmp_path: Path) -> None:
         (member("WEBANK", "0x" + "00" * 20), "is not a 0x address"),
         (member("W" * 33, WE), "bank_id must be 1 to 32 ASCII characters"),
         (member("WEBANK", WE) + 'colour = "red"\n', "unknown keys ['colour']"),
-        ("min_partner_share_bps = 10001\n" + member("WEBANK", WE), "min_partner_share_bps must be an integer from 0 to 10000"),
+        ("min_servicer_share_bps = 10001\n" + member("WEBANK", WE), "min_servicer_share_bps must be an integer from 0 to 10000"),
         ("[[members\n", "members.toml"),
     ],
 )
