@@ -81,10 +81,10 @@ async def follower_ctx(app: web.Application) -> AsyncIterator[None]:
     node = config.node
 
     async def run() -> None:
-        addresses = await discover(node.url)
+        suite = await discover(node.url, node.deployment, app[FOLLOW])
         if node.account_key_file is not None and config.mode == "bank":
-            app[SIGNER] = SettlementSigner(node.url, addresses, node.account_key_file)
-        await follow(node.url, addresses, app[INDEX], app[SETTLEMENT], app[FOLLOW], node.poll_s)
+            app[SIGNER] = SettlementSigner(node.url, suite.addresses, node.account_key_file)
+        await follow(node.url, suite, app[INDEX], app[SETTLEMENT], app[FOLLOW], node.poll_s)
 
     task = asyncio.create_task(run(), name="follower")
     yield

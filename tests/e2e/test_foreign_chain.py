@@ -2,8 +2,7 @@
 `colend contracts deploy`, three banks lend, clear and settle through standard JSON-RPC with gas priced by the
 node, then index and reconcile from the deployment file; a deployment file that does not fit the node is refused.
 
-To add a step (e.g. serving the clearing API), use the module fixtures: `ledger` has the settled chain, the
-deployment file and an index synced from it.
+The module fixture `ledger` holds the settled chain and its deployment file: further steps build on it.
 """
 
 from __future__ import annotations
@@ -12,6 +11,9 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from contracts.members_file import parse_members
 from contracts.rpc_client import SuiteClient
 from node.keyfiles import write_key
 from tests.e2e.anvil_node import AnvilNode, anvil_account
+from tests.e2e.node_process import free_port
 from tests.e2e.test_indexer_follow import RECON_MAPPING
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAIN_ID = 31_337
 BANKS = {"WEBANK": 1, "MYBANK": 2, "XWBANK": 3}  # anvil account index of each bank
 REGULATOR = 4
+SERVICE_START_TIMEOUT_S = 60
 BLOCKS_BEFORE_DEPLOY = 5  # the chain has history before the suite: the index must start at the deployment
 SETTLED = 5
 
@@ -276,3 +280,80 @@ def test_a_chain_whose_evm_predates_the_contracts_is_refused_before_any_tx(tmp_p
                                                                          "latest") == "0x0"  # fmt: skip
     finally:
         anvil.stop()
+
+
+def get_json(url: str, key: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"X-API-Key": key} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def start_service(tmp_path: Path, name: str, node_url: str, deployment: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """`colend serve` for MYBANK beside the foreign node, with an officer's API key; returns (process, base URL, key)."""
+    root = tmp_path / name
+    root.mkdir()
+    write_key(root / "mybank.key", bytes(anvil_account(BANKS["MYBANK"]).key))
+    port = free_port()
+    (root / "service.toml").write_text(
+        f'[service]\nmode = "bank"\nbank = "MYBANK"\nport = {port}\n\n'
+        f'[node]\nurl = "{node_url}"\ndeployment = "{deployment}"\naccount_key_file = "mybank.key"\npoll_s = 0.2\n'
+    )
+    added = colend("serve-key", "add", "--config", str(root / "service.toml"), "--id", "officer", "--role", "CLEARING_OFFICER")
+    assert added.returncode == 0, added.stderr
+    with open(root / "service.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "colend", "serve", "--config", str(root / "service.toml")],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    return proc, f"http://127.0.0.1:{port}/v1", added.stdout.strip()
+
+
+def wait_for(proc: subprocess.Popen[bytes], base: str, ready: bool) -> dict:
+    """The service's /ready answer once it says `ready` (or, for ready=False, once the follower reports an error)."""
+    deadline = time.monotonic() + SERVICE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "colend serve exited"
+        try:
+            status, body = get_json(f"{base}/ready")
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+            continue
+        if (status == 200) == ready and (ready or body["follower_error"]):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"the service was not {'ready' if ready else 'refusing'} within {SERVICE_START_TIMEOUT_S} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_clearing_service_serves_the_foreign_chain_from_the_deployment_file(ledger: Ledger, tmp_path: Path) -> None:
+    proc, base, key = start_service(tmp_path, "served", ledger.anvil.url, ledger.deployment_file)
+    try:
+        ready = wait_for(proc, base, ready=True)
+        assert ready["follower_error"] is None and ready["chain_head"] == ledger.w3.eth.block_number
+        status, cycle = get_json(f"{base}/cycles/1", key)
+        assert status == 200 and cycle["cycle"]["status"] == "SETTLED"
+        assert cycle["cycle"]["opened_block"] == ledger.deployment.contracts["Clearing"].block  # followed from the deployment
+        mine = {p["bank"]: p["position_fen"] for p in cycle["positions"]["multilateral"]}
+        assert mine["MYBANK"] == ledger.client.call("Clearing", "position", 1, bank_id("MYBANK"))
+        assert all(i["state"] == "ACKNOWLEDGED" for i in cycle["settlement"]["instructions"])
+    finally:
+        stop(proc)
+
+
+def test_the_clearing_service_refuses_a_deployment_file_of_another_chain(ledger: Ledger, tmp_path: Path) -> None:
+    proc, base, _key = start_service(tmp_path, "refused", ledger.anvil.url, _altered(ledger, tmp_path, "chain id"))
+    try:
+        refused = wait_for(proc, base, ready=False)
+        assert refused["follower_error"].startswith("contracts.chain_id_mismatch: the node is chain 31337")
+        assert refused["index_block"] is None  # nothing was indexed from the wrong chain
+    finally:
+        stop(proc)
