@@ -23,6 +23,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 
 from clearing.index_store import IndexStore
 from clearing.indexer.follower import locate_suite, sync_from_node
@@ -32,6 +33,7 @@ from contracts.errors import ArtifactsChanged, BytecodeMismatch, ChainIdMismatch
 from contracts.ids import bank_id, id_text, text_id
 from contracts.members_file import parse_members
 from contracts.rpc_client import SuiteClient
+from contracts.tx_sender import TxSender
 from node.keyfiles import write_key
 from tests.e2e.anvil_node import AnvilNode, anvil_account
 from tests.e2e.node_process import free_port
@@ -148,6 +150,18 @@ def test_deploy_wrote_a_deployment_file_that_a_rerun_leaves_alone(ledger: Ledger
     assert done.returncode == 0, done.stderr
     assert "already deployed" in done.stdout and "nothing to do" in done.stdout
     assert ledger.deployment_file.read_bytes() == before and ledger.w3.eth.block_number == head
+
+
+def test_a_tx_the_node_refuses_does_not_use_up_a_nonce(ledger: Ledger) -> None:
+    """An unfunded sender on a priced chain is refused at send; once funded, its next tx goes out with nonce 0
+    (a nonce kept from the refused one would leave it pending forever)."""
+    sender, poor = TxSender(ledger.w3), Account.create()
+    empty_contract = bytes.fromhex("60006000f3")
+    with pytest.raises(Web3RPCError, match=r"(?i)insufficient funds"):
+        sender.send(poor, None, empty_contract, timeout_s=10)
+    ledger.anvil.rpc("anvil_setBalance", poor.address, hex(10**18))
+    receipt = sender.send(poor, None, empty_contract, timeout_s=10)
+    assert receipt["status"] == 1 and ledger.w3.eth.get_transaction(receipt["transactionHash"])["nonce"] == 0
 
 
 def test_index_and_recon_follow_the_deployment_and_find_the_planted_breaks(ledger: Ledger, tmp_path: Path) -> None:
