@@ -11,9 +11,9 @@
     max_body_bytes = 65536
     [node]                        # optional: without it the service serves an existing index, read-only
     url = "http://127.0.0.1:8545"
-    deployment = "deployment.json"         # optional: the suite on a chain other than Colend's node
     account_key_file = "keys/webank.key"   # the bank's account key: settlement actions are signed with it
     poll_s = 0.5
+    deployment = "deployment.json"   # optional: the suite on a foreign chain (`colend contracts deploy`)
     [books]                       # bank mode: the bank's own ledger
     source = "books.csv"          # file (.csv/.jsonl/.db) or SQL URL
     mapping = "mapping.toml"
@@ -44,7 +44,7 @@ class NodeConfig:
     url: str
     account_key_file: Path | None
     poll_s: float = 0.5
-    deployment: Path | None = None  # None: a Colend node, which names its own suite
+    deployment: Path | None = None  # the suite's deployment file; None: a Colend node's own genesis suite
 
 
 @dataclass(frozen=True)
@@ -133,12 +133,11 @@ def parse_config(raw: dict[str, Any], base: Path) -> ServiceConfig:
     if isinstance(raw.get("node"), dict):
         table = raw["node"]
         key_file = table.get("account_key_file")
-        deployment = table.get("deployment")
         node = NodeConfig(
             url=str(table.get("url", "")),
             account_key_file=_path(base, key_file, "node.account_key_file") if key_file else None,
             poll_s=_number(table, "poll_s", 0.5, "node"),
-            deployment=_path(base, deployment, "node.deployment") if deployment is not None else None,
+            deployment=_path(base, table["deployment"], "node.deployment") if table.get("deployment") else None,
         )
         if not node.url.startswith(("http://", "https://")):
             raise ConfigError("node.url must be an http(s) URL")
