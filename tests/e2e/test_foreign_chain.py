@@ -225,6 +225,13 @@ def test_a_deployment_file_that_does_not_fit_the_node_is_refused(
     synced = colend("index", "sync", "--node", ledger.anvil.url, "--deployment", str(bad), "--index", str(tmp_path / "idx"))
     assert synced.returncode == 2 and code in synced.stderr and message in synced.stderr
     assert "Traceback" not in synced.stderr
+    if change != "chain id":  # the deploy says it in its own words: test_deploy_refuses_a_deployment_file_of_another_chain
+        before, head = bad.read_bytes(), ledger.w3.eth.block_number
+        root = ledger.deployment_file.parent
+        done = colend("contracts", "deploy", "--rpc", ledger.anvil.url, "--key-file", str(root / "deployer.key"),
+                      "--members", str(root / "members.toml"), "--out", str(bad))  # fmt: skip
+        assert done.returncode == 2 and f"error [{code}]" in done.stderr and message in done.stderr
+        assert bad.read_bytes() == before and ledger.w3.eth.block_number == head  # nothing sent, nothing rewritten
 
 
 def test_deploy_refuses_a_deployment_file_of_another_chain(ledger: Ledger, tmp_path: Path) -> None:
@@ -371,3 +378,30 @@ def test_the_clearing_service_refuses_a_deployment_file_of_another_chain(ledger:
         assert refused["index_block"] is None  # nothing was indexed from the wrong chain
     finally:
         stop(proc)
+
+
+def test_a_deploy_killed_midway_resumes_and_finishes_the_same_suite(tmp_path: Path) -> None:
+    """kill -9 once the first contract is reported: the file keeps what was confirmed, the re-run finishes."""
+    anvil = AnvilNode(tmp_path / "anvil.log", chain_id=CHAIN_ID + 3)
+    anvil.start()
+    try:
+        write_key(tmp_path / "deployer.key", bytes(anvil_account(0).key))
+        (tmp_path / "members.toml").write_text(members_toml({"WEBANK": anvil_account(1), "MYBANK": anvil_account(2)}, {}))
+        args = [sys.executable, "-m", "colend", "contracts", "deploy", "--rpc", anvil.url, "--key-file",
+                str(tmp_path / "deployer.key"), "--members", str(tmp_path / "members.toml"), "--out",
+                str(tmp_path / "deployment.json")]  # fmt: skip
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout is not None
+        first = next(line for line in proc.stdout if " deployed at " in line)
+        proc.kill()
+        proc.wait()
+        assert first.startswith("Consortium deployed at ")
+        consortium = first.split()[3].rstrip(",")
+        assert load_deployment(tmp_path / "deployment.json").contracts["Consortium"].address == consortium
+        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        finished = load_deployment(tmp_path / "deployment.json")
+        assert finished.complete and finished.contracts["Consortium"].address == consortium
+        SuiteClient.from_deployment(Web3(Web3.HTTPProvider(anvil.url)), finished)  # chain id and code check out
+    finally:
+        anvil.stop()
