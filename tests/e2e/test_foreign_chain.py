@@ -31,7 +31,7 @@ from contracts.deploy import deploy
 from contracts.deployment import Deployment, load_deployment
 from contracts.errors import ArtifactsChanged, BytecodeMismatch, ChainIdMismatch, ContractReverted, DeploymentDiffers
 from contracts.ids import bank_id, id_text, text_id
-from contracts.members_file import parse_members
+from contracts.members_file import load_members, parse_members
 from contracts.rpc_client import SuiteClient
 from contracts.tx_sender import TxSender
 from node.keyfiles import write_key
@@ -227,10 +227,9 @@ def test_a_deployment_file_that_does_not_fit_the_node_is_refused(
     assert "Traceback" not in synced.stderr
     if change != "chain id":  # the deploy says it in its own words: test_deploy_refuses_a_deployment_file_of_another_chain
         before, head = bad.read_bytes(), ledger.w3.eth.block_number
-        root = ledger.deployment_file.parent
-        done = colend("contracts", "deploy", "--rpc", ledger.anvil.url, "--key-file", str(root / "deployer.key"),
-                      "--members", str(root / "members.toml"), "--out", str(bad))  # fmt: skip
-        assert done.returncode == 2 and f"error [{code}]" in done.stderr and message in done.stderr
+        plan = load_members(ledger.deployment_file.parent / "members.toml")
+        with pytest.raises(error, match=message):
+            deploy(ledger.w3, anvil_account(0), plan, bad)
         assert bad.read_bytes() == before and ledger.w3.eth.block_number == head  # nothing sent, nothing rewritten
 
 
