@@ -15,8 +15,8 @@ import sys
 import time
 
 from network.sim.network import LinkConditions
-from network.sim.world import SimWorld
 from network.sim.scenario import Kind, Role, Scenario
+from network.sim.world import SimWorld
 
 DEFAULT_SIZES = "4,7,10"
 DEFAULT_HEIGHTS = 200
