@@ -1,16 +1,23 @@
-"""The network package's errors outside the QBFT core: each carries a stable code, `network.<reason>`."""
+"""The network package's errors (driver, block sync, wire format, transport, PKI): each carries a stable
+`network.<reason>` code.
+
+Refusals of peers are reported by code in one structured log line (`event=peer_refused code=...`), so an
+operator can grep why a bank's node was turned away without reading a TLS alert.
+"""
 
 from __future__ import annotations
 
 
 class NetworkError(Exception):
-    """Base of the errors raised by network/ (the driver, block sync and the wire format)."""
+    """Base of every error raised by network/; `code` is stable and machine-readable."""
 
     code: str = "network.error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if code is not None:
+            self.code = code
 
 
 class MalformedWireMessage(NetworkError):
@@ -53,3 +60,63 @@ class ConsensusFailed(NetworkError):
     """Consensus could not go on even after restarting from its durable state; the node stops."""
 
     code = "network.consensus_failed"
+
+
+class CertificateInvalid(NetworkError):
+    """A certificate that is not one of the consortium's, or that does not say who its holder is."""
+
+    code = "network.cert_invalid"
+
+
+class UnknownCa(CertificateInvalid):
+    code = "network.unknown_ca"
+
+
+class CertificateExpired(CertificateInvalid):
+    code = "network.cert_expired"
+
+
+class CertificateRevoked(CertificateInvalid):
+    code = "network.cert_revoked"
+
+
+class IdentityMismatch(NetworkError):
+    """The peer claims a validator address its certificate does not bind, or cannot sign for it."""
+
+    code = "network.identity_mismatch"
+
+
+class NotAMember(NetworkError):
+    """The certificate's member is not an active consortium member at the chain's head (or was suspended)."""
+
+    code = "network.not_a_member"
+
+
+class HandshakeMismatch(NetworkError):
+    """The peer runs another chain (chain id, genesis hash) or another protocol version."""
+
+    code = "network.handshake_mismatch"
+
+
+class HandshakeFailed(NetworkError):
+    """The peer broke the handshake protocol (bad frame, timeout, wrong order)."""
+
+    code = "network.handshake_failed"
+
+
+class RefusedByPeer(NetworkError):
+    """The peer refused us; `code` is the reason it sent (e.g. network.cert_revoked)."""
+
+    code = "network.refused_by_peer"
+
+
+class PeerStalled(NetworkError):
+    """The peer's bounded send queue filled up: it is disconnected so it cannot hold the others back."""
+
+    code = "network.peer_stalled"
+
+
+class PkiError(NetworkError):
+    """The consortium's PKI files are missing or inconsistent (e.g. a CRL not signed by the CA)."""
+
+    code = "network.pki_error"

@@ -49,6 +49,11 @@ def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusT
 async def run_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
 
+    if config.p2p is not None:  # a consortium node: peers over mutual TLS (node/p2p_wiring.py)
+        from node.p2p_wiring import run_consortium_node
+
+        return await run_consortium_node(config)
+
     engine = open_engine(config)
     backend = EngineBackend(engine, node_id=config.node_id)
     thread = ConsensusThread()
