@@ -32,18 +32,18 @@ def test_sync_messages_round_trip(message) -> None:
 
 
 @pytest.mark.parametrize("data, code", [
-    (b"", "network.malformed_message"),
-    (b"\xff\x00", "network.malformed_message"),
+    (b"", "network.malformed_wire_message"),
+    (b"\xff\x00", "network.malformed_wire_message"),
     (rlp.encode([SYNC_VERSION + 1, 0, 1, b"\x00" * 32]), "network.unsupported_version"),
-    (rlp.encode([SYNC_VERSION, 9, 1]), "network.malformed_message"),
-    (rlp.encode([SYNC_VERSION, 0, 1, b"\x00" * 31]), "network.malformed_message"),
-    (rlp.encode([SYNC_VERSION, 0, b"\x00\x01", b"\x00" * 32]), "network.malformed_message"),  # leading zero
-    (rlp.encode([SYNC_VERSION, 0, 2**64, b"\x00" * 32]), "network.malformed_message"),  # beyond 8 bytes
+    (rlp.encode([SYNC_VERSION, 9, 1]), "network.malformed_wire_message"),
+    (rlp.encode([SYNC_VERSION, 0, 1, b"\x00" * 31]), "network.malformed_wire_message"),
+    (rlp.encode([SYNC_VERSION, 0, b"\x00\x01", b"\x00" * 32]), "network.malformed_wire_message"),  # leading zero
+    (rlp.encode([SYNC_VERSION, 0, 2**64, b"\x00" * 32]), "network.malformed_wire_message"),  # beyond 8 bytes
     (rlp.encode([SYNC_VERSION, 1, 1, 1, MAX_BLOCKS_PER_MESSAGE + 1]), "network.too_many_items"),
     (rlp.encode([SYNC_VERSION, 2, 1, [[b"b", []]] * (MAX_BLOCKS_PER_MESSAGE + 1)]), "network.too_many_items"),
     (rlp.encode([SYNC_VERSION, 2, 1, [[b"b", [SEAL] * (MAX_SEALS_PER_BLOCK + 1)]]]), "network.too_many_items"),
-    (rlp.encode([SYNC_VERSION, 2, 1, [[b"b", [b"\x01" * 64]]]]), "network.malformed_message"),
-    (rlp.encode([SYNC_VERSION, 2, 1, [[b"b"]]]), "network.malformed_message"),
+    (rlp.encode([SYNC_VERSION, 2, 1, [[b"b", [b"\x01" * 64]]]]), "network.malformed_wire_message"),
+    (rlp.encode([SYNC_VERSION, 2, 1, [[b"b"]]]), "network.malformed_wire_message"),
     (b"\x00" * (MAX_SYNC_MESSAGE_BYTES + 1), "network.message_too_large"),
 ])
 def test_malformed_or_oversized_sync_messages_raise_a_typed_error_with_a_stable_code(data, code) -> None:
@@ -55,7 +55,7 @@ def test_malformed_or_oversized_sync_messages_raise_a_typed_error_with_a_stable_
 def test_the_channel_byte_routes_payloads_and_bad_ones_are_refused_by_code() -> None:
     assert unwrap(wrap(Channel.SYNC, b"body")) == (Channel.SYNC, b"body")
     assert unwrap(wrap(Channel.QBFT, b"")) == (Channel.QBFT, b"")
-    for payload, code in ((b"", "network.malformed_message"), (b"\x07body", "network.unknown_channel"),
+    for payload, code in ((b"", "network.malformed_wire_message"), (b"\x07body", "network.unknown_channel"),
                           (b"\x01" * (MAX_PAYLOAD_BYTES + 1), "network.message_too_large")):
         with pytest.raises(MalformedWireMessage) as raised:
             unwrap(payload)
