@@ -167,6 +167,10 @@ class P2PHost:
     def broadcast(self, channel: Channel, payload: bytes) -> None:
         self._on_loop(self._broadcast_now, bytes([channel]) + payload)
 
+    def disconnect(self, address: bytes, code: str) -> None:
+        """Close the session with `address` (a protocol above found it misbehaving); it may dial back later."""
+        self._on_loop(self._disconnect_now, address, code)
+
     def recheck(self) -> None:
         """Re-apply revocation, expiry and membership to every live session (e.g. after a block)."""
         self._on_loop(self._recheck_now)
@@ -185,6 +189,11 @@ class P2PHost:
         session = self._sessions.get(address)
         if session is not None:
             self._enqueue(session, frame)
+
+    def _disconnect_now(self, address: bytes, code: str) -> None:
+        session = self._sessions.get(address)
+        if session is not None:
+            self._drop(session, NetworkError(f"dropped by the node: {code}", code=code))
 
     def _broadcast_now(self, frame: bytes) -> None:
         for session in list(self._sessions.values()):
