@@ -1,4 +1,6 @@
-"""A minimal block follower for observer nodes: validators push each block they finalize, observers import it.
+"""A minimal block follower: validators push each block they finalize to observers, and any node that has
+seen no new block for a while (an observer, a validator restarted behind or with a wiped directory) asks its
+peers for the blocks after its head.
 
 Stands in for the block sync of issue 8 (network/ sync state machine) until it lands: it is kept here,
 isolated, so replacing it touches nothing else. Frames on the SYNC channel:
@@ -69,10 +71,15 @@ class BlockServer:
             self.host.send(sender, Channel.SYNC, block_frame(block))
 
 
-class BlockFollower:
-    """Observer side: imports pushed or requested blocks in order on one worker thread."""
+Deliver = Callable[[int, bytes], None]  # (number, encoded block) in order
 
-    def __init__(self, engine: ChainEngine, host: P2PHost, server: BlockServer) -> None:
+
+class BlockFollower:
+    """Takes pushed or requested blocks, puts them in order and delivers each once: an observer imports them on
+    one worker thread; a validator hands them to its consensus thread (node/p2p_wiring.py), which imports and
+    restarts QBFT at the new height."""
+
+    def __init__(self, engine: ChainEngine, host: P2PHost, server: BlockServer, deliver: Deliver | None = None) -> None:
         self.engine = engine
         self.host = host
         self.server = server
@@ -82,7 +89,13 @@ class BlockFollower:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="colend-follow")
         self._last_progress = time.monotonic()
         self.imported = 0
+        self._asked = 0
+        self._deliver = deliver or (lambda number, data: self._worker.submit(self._import, number, data))
         host.on_message(Channel.SYNC, self.on_frame)
+
+    def progressed(self, _block: Block, _receipts: list[Receipt]) -> None:
+        """A block listener: the head moved (by consensus or by this follower)."""
+        self._last_progress = time.monotonic()
 
     def on_frame(self, sender: bytes, payload: bytes) -> None:
         if len(payload) > 9 and payload[0] == BLOCK:
@@ -92,13 +105,14 @@ class BlockFollower:
 
     def _offer(self, sender: bytes, number: int, data: bytes) -> None:
         with self._lock:
+            self._next = max(self._next, self.engine.head.number + 1)
             if number < self._next or number in self._ahead or number >= self._next + MAX_AHEAD:
                 return
             self._ahead[number] = data
             gap = number > self._next and self._next not in self._ahead
             ready = self._take_ready()
         for n, d in ready:
-            self._worker.submit(self._import, n, d)
+            self._deliver(n, d)
         if gap:
             self.host.send(sender, Channel.SYNC, request_frame(self._next, number - 1))
 
@@ -116,7 +130,6 @@ class BlockFollower:
             block = Block.decode(data, self.engine.limits)
             self.engine.import_block(block)
             self.imported += 1
-            self._last_progress = time.monotonic()
         except NodeHalted:
             raise
         except (NodeError, ValueError) as exc:
@@ -125,15 +138,18 @@ class BlockFollower:
                 self._next = min(self._next, self.engine.head.number + 1)  # ask again for what failed
 
     def poll(self) -> None:
-        """Called every second: if nothing arrived for a while, ask each peer for what follows our head."""
+        """Called twice a second: if the head has not moved for a while, ask a peer for what follows it."""
         if time.monotonic() - self._last_progress < IDLE_REQUEST_S:
             return
         self._last_progress = time.monotonic()
         with self._lock:
-            self._next = max(self.engine.head.number + 1, min(self._next, self.engine.head.number + 1))
+            self._next = self.engine.head.number + 1  # anything handed over and lost is asked for again
             self._ahead = {n: d for n, d in self._ahead.items() if n >= self._next}
             first = self._next
-        for peer in self.host.peers():
+        peers = self.host.peers()
+        if peers:
+            self._asked += 1
+            peer = peers[self._asked % len(peers)]  # one peer at a time, in turn
             self.host.send(peer.address, Channel.SYNC, request_frame(first, first + MAX_RANGE - 1))
 
     def close(self) -> None:

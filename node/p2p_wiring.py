@@ -2,8 +2,9 @@
 
 A validator runs the QBFT driver over the host's consensus channel, gossips the txs its clients send and
 pushes each finalized block to the followers among its peers; an observer never votes, refuses writes and
-follows finalized blocks (node/block_follow.py, until issue 8's sync replaces it). Both answer block range
-requests, refresh the chain's membership view after each block (a suspended member's sessions close),
+follows finalized blocks. Both catch up when their head stops moving by asking peers for the blocks after it
+(node/block_follow.py and CatchUpDriver below, until issue 8's sync replaces them), answer such requests,
+refresh the chain's membership view after each block (a suspended member's sessions close),
 and serve JSON-RPC and, when configured, Prometheus /metrics.
 """
 
@@ -32,12 +33,36 @@ from node.consensus_driver import ConsensusDriver
 from node.consensus_runner import ConsensusRunner
 from node.consortium_backend import GossipingBackend, ObserverBackend
 from node.engine import ChainEngine
+from node.errors import NodeError, NodeHalted
 from node.keyfiles import read_key
 from node.node_metrics import NodeMetrics
 from node.tx_gossip import TxGossip
 
 log = logging.getLogger("colend.node")
 POLL_S = 0.5
+SYNCED_BLOCK = b"\x00"  # never the first byte of a QBFT message (an RLP list starts at 0xc0)
+
+
+class CatchUpDriver(ConsensusDriver):
+    """The QBFT driver, plus: a finalized block a peer served (queued on the consensus thread like a message)
+    is imported and the core restarts at the next height. Stands in for issue 8's driver-integrated sync."""
+
+    def on_message(self, raw: bytes) -> None:
+        if raw[:1] != SYNCED_BLOCK:
+            super().on_message(raw)
+            return
+        block = Block.decode(raw[1:], self.engine.limits)
+        if block.number != self.engine.head.number + 1:
+            return
+        try:
+            self.engine.import_block(block)
+        except NodeHalted:
+            raise
+        except NodeError as exc:
+            log.warning("event=catch_up_import_failed number=%d code=%s reason=%s", block.number, exc.code, exc.message)
+            return
+        log.info("event=caught_up_block number=%d", block.number)
+        self.start()
 
 
 def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembership) -> P2PHost:
@@ -82,7 +107,6 @@ async def run_consortium_node(config: NodeConfig) -> int:
         p.address for p in host.peers() if p.address not in engine.validators_for(engine.head.number + 1)])
     runner: ConsensusRunner | None = None
     driver: ConsensusDriver | None = None
-    follower: BlockFollower | None = None
     status = {"role": config.role, "member": config.member_id, "peers": lambda: len(host.peers()),
               "round": lambda: driver.core.round if driver is not None and driver.core is not None else 0}
     metrics = NodeMetrics(height=lambda: engine.head.number, round_=status["round"], peers=lambda: len(host.peers()),
@@ -90,16 +114,19 @@ async def run_consortium_node(config: NodeConfig) -> int:
     engine.validate_block = metrics.timed_execution(engine.validate_block)  # type: ignore[method-assign]
     engine.propose = metrics.timed_execution(engine.propose)  # type: ignore[method-assign]
     backend: GossipingBackend | ObserverBackend
+    follower: BlockFollower
     if observer:
         backend = ObserverBackend(engine, node_id=config.node_id, extra_status=status)
         follower = BlockFollower(engine, host, server)
     else:
         backend = GossipingBackend(engine, node_id=config.node_id, gossip=gossip, extra_status=status)
-        host.on_message(Channel.SYNC, server.on_frame)
         runner = ConsensusRunner()
-        driver = consensus_driver(config, engine, runner, ChannelTransport(host, Channel.CONSENSUS))
+        driver = consensus_driver(config, engine, runner, ChannelTransport(host, Channel.CONSENSUS),
+                                  driver_class=CatchUpDriver)
         _count_round_changes(driver, metrics)
         engine.on_block(server.pushed)
+        follower = BlockFollower(engine, host, server, deliver=lambda _n, data: runner.receive(SYNCED_BLOCK + data))
+    engine.on_block(follower.progressed)
     engine.on_block(_after_block(membership, host, gossip, metrics))
     await host.start()
     rpc = await serve(backend, config.rpc_host, config.rpc_port)
@@ -120,8 +147,7 @@ async def run_consortium_node(config: NodeConfig) -> int:
     stopping = asyncio.create_task(stop.wait())
     while not stop.is_set() and not consensus.done():
         await asyncio.wait({stopping, consensus}, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
-        if follower is not None:
-            follower.poll()
+        follower.poll()
         if engine.halted:
             log.critical("event=node_halted reason=%s", engine.halted)
             break
@@ -133,8 +159,7 @@ async def run_consortium_node(config: NodeConfig) -> int:
     except Exception:
         failed = True
         log.critical("event=consensus_failed", exc_info=True)
-    if follower is not None:
-        follower.close()
+    follower.close()
     await host.stop()
     await rpc.cleanup()
     if metrics_runner is not None:

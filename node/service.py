@@ -32,9 +32,10 @@ def open_engine(config: NodeConfig) -> ChainEngine:
 
 
 def consensus_driver(config: NodeConfig, engine: ChainEngine, runner: ConsensusRunner,
-                     transport: Transport | None = None) -> ConsensusDriver:
+                     transport: Transport | None = None, *,
+                     driver_class: type[ConsensusDriver] = ConsensusDriver) -> ConsensusDriver:
     """The node's QBFT driver; with no transport it is a lone validator (the embedded n = 1 default)."""
-    return ConsensusDriver(
+    return driver_class(
         engine, PrivateKeySigner(read_key(config.path(config.validator_key))), transport or LoopbackTransport(),
         runner, ResumeFile(config.path(config.data_dir) / RESUME_FILE), period_ms=config.block_period_ms,
         allow_empty=config.allow_empty_blocks, max_txs=config.max_txs_per_block)
