@@ -26,7 +26,7 @@ class StaticPeer:
     address: bytes
 
 
-# Raises NotAMember (or another NetworkError) if the chain's head does not admit this identity.
+# Raises NotAMember (or another P2PError) if the chain's head does not admit this identity.
 MembershipView = Callable[[NodeIdentity], None]
 Inbound = Callable[[bytes, bytes], None]  # (sender address, payload)
 PeerEvent = Callable[[NodeIdentity], None]

@@ -27,17 +27,17 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from network.errors import (
+from network.p2p.abc import Channel, Inbound, MembershipView, PeerEvent, StaticPeer, admit_everyone
+from network.p2p.errors import (
     CertificateExpired,
     CertificateRevoked,
     HandshakeFailed,
     IdentityMismatch,
-    NetworkError,
+    P2PError,
     PeerStalled,
     PkiError,
     RefusedByPeer,
 )
-from network.p2p.abc import Channel, Inbound, MembershipView, PeerEvent, StaticPeer, admit_everyone
 from network.p2p.handshake import (
     READY_FRAME,
     ChainTag,
@@ -60,6 +60,7 @@ from network.qbft.crypto import Signer
 log = logging.getLogger("colend.p2p")
 P2P_PATH = "/p2p"
 MAX_REFUSALS_KEPT = 256
+STABLE_SESSION_S = 30.0  # a session shorter than this does not reset the redial backoff (no flapping storms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class HostConfig:
     listen_port: int = 0
     peers: tuple[StaticPeer, ...] = ()
     queue_limit: int = 4_096  # frames per peer before it counts as stalled
-    max_frame_bytes: int = 16 * 1024 * 1024
+    max_frame_bytes: int = 33 * 1024 * 1024  # a sync response at its budget (32 MiB) plus framing
     heartbeat_s: float = 5.0
     redial_min_s: float = 0.2
     redial_max_s: float = 10.0
@@ -94,6 +95,7 @@ class P2PHost:
         self._server_ctx = server_context(tls)
         self._client_ctx = client_context(tls)
         self._sessions: dict[bytes, PeerSession] = {}
+        self._open: set[WebSocket] = set()  # every WebSocket, handshaking or up, so stop() closes them all
         self._receivers: dict[int, Inbound] = {}
         self._up: list[PeerEvent] = []
         self._down: list[PeerEvent] = []
@@ -152,6 +154,7 @@ class P2PHost:
                 await task
         await asyncio.gather(*(s.close("network.shutdown") for s in list(self._sessions.values())),
                              return_exceptions=True)
+        await asyncio.gather(*(asyncio.wait_for(ws.close(), 1) for ws in list(self._open)), return_exceptions=True)
         if self._server is not None:
             self._server.close()
         if self._client is not None:
@@ -166,6 +169,15 @@ class P2PHost:
 
     def broadcast(self, channel: Channel, payload: bytes) -> None:
         self._on_loop(self._broadcast_now, bytes([channel]) + payload)
+
+    def disconnect(self, address: bytes, reason: str) -> None:
+        """Close the session with a peer that misbehaved; its dialler may bring it back later."""
+        self._on_loop(self._disconnect_now, address, reason)
+
+    def _disconnect_now(self, address: bytes, reason: str) -> None:
+        session = self._sessions.get(address)
+        if session is not None:
+            self._drop(session, P2PError(reason, code="network.peer_penalised"))
 
     def recheck(self) -> None:
         """Re-apply revocation, expiry and membership to every live session (e.g. after a block)."""
@@ -215,7 +227,7 @@ class P2PHost:
             try:
                 self._check_standing(session.identity)
                 self.membership(session.identity)
-            except NetworkError as exc:
+            except P2PError as exc:
                 self._drop(session, exc)
 
     async def _recheck_loop(self) -> None:
@@ -232,7 +244,7 @@ class P2PHost:
         transport = request.transport
         ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
         peer = request.remote or "?"
-        with contextlib.suppress(NetworkError):
+        with contextlib.suppress(P2PError):
             await self._run_session(ws, ssl_object, outbound=False, expected=None, label=peer)
         return ws
 
@@ -255,13 +267,24 @@ class P2PHost:
 
     async def _run_session(self, ws: WebSocket, ssl_object: ssl.SSLObject | None, *, outbound: bool,
                            expected: StaticPeer | None, label: str) -> bool:
+        self._open.add(ws)
+        try:
+            return await self._handshake_and_serve(ws, ssl_object, outbound=outbound, expected=expected, label=label)
+        finally:
+            self._open.discard(ws)
+
+    async def _handshake_and_serve(self, ws: WebSocket, ssl_object: ssl.SSLObject | None, *, outbound: bool,
+                                   expected: StaticPeer | None, label: str) -> bool:
+        if self._stopping:
+            await ws.close()
+            return False
         try:
             identity = await asyncio.wait_for(self._handshake(ws, ssl_object, expected), HANDSHAKE_TIMEOUT_S)
         except TimeoutError:
             self._refused(label, HandshakeFailed("handshake timed out"))
             await ws.close()
             return False
-        except NetworkError as exc:
+        except P2PError as exc:
             self._refused(label, exc)
             if not isinstance(exc, RefusedByPeer):
                 with contextlib.suppress(Exception):
@@ -344,7 +367,7 @@ class P2PHost:
                 if receive is not None:
                     self._safely(receive, session.address, data[1:])
             elif msg.type == WSMsgType.TEXT:
-                with contextlib.suppress(NetworkError):
+                with contextlib.suppress(P2PError):
                     parse_frame(str(msg.data), "none")
                 break
             elif msg.type == WSMsgType.ERROR:
@@ -356,7 +379,7 @@ class P2PHost:
                 self.refusals.append((session.identity.member_id, code))
                 break
 
-    def _drop(self, session: PeerSession, exc: NetworkError) -> None:
+    def _drop(self, session: PeerSession, exc: P2PError) -> None:
         if session.closing:
             return
         session.closing = True
@@ -365,7 +388,7 @@ class P2PHost:
         self.refusals.append((session.identity.member_id, exc.code))
         self._background(session.close(exc.code, exc.message)).add_done_callback(lambda _t: self._unregister(session))
 
-    def _refused(self, label: str, exc: NetworkError) -> None:
+    def _refused(self, label: str, exc: P2PError) -> None:
         event = "refused_by_peer" if isinstance(exc, RefusedByPeer) else "peer_refused"
         log.warning("event=%s peer=%s code=%s reason=%s", event, label, exc.code, exc.message)
         self.refusals.append((label, exc.code))
@@ -394,8 +417,9 @@ class P2PHost:
                 await current.closed.wait()
                 await asyncio.sleep(0)  # let the closing session unregister
                 continue
-            if await self._dial(peer):
-                delay = self.config.redial_min_s
+            started = asyncio.get_running_loop().time()
+            if await self._dial(peer) and asyncio.get_running_loop().time() - started > STABLE_SESSION_S:
+                delay = self.config.redial_min_s  # it was up a good while: a fresh failure, start backoff over
                 continue
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: peers restarted together spread out
             delay = min(delay * 2, self.config.redial_max_s)
