@@ -14,6 +14,7 @@ from eth_utils import to_checksum_address
 
 from network.qbft import PrivateKeySigner
 from node.config import NodeConfig, load_config
+from node.errors import NodeError
 from node.genesis_setup import new_genesis, new_member
 from node.keyfiles import new_private_key, write_key
 
@@ -78,7 +79,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    return asyncio.run(run_node(load_config(args.config)))
+    try:
+        return asyncio.run(run_node(load_config(args.config)))
+    except NodeError as exc:  # refused to start (e.g. RPC exposed without auth): one clear line, no traceback
+        logging.getLogger("colend.node").critical("event=node_refused_to_start code=%s reason=%s", exc.code, exc.message)
+        return 2
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from node.engine import ChainEngine
 from node.errors import NodeError, NodeHalted
 from node.keyfiles import read_key
 from node.node_metrics import NodeMetrics
+from node.rpc_exposure import rpc_guard
 from node.tx_gossip import TxGossip
 
 log = logging.getLogger("colend.node")
@@ -98,6 +99,7 @@ async def run_consortium_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
     from node.service import consensus_driver, open_engine
 
+    guard = rpc_guard(config)  # before anything opens: an exposed RPC without auth never starts
     engine = open_engine(config)
     membership = ChainMembership(engine)
     host = p2p_host(config, engine, membership)
@@ -129,7 +131,8 @@ async def run_consortium_node(config: NodeConfig) -> int:
     engine.on_block(follower.progressed)
     engine.on_block(_after_block(membership, host, gossip, metrics))
     await host.start()
-    rpc = await serve(backend, config.rpc_host, config.rpc_port)
+    rpc = await serve(backend, config.rpc_host, config.rpc_port, middlewares=guard.middlewares,
+                      ssl_context=guard.ssl_context)
     metrics_runner: web.AppRunner | None = None
     if config.metrics_port:
         metrics_runner = await metrics.serve(config.rpc_host, config.metrics_port)
