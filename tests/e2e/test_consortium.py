@@ -3,20 +3,25 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_hash.auto import keccak
 
 from colend.consortium.layout import Manifest, read_manifest
 from colend.consortium.operate import start_all, stop_all
 from colend.launcher import NodeLauncher
+from contracts.ids import text_id
+from network.qbft.seals import seal_signer
 from node.keyfiles import read_key
 from node.tx.signing import sign_dynamic_fee
 from tests.e2e.node_process import ROOT, Rpc
@@ -70,14 +75,34 @@ class Cluster:
     def status(self, name: str) -> dict[str, Any]:
         return self.call(name, "colend_status")
 
-    def signed_tx(self, bank: str) -> bytes:
+    def signed_tx(self, bank: str, to: bytes = SINK, data: bytes = b"") -> bytes:
         nonce = self.nonces[bank]
         self.nonces[bank] += 1
         key = read_key(self.root / bank / "keys" / "account.key")
-        return sign_dynamic_fee(key, CHAIN_ID, nonce, SINK, b"", gas=50_000)
+        return sign_dynamic_fee(key, CHAIN_ID, nonce, to, data, gas=2_000_000)
 
-    def send(self, node: str, bank: str) -> str:
-        return self.call(node, "eth_sendRawTransaction", "0x" + self.signed_tx(bank).hex())
+    def send(self, node: str, bank: str, to: bytes = SINK, data: bytes = b"") -> str:
+        return self.call(node, "eth_sendRawTransaction", "0x" + self.signed_tx(bank, to, data).hex())
+
+    def govern(self, call: str, arg: bytes, *, proposal: int, voters: tuple[str, ...]) -> int:
+        """A proposal by the first bank and votes by the others (2/3 of four banks); the block that executes it."""
+        consortium = bytes.fromhex(json.loads((self.root / "genesis.json").read_text())["contracts"]["Consortium"][2:])
+        kind = "address" if call.endswith("Validator") else "bytes32"
+        calldata = keccak(f"{call}({kind})".encode())[:4] + arg.rjust(32, b"\0")  # an address is left-padded
+        hashes = [self.send("webank-0", voters[0], consortium, calldata)]
+        vote = keccak(b"vote(uint256)")[:4] + proposal.to_bytes(32, "big")
+        hashes += [self.send("mybank-0", bank, consortium, vote) for bank in voters[1:]]
+        receipts = [eventually("a governance tx", lambda h=h: self.receipt_on("webank-0", h)) for h in hashes]
+        assert all(r["status"] == "0x1" for r in receipts), receipts
+        return max(int(r["blockNumber"], 16) for r in receipts)
+
+    def signers(self, name: str, number: int) -> set[bytes]:
+        block = self.call(name, "eth_getBlockByNumber", hex(number), False)
+        block_hash = bytes.fromhex(block["hash"][2:])
+        return {seal_signer(block_hash, bytes.fromhex(s[2:])) for s in block["commitSeals"]}  # type: ignore[misc]
+
+    def address(self, name: str) -> bytes:
+        return bytes.fromhex(self.manifest.node(name).address[2:])
 
     def receipt_on(self, name: str, tx_hash: str) -> dict[str, Any] | None:
         return self.call(name, "eth_getTransactionReceipt", tx_hash)
@@ -126,6 +151,14 @@ def test_txs_sent_to_any_validator_finalize_on_all_five_with_identical_state(clu
     statuses = [cluster.status(n) for n in cluster.everyone]
     assert {s["role"] for s in statuses} == {"validator", "observer"}
     assert all(s["peers"] == 4 for s in statuses)  # a full mesh: each node sees the four others
+    for entry in cluster.manifest.nodes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{entry.metrics_port}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        values = {line.split()[0]: float(line.split()[1]) for line in metrics.splitlines() if line and line[0] != "#"}
+        assert values["colend_peers"] == 4 and values["colend_height"] >= 1
+        assert {"colend_round", "colend_round_changes_total", "colend_pool_size", "colend_block_execution_seconds_count",
+                "colend_finality_latency_seconds_count"} <= values.keys()
+    assert sum(values_of(cluster, n, "colend_finality_latency_seconds_count") for n in cluster.validators) >= 24
 
 
 def test_the_observer_refuses_writes_and_serves_reads(cluster: Cluster) -> None:
@@ -142,6 +175,15 @@ def test_the_observer_refuses_writes_and_serves_reads(cluster: Cluster) -> None:
             cluster.nonces["WEBANK"]
     finally:
         rpc.close()
+
+
+def values_of(cluster: Cluster, name: str, metric: str) -> float:
+    port = cluster.manifest.node(name).metrics_port
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(metric + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{metric} not served by {name}")
 
 
 def _account(cluster: Cluster, bank: str) -> bytes:
@@ -186,3 +228,43 @@ def test_two_of_four_down_halts_without_a_fork_and_resumes_when_one_returns(clus
     cluster.restart("hrbank-0")
     eventually("the last validator back", lambda: cluster.height("hrbank-0") >= int(receipt["blockNumber"], 16))
     cluster.assert_one_chain(cluster.everyone)
+
+
+def test_a_validator_added_by_governance_signs_from_its_activation_and_a_removed_one_stops(cluster: Cluster) -> None:
+    from colend.consortium.setup import add_node
+
+    entry = add_node(cluster.root, member="WEBANK", role="validator", name="webank-1", base_port=0)
+    cluster.manifest = read_manifest(cluster.root)
+    newcomer = cluster.launchers["webank-1"] = NodeLauncher(entry.config(cluster.root), cluster.root / "logs" / "webank-1.log")
+    newcomer.start()
+    eventually("the new node to follow the chain", lambda: cluster.height("webank-1") >= cluster.height("webank-0"))
+    added_in = cluster.govern("proposeAddValidator", cluster.address("webank-1"), proposal=0,
+                              voters=("WEBANK", "MYBANK", "XWBANK"))
+    for number in range(1, added_in + 1):
+        assert cluster.address("webank-1") not in cluster.signers("webank-0", number)  # not before activation
+    later = [cluster.send("webank-1", "HRBANK") for _ in range(6)]
+    newcomer_address = cluster.address("webank-1")
+    eventually("blocks the newcomer seals", lambda: any(
+        newcomer_address in cluster.signers("webank-0", n) for n in range(added_in + 1, cluster.height("webank-0") + 1)))
+    for tx_hash in later:
+        eventually("txs sent to the newcomer", lambda h=tx_hash: cluster.receipt_on("webank-0", h))
+    removed_in = cluster.govern("proposeRemoveValidator", cluster.address("hrbank-0"), proposal=1,
+                                voters=("WEBANK", "MYBANK", "XWBANK"))
+    more = [cluster.send(cluster.validators[i % 3], "MYBANK") for i in range(6)]
+    last = max(int(eventually("after removal", lambda h=h: cluster.receipt_on("webank-0", h))["blockNumber"], 16) for h in more)
+    assert last > removed_in
+    for number in range(removed_in + 1, last + 1):
+        assert cluster.address("hrbank-0") not in cluster.signers("webank-0", number)
+    cluster.assert_one_chain([*cluster.everyone])
+
+
+def test_a_suspended_member_is_disconnected_and_a_revoked_certificate_drops_live_sessions(cluster: Cluster) -> None:
+    cluster.govern("proposeSuspendMember", text_id("HRBANK"), proposal=2, voters=("WEBANK", "MYBANK", "XWBANK"))
+    eventually("everyone to drop the suspended bank", lambda: cluster.status("hrbank-0")["peers"] == 0)
+    assert "code=network.not_a_member" in "\n".join(cluster.launchers["webank-0"].lines)
+    before = cluster.status("webank-0")["peers"]
+    subprocess.run([sys.executable, "-m", "colend", "consortium", "revoke", str(cluster.root), "--node", "regulator-0"],
+                   cwd=ROOT, check=True, capture_output=True)
+    eventually("the revoked observer dropped", lambda: cluster.status("regulator-0")["peers"] == 0)
+    assert cluster.status("webank-0")["peers"] == before - 1
+    assert "code=network.cert_revoked" in "\n".join(cluster.launchers["webank-0"].lines)
