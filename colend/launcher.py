@@ -28,8 +28,10 @@ class NodeStartFailed(NodeError):
 
 
 class NodeLauncher:
-    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
+    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+                 prefix: tuple[str, ...] = ()) -> None:
         self.config = config
+        self.prefix = prefix  # e.g. ("ip", "netns", "exec", NS): run the node inside a network namespace
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
         self.proc: subprocess.Popen[str] | None = None
@@ -40,7 +42,7 @@ class NodeLauncher:
     def start(self) -> str:
         """Starts the node and returns its RPC URL once it has logged event=node_started."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "colend", "node", "run", "--config", str(self.config)],
+            [*self.prefix, sys.executable, "-m", "colend", "node", "run", "--config", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
