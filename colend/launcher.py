@@ -45,6 +45,7 @@ class NodeLauncher:
             [*self.prefix, sys.executable, "-m", "colend", "node", "run", "--config", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # a terminal's Ctrl-C reaches the launcher, which stops each node exactly once
         )  # fmt: skip
         self.startup_lines = []
         started = threading.Event()
@@ -89,6 +90,11 @@ class NodeLauncher:
         """A clean shutdown (SIGTERM); kills the node if it does not exit in time. Returns its exit code."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout_s)
+
+    def wait(self, timeout_s: float = 30) -> int:
+        """Waits for the node to exit (after a SIGTERM sent elsewhere); kills it if it takes too long."""
+        assert self.proc is not None
         try:
             code = self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:

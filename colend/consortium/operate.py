@@ -49,7 +49,7 @@ def stop_all(launchers: dict[str, NodeLauncher]) -> dict[str, int]:
     for launcher in launchers.values():
         if launcher.running() and launcher.proc is not None:
             launcher.proc.send_signal(signal.SIGTERM)
-    return {name: launcher.stop() if launcher.proc is not None else 0 for name, launcher in launchers.items()}
+    return {name: launcher.wait() if launcher.proc is not None else 0 for name, launcher in launchers.items()}
 
 
 def run_up(root: Path) -> int:

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -139,6 +140,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def test_txs_sent_to_any_validator_finalize_on_all_five_with_identical_state(cluster: Cluster) -> None:
+    status = subprocess.run([sys.executable, "-m", "colend", "consortium", "status", str(cluster.root), "--json"],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
+    assert [row["node"] for row in json.loads(status.stdout)] == cluster.everyone
     hashes = []
     for i in range(24):  # round-robin over the validators, from every bank's account
         hashes.append(cluster.send(cluster.validators[i % 4], BANKS[i % 4]))
@@ -192,11 +196,27 @@ def _account(cluster: Cluster, bank: str) -> bytes:
     return PrivateKeySigner(read_key(cluster.root / bank / "keys" / "account.key")).address
 
 
-def test_a_validator_killed_9_and_wiped_catches_up_and_nothing_acknowledged_is_lost(cluster: Cluster) -> None:
+def test_a_validator_killed_9_under_load_and_wiped_catches_up_and_nothing_acknowledged_is_lost(cluster: Cluster) -> None:
     victim = "hrbank-0"
-    acknowledged = [cluster.send(cluster.validators[i % 3], BANKS[i % 4]) for i in range(8)]
-    cluster.launchers[victim].kill9()
-    acknowledged += [cluster.send(cluster.validators[i % 3], BANKS[i % 4]) for i in range(8)]  # 3 of 4 go on
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def load() -> None:  # clients keep sending to the three other validators the whole time
+        i = 0
+        while not stop.is_set():
+            acknowledged.append(cluster.send(cluster.validators[i % 3], BANKS[i % 4]))
+            i += 1
+
+    sender = threading.Thread(target=load)
+    sender.start()
+    try:
+        eventually("load to build up", lambda: len(acknowledged) >= 10)
+        cluster.launchers[victim].kill9()
+        killed_at = len(acknowledged)
+        eventually("load to go on after the kill", lambda: len(acknowledged) >= killed_at + 10)
+    finally:
+        stop.set()
+        sender.join()
     for tx_hash in acknowledged:
         eventually("the chain to go on without the killed validator", lambda h=tx_hash: cluster.receipt_on("webank-0", h))
     cluster.restart(victim)
