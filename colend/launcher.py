@@ -15,16 +15,10 @@ import sys
 import threading
 from pathlib import Path
 
-from node.errors import NodeError
+from colend.errors import NodeStartFailed
 
 STARTED = re.compile(r"event=node_started .*\brpc=(\S+):(\d+)")
 DEFAULT_START_TIMEOUT_S = 60.0
-
-
-class NodeStartFailed(NodeError):
-    """The node exited, or did not log that it started, in time; the message carries the log's tail."""
-
-    code = "node_start_failed"
 
 
 class NodeLauncher:

@@ -13,7 +13,7 @@ from eth_abi import encode as abi_encode
 from eth_hash.auto import keccak
 
 from contracts.ids import id_text
-from network.p2p.errors import NotAMember
+from network.errors import NotAMember
 from network.pki.identity import NodeIdentity
 from node.chain.header import ZERO_ADDRESS
 from node.engine import ChainEngine

@@ -1,7 +1,7 @@
 """Tx gossip: a tx a client sends to any node reaches every node's pool once.
 
-The node that admits a client's tx broadcasts it to all its peers (static peers form a full mesh, so one
-hop reaches every pool); a node that receives one admits it without forwarding. Hashes already seen are
+The node that admits a client's tx sends it to all its non-observer peers (static peers form a full mesh, so
+one hop reaches every pool); a node that receives one admits it without forwarding. Hashes already seen are
 dropped before the signature is even recovered, so a tx sent to several nodes costs each pool one check.
 """
 
@@ -23,14 +23,16 @@ SEEN_LIMIT = 200_000
 
 
 class TxGossip:
-    def __init__(self, engine: ChainEngine, host: P2PHost) -> None:
+    def __init__(self, engine: ChainEngine, host: P2PHost, *, pool: bool = True) -> None:
+        """`pool`: whether this node takes peers' txs into its pool (an observer does not)."""
         self.engine = engine
         self.host = host
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self.submitted_at: OrderedDict[bytes, float] = OrderedDict()  # local submissions, for finality latency
         self.received = 0
         self.rejected = 0
-        host.on_message(Channel.TX, self._on_peer_tx)
+        if pool:
+            host.on_message(Channel.TX, self._on_peer_tx)
 
     def _remember(self, tx_hash: bytes) -> bool:
         """False if seen before."""
@@ -47,7 +49,9 @@ class TxGossip:
         self.submitted_at[tx_hash] = time.monotonic()
         if len(self.submitted_at) > SEEN_LIMIT:
             self.submitted_at.popitem(last=False)
-        self.host.broadcast(Channel.TX, raw)
+        for peer in self.host.peers():
+            if peer.role != "OBSERVER":  # observers never hold a pool
+                self.host.send(peer.address, Channel.TX, raw)
 
     def _on_peer_tx(self, sender: bytes, raw: bytes) -> None:
         if not self._remember(keccak(raw)):

@@ -12,9 +12,8 @@ from network.pki.identity import NodeIdentity
 class Channel(IntEnum):
     """The first byte of every binary frame: which of the node's protocols the payload belongs to."""
 
-    CONSENSUS = 1
+    CONSENSUS = 1  # QBFT and block sync, which network/wire.py multiplexes inside the payload
     TX = 2
-    SYNC = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +25,7 @@ class StaticPeer:
     address: bytes
 
 
-# Raises NotAMember (or another P2PError) if the chain's head does not admit this identity.
+# Raises NotAMember (or another NetworkError) if the chain's head does not admit this identity.
 MembershipView = Callable[[NodeIdentity], None]
 Inbound = Callable[[bytes, bytes], None]  # (sender address, payload)
 PeerEvent = Callable[[NodeIdentity], None]

@@ -1,27 +1,12 @@
-"""One channel of the p2p host as a consensus transport.
-
-It speaks both transport shapes: today's `network.transport.Transport` (broadcast + set_receiver, used by
-node/consensus_driver.py) and the peer-addressed one issue 8's driver and sync use (send, broadcast,
-disconnect, set_handler with on_message(peer, payload) and peer up/down events), so switching the node to
-that driver needs no change here.
-"""
+"""One channel of the p2p host as the network's Transport (network/abc.py): send, broadcast, disconnect, and
+set_handler for messages (with the sender's authenticated address) and peer up/down events."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
+from network.abc import TransportHandler
 from network.p2p.abc import Channel
 from network.p2p.host import P2PHost
 from network.pki.identity import NodeIdentity
-from network.transport import Receive
-
-
-class PeerHandler(Protocol):
-    def on_peer_connected(self, peer: bytes) -> None: ...
-
-    def on_peer_disconnected(self, peer: bytes) -> None: ...
-
-    def on_message(self, peer: bytes, payload: bytes) -> None: ...
 
 
 class ChannelTransport:
@@ -30,7 +15,7 @@ class ChannelTransport:
     def __init__(self, host: P2PHost, channel: Channel) -> None:
         self.host = host
         self.channel = channel
-        self._handler: PeerHandler | None = None
+        self._handler: TransportHandler | None = None
         host.on_peer_up(self._peer_up)
         host.on_peer_down(self._peer_down)
 
@@ -43,10 +28,7 @@ class ChannelTransport:
     def disconnect(self, peer: bytes, reason: str) -> None:
         self.host.disconnect(peer, reason)
 
-    def set_receiver(self, receive: Receive) -> None:
-        self.host.on_message(self.channel, lambda _peer, payload: receive(payload))
-
-    def set_handler(self, handler: PeerHandler) -> None:
+    def set_handler(self, handler: TransportHandler) -> None:
         self._handler = handler
         self.host.on_message(self.channel, handler.on_message)
 

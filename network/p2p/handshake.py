@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from network.p2p.errors import HandshakeFailed, HandshakeMismatch, IdentityMismatch, RefusedByPeer
+from network.errors import HandshakeFailed, HandshakeMismatch, IdentityMismatch, RefusedByPeer
 from network.pki.identity import NodeIdentity
 from network.qbft.crypto import Signer, keccak256, recover_address
 from network.qbft.errors import InvalidSignature

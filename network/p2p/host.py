@@ -27,17 +27,17 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from network.p2p.abc import Channel, Inbound, MembershipView, PeerEvent, StaticPeer, admit_everyone
-from network.p2p.errors import (
+from network.errors import (
     CertificateExpired,
     CertificateRevoked,
     HandshakeFailed,
     IdentityMismatch,
-    P2PError,
+    NetworkError,
     PeerStalled,
     PkiError,
     RefusedByPeer,
 )
+from network.p2p.abc import Channel, Inbound, MembershipView, PeerEvent, StaticPeer, admit_everyone
 from network.p2p.handshake import (
     READY_FRAME,
     ChainTag,
@@ -177,7 +177,7 @@ class P2PHost:
     def _disconnect_now(self, address: bytes, reason: str) -> None:
         session = self._sessions.get(address)
         if session is not None:
-            self._drop(session, P2PError(reason, code="network.peer_penalised"))
+            self._drop(session, NetworkError(reason, code="network.peer_penalised"))
 
     def recheck(self) -> None:
         """Re-apply revocation, expiry and membership to every live session (e.g. after a block)."""
@@ -227,7 +227,7 @@ class P2PHost:
             try:
                 self._check_standing(session.identity)
                 self.membership(session.identity)
-            except P2PError as exc:
+            except NetworkError as exc:
                 self._drop(session, exc)
 
     async def _recheck_loop(self) -> None:
@@ -244,7 +244,7 @@ class P2PHost:
         transport = request.transport
         ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
         peer = request.remote or "?"
-        with contextlib.suppress(P2PError):
+        with contextlib.suppress(NetworkError):
             await self._run_session(ws, ssl_object, outbound=False, expected=None, label=peer)
         return ws
 
@@ -284,7 +284,7 @@ class P2PHost:
             self._refused(label, HandshakeFailed("handshake timed out"))
             await ws.close()
             return False
-        except P2PError as exc:
+        except NetworkError as exc:
             self._refused(label, exc)
             if not isinstance(exc, RefusedByPeer):
                 with contextlib.suppress(Exception):
@@ -367,7 +367,7 @@ class P2PHost:
                 if receive is not None:
                     self._safely(receive, session.address, data[1:])
             elif msg.type == WSMsgType.TEXT:
-                with contextlib.suppress(P2PError):
+                with contextlib.suppress(NetworkError):
                     parse_frame(str(msg.data), "none")
                 break
             elif msg.type == WSMsgType.ERROR:
@@ -379,7 +379,7 @@ class P2PHost:
                 self.refusals.append((session.identity.member_id, code))
                 break
 
-    def _drop(self, session: PeerSession, exc: P2PError) -> None:
+    def _drop(self, session: PeerSession, exc: NetworkError) -> None:
         if session.closing:
             return
         session.closing = True
@@ -388,7 +388,7 @@ class P2PHost:
         self.refusals.append((session.identity.member_id, exc.code))
         self._background(session.close(exc.code, exc.message)).add_done_callback(lambda _t: self._unregister(session))
 
-    def _refused(self, label: str, exc: P2PError) -> None:
+    def _refused(self, label: str, exc: NetworkError) -> None:
         event = "refused_by_peer" if isinstance(exc, RefusedByPeer) else "peer_refused"
         log.warning("event=%s peer=%s code=%s reason=%s", event, label, exc.code, exc.message)
         self.refusals.append((label, exc.code))

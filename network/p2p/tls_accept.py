@@ -11,7 +11,7 @@ import asyncio
 import ssl
 from collections.abc import Callable
 
-from network.p2p.errors import P2PError
+from network.errors import NetworkError
 from network.pki.tls import classify_tls_error
 
 HANDSHAKE_TIMEOUT_S = 10.0
@@ -21,7 +21,7 @@ class TlsAcceptor(asyncio.Protocol):
     """Protocol of one accepted TCP connection until TLS is up; then hands the TLS transport to `serve`."""
 
     def __init__(self, ctx: ssl.SSLContext, serve: Callable[[], asyncio.Protocol],
-                 refused: Callable[[str, P2PError], None]) -> None:
+                 refused: Callable[[str, NetworkError], None]) -> None:
         self._ctx = ctx
         self._serve = serve
         self._refused = refused
@@ -48,7 +48,7 @@ class TlsAcceptor(asyncio.Protocol):
         except (TimeoutError, OSError, ConnectionError) as exc:
             error = classify_tls_error(exc)
             if error.code == "network.unreachable":  # it hung up mid-handshake: likely it refused our certificate
-                error = P2PError(f"peer closed the TLS handshake: {exc!r}", code="network.tls_aborted")
+                error = NetworkError(f"peer closed the TLS handshake: {exc!r}", code="network.tls_aborted")
             self._refused(label, error)
             transport.close()
             return

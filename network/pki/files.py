@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from network.p2p.errors import PkiError
+from network.errors import PkiError
 from network.pki.certs import PrivateKey
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from network.p2p.errors import CertificateInvalid
+from network.errors import CertificateInvalid
 
 MEMBER_URI = "colend:member:"
 VALIDATOR_URI = "colend:validator:0x"

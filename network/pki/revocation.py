@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from network.p2p.errors import PkiError
+from network.errors import PkiError
 
 log = logging.getLogger("colend.pki")
 

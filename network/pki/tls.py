@@ -11,11 +11,11 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from network.p2p.errors import (
+from network.errors import (
     CertificateExpired,
     CertificateInvalid,
     CertificateRevoked,
-    P2PError,
+    NetworkError,
     UnknownCa,
 )
 
@@ -25,7 +25,7 @@ _VERIFY_CODES: dict[int, type[CertificateInvalid]] = {
     9: CertificateExpired, 10: CertificateExpired, 23: CertificateRevoked,
 }
 # TLS alerts the other end sends when it refuses our certificate
-_ALERTS: dict[str, type[P2PError]] = {
+_ALERTS: dict[str, type[NetworkError]] = {
     "UNKNOWN_CA": UnknownCa, "CERTIFICATE_EXPIRED": CertificateExpired, "CERTIFICATE_REVOKED": CertificateRevoked,
     "BAD_CERTIFICATE": CertificateInvalid, "CERTIFICATE_REQUIRED": CertificateInvalid,
 }
@@ -57,7 +57,7 @@ def client_context(files: TlsFiles) -> ssl.SSLContext:
     return _context(files, ssl.Purpose.SERVER_AUTH)
 
 
-def classify_tls_error(exc: BaseException) -> P2PError:
+def classify_tls_error(exc: BaseException) -> NetworkError:
     """The stable network error for a failed TLS handshake, from our verification or the peer's alert."""
     cause: BaseException | None = exc
     while cause is not None:
@@ -73,6 +73,6 @@ def classify_tls_error(exc: BaseException) -> P2PError:
             for alert, kind in _ALERTS.items():
                 if reason.endswith(alert):
                     return kind(f"peer refused our certificate: {cause.reason}")
-            return P2PError(f"TLS handshake failed: {cause.reason or cause}", code="network.tls_failed")
+            return NetworkError(f"TLS handshake failed: {cause.reason or cause}", code="network.tls_failed")
         cause = cause.__cause__
-    return P2PError(f"connection failed: {exc}", code="network.unreachable")
+    return NetworkError(f"connection failed: {exc}", code="network.unreachable")

@@ -90,11 +90,12 @@ class Cluster:
         consortium = bytes.fromhex(json.loads((self.root / "genesis.json").read_text())["contracts"]["Consortium"][2:])
         kind = "address" if call.endswith("Validator") else "bytes32"
         calldata = keccak(f"{call}({kind})".encode())[:4] + arg.rjust(32, b"\0")  # an address is left-padded
-        hashes = [self.send("webank-0", voters[0], consortium, calldata)]
+        proposed = self.send("webank-0", voters[0], consortium, calldata)
+        receipts = [eventually("the proposal", lambda: self.receipt_on("webank-0", proposed))]  # before any vote
         vote = keccak(b"vote(uint256)")[:4] + proposal.to_bytes(32, "big")
-        hashes += [self.send("mybank-0", bank, consortium, vote) for bank in voters[1:]]
-        receipts = [eventually("a governance tx", lambda h=h: self.receipt_on("webank-0", h)) for h in hashes]
-        assert all(r["status"] == "0x1" for r in receipts), receipts
+        votes = [self.send("mybank-0", bank, consortium, vote) for bank in voters[1:]]
+        receipts += [eventually("a vote", lambda h=h: self.receipt_on("webank-0", h)) for h in votes]
+        assert [r["status"] for r in receipts] == ["0x1"] * len(receipts), receipts
         return max(int(r["blockNumber"], 16) for r in receipts)
 
     def signers(self, name: str, number: int) -> set[bytes]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from network.errors import NotAMember
 from network.p2p.abc import Channel, StaticPeer
 from network.p2p.channel import ChannelTransport
-from network.p2p.errors import NotAMember
 from network.p2p.handshake import ChainTag
 from network.p2p.host import HostConfig, P2PHost
 from network.pki.identity import NodeIdentity
@@ -260,6 +260,6 @@ async def test_a_channel_is_a_peer_addressed_transport_with_peer_events_and_disc
     await until(lambda: ("up", b.identity.address, b"") in handler.events)
     b_transport.send(a.identity.address, b"to a")
     await until(lambda: ("msg", b.identity.address, b"to a") in handler.events)
-    ChannelTransport(a, Channel.SYNC).disconnect(b.identity.address, "served a bad block")
+    ChannelTransport(a, Channel.TX).disconnect(b.identity.address, "served a bad block")
     await until(lambda: ("down", b.identity.address, b"") in handler.events)
     assert ("MYBANK", "network.peer_penalised") in a.refusals

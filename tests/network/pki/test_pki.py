@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
-from network.p2p.errors import CertificateInvalid, HandshakeMismatch, IdentityMismatch, RefusedByPeer
+from network.errors import CertificateInvalid, HandshakeMismatch, IdentityMismatch, RefusedByPeer
 from network.p2p.handshake import ChainTag, auth_frame, check_auth, check_hello, new_hello, parse_hello, refuse_frame
 from network.pki.certs import issue_node, node_validity
 from network.pki.files import read_cert
