@@ -7,7 +7,7 @@ so selection order may use arrival sequence numbers without touching consensus d
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from node.tx.model import Transaction
@@ -18,6 +18,25 @@ from node.txpool.admission import PoolLimits, SenderView, admit, contiguous_end
 class _Entry:
     tx: Transaction
     seq: int
+
+
+class _HashesByNonce(Mapping[int, bytes]):
+    """A sender's pooled tx hashes by nonce, read through (a copy per admission made admission O(pool))."""
+
+    def __init__(self, entries: Mapping[int, _Entry]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, nonce: int) -> bytes:
+        return self._entries[nonce].tx.hash
+
+    def __contains__(self, nonce: object) -> bool:
+        return nonce in self._entries
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class TxPool:
@@ -40,7 +59,7 @@ class TxPool:
     def add(self, tx: Transaction, account_nonce: int, permitted: bool, balance: int = 0) -> bytes | None:
         """Admit tx (raising TxRejected if refused); returns the hash it replaced, if any."""
         mine = self._by_sender.get(tx.sender, {})
-        view = SenderView(account_nonce, permitted, {n: e.tx.hash for n, e in mine.items()}, balance)
+        view = SenderView(account_nonce, permitted, _HashesByNonce(mine), balance)
         decision = admit(tx, view, tx.hash in self._by_hash, len(self._by_hash), self.limits)
         if decision.replaces is not None:
             del self._by_hash[decision.replaces]
