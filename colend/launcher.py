@@ -22,8 +22,10 @@ DEFAULT_START_TIMEOUT_S = 60.0
 
 
 class NodeLauncher:
-    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
+    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+                 prefix: tuple[str, ...] = ()) -> None:
         self.config = config
+        self.prefix = prefix  # e.g. ("ip", "netns", "exec", NS): run the node inside a network namespace
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
         self.proc: subprocess.Popen[str] | None = None
@@ -34,9 +36,10 @@ class NodeLauncher:
     def start(self) -> str:
         """Starts the node and returns its RPC URL once it has logged event=node_started."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "colend", "node", "run", "--config", str(self.config)],
+            [*self.prefix, sys.executable, "-m", "colend", "node", "run", "--config", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # a terminal's Ctrl-C reaches the launcher, which stops each node exactly once
         )  # fmt: skip
         self.startup_lines = []
         started = threading.Event()
@@ -81,6 +84,11 @@ class NodeLauncher:
         """A clean shutdown (SIGTERM); kills the node if it does not exit in time. Returns its exit code."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout_s)
+
+    def wait(self, timeout_s: float = 30) -> int:
+        """Waits for the node to exit (after a SIGTERM sent elsewhere); kills it if it takes too long."""
+        assert self.proc is not None
         try:
             code = self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:

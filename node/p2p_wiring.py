@@ -1,10 +1,11 @@
 """Runs a consortium node: the chain engine wired to the mutual-TLS p2p host.
 
-Every node runs network's ConsensusDriver over the host's consensus channel (QBFT and block sync); a
-validator votes and gossips the txs its clients send, an observer is not in the validator set, so its core
-follows without voting while sync brings it every final block, and it refuses writes. Both answer block
-range requests, refresh the chain's membership view after each block (a suspended member's sessions close),
-and serve JSON-RPC and, when configured, Prometheus /metrics.
+Every node, validator or observer, runs the network's ConsensusDriver (QBFT and block sync, network/driver.py)
+over the host's consensus channel: a validator votes, an observer (not in the validator set) follows the
+same messages and syncs finalized blocks, seals checked and re-executed, but never votes. Validators gossip
+the txs their clients send; an observer refuses every write. After each block the chain's membership view
+is refreshed (a suspended member's sessions close). JSON-RPC is guarded by node/rpc_exposure.py, and
+Prometheus /metrics is served when configured.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver
 from network.errors import ChainHalted
 from network.p2p.abc import Channel, StaticPeer
-from network.p2p.channel import HostTransport
+from network.p2p.channel import ChannelTransport
 from network.p2p.handshake import ChainTag
 from network.p2p.host import HostConfig, P2PHost
 from network.pki.tls import TlsFiles
@@ -35,6 +36,7 @@ from node.consortium_backend import GossipingBackend, ObserverBackend
 from node.engine import ChainEngine
 from node.keyfiles import read_key
 from node.node_metrics import NodeMetrics
+from node.rpc_exposure import rpc_guard
 from node.tx_gossip import TxGossip
 
 log = logging.getLogger("colend.node")
@@ -55,16 +57,15 @@ def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembershi
 
 
 def _count_round_changes(driver: ConsensusDriver, metrics: NodeMetrics) -> None:
-    """Wraps the driver's timer input: a round timeout that moves the core to a higher round is a round change."""
+    """Wraps the driver's timer input: a round timer that moves the core to a higher round is a round change."""
     on_timer = driver.on_timer
 
     def counted(timer: Timer) -> None:
         core = driver.core
-        before = (core.height, core.round) if core is not None else None
+        before = (core.height, core.round) if core is not None and timer.kind is TimerKind.ROUND else None
         on_timer(timer)
         core = driver.core
-        if timer.kind is TimerKind.ROUND and core is not None and before is not None \
-                and core.height == before[0] and core.round > before[1]:
+        if before is not None and core is not None and core.height == before[0] and core.round > before[1]:
             metrics.round_changes.inc()
             log.info("event=round_change height=%d round=%d", core.height, core.round)
 
@@ -75,28 +76,29 @@ async def run_consortium_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
     from node.service import consensus_driver, open_engine
 
+    guard = rpc_guard(config)  # before anything opens: an exposed RPC without auth never starts
     engine = open_engine(config)
     membership = ChainMembership(engine)
     host = p2p_host(config, engine, membership)
-    observer = config.role == "observer"
-    gossip = TxGossip(engine, host)
+    gossip = TxGossip(engine, host, pool=config.role != "observer")
     thread = ConsensusThread()
-    driver = consensus_driver(config, engine, thread, HostTransport(host, Channel.CONSENSUS))
+    driver = consensus_driver(config, engine, thread, ChannelTransport(host, Channel.CONSENSUS))
     status = {"role": config.role, "member": config.member_id, "peers": lambda: len(host.peers()),
               "round": lambda: driver.core.round if driver.core is not None else 0}
     metrics = NodeMetrics(height=lambda: engine.head.number, round_=status["round"], peers=lambda: len(host.peers()),
                           pool_size=lambda: len(engine.pool))
     engine.validate_block = metrics.timed_execution(engine.validate_block)  # type: ignore[method-assign]
     engine.propose = metrics.timed_execution(engine.propose)  # type: ignore[method-assign]
+    _count_round_changes(driver, metrics)
     backend: GossipingBackend | ObserverBackend
-    if observer:
+    if config.role == "observer":
         backend = ObserverBackend(engine, node_id=config.node_id, extra_status=status)
     else:
         backend = GossipingBackend(engine, node_id=config.node_id, gossip=gossip, extra_status=status)
-    _count_round_changes(driver, metrics)
     engine.on_block(_after_block(membership, host, gossip, metrics))
     await host.start()
-    rpc = await serve(backend, config.rpc_host, config.rpc_port)
+    rpc = await serve(backend, config.rpc_host, config.rpc_port, middlewares=guard.middlewares,
+                      ssl_context=guard.ssl_context)
     metrics_runner: web.AppRunner | None = None
     if config.metrics_port:
         metrics_runner = await metrics.serve(config.rpc_host, config.metrics_port)
