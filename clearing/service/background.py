@@ -13,6 +13,7 @@ from web3 import AsyncWeb3
 from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
 from clearing.indexer.follower import ChainFollower, SuiteLocation, locate_suite
+from clearing.service.policy_view import PolicyView
 from clearing.service.runs import RunManager
 from clearing.service.state import FollowState
 from clearing.settlement.store import SettlementStore
@@ -77,3 +78,14 @@ async def schedule_runs(runs: RunManager, *, every_s: float, watch_s: float) -> 
                 runs.start("schedule" if due else "books_changed")
             except ClearingError as exc:  # a run started by request in between
                 log.info("event=run_skipped reason=%r", exc.message)
+
+
+async def refresh_policy(view: PolicyView, *, every_s: float) -> None:
+    """Keeps the exposure report (and so its /metrics gauges) current as the index moves."""
+    while True:
+        try:
+            await view.current()
+        except ClearingError as exc:  # e.g. the policy module missing from this build: nothing to refresh
+            log.info("event=policy_refresh_stopped reason=%r", exc.message)
+            return
+        await asyncio.sleep(every_s)
