@@ -24,3 +24,13 @@ class FourEyesViolation(ColendError):
     """A payment reference approved by the officer who entered it: a second officer must approve."""
 
     code = "colend.four_eyes_violation"
+
+
+class ChildStartFailed(ColendError):
+    """A child process exited, or did not log that it started, in time; the message carries the log's tail."""
+
+    code = "colend.start_failed"
+
+
+class ServiceStartFailed(ChildStartFailed):
+    code = "colend.service_start_failed"

@@ -1,8 +1,9 @@
-"""A `colend node run` child process, for the demo and the end-to-end tests: start, wait, stop, kill -9.
+"""`colend` child processes (a node, a clearing service) for the demo and the end-to-end tests: start, wait,
+stop, kill -9.
 
 The child's stderr (its structured log) is drained for the process's whole life, so the pipe never blocks
-the node; every line goes to a log file and to `lines`. Start-up is awaited on the node's own
-`event=node_started` line (logged once RPC listens and consensus runs), never on a sleep.
+the child; every line goes to a log file and to `lines`. Start-up is awaited on the child's own started line
+(a node logs `event=node_started` once RPC listens and consensus runs), never on a sleep.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import sys
 import threading
 from pathlib import Path
 
+from colend.errors import ChildStartFailed, ColendError, ServiceStartFailed
 from node.errors import NodeError
 
 STARTED = re.compile(r"event=node_started .*\brpc=(\S+):(\d+)")
+SERVICE_STARTED = re.compile(r"event=service_started .*\bhttp=(\S+):(\d+)")
 DEFAULT_START_TIMEOUT_S = 60.0
 
 
@@ -27,20 +30,28 @@ class NodeStartFailed(NodeError):
     code = "node_start_failed"
 
 
-class NodeLauncher:
-    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
-        self.config = config
+class ProcessLauncher:
+    """`colend <argv>` as a child process, started once it logs a line matching `started` (host, port groups)."""
+
+    what = "process"
+    failure: type[NodeError | ColendError] = ChildStartFailed
+
+    def __init__(
+        self, argv: list[str], log_path: Path, started: re.Pattern[str], *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S
+    ) -> None:
+        self.argv = argv
+        self.started_pattern = started
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []  # every log line of every start, in order
-        self.startup_lines: list[str] = []  # the latest start's lines up to event=node_started
+        self.startup_lines: list[str] = []  # the latest start's lines up to its started line
         self.url = ""
 
     def start(self) -> str:
-        """Starts the node and returns its RPC URL once it has logged event=node_started."""
+        """Starts the child and returns its URL (http://host:port) once it has logged its started line."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "colend", "node", "run", "--config", str(self.config)],
+            [sys.executable, "-m", "colend", *self.argv],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
@@ -54,7 +65,7 @@ class NodeLauncher:
             self.proc.wait()
             self._pump.join(timeout=5)
             tail = "".join(self.startup_lines[-40:])
-            raise NodeStartFailed(f"node did not start (log {self.log_path}):\n{tail}")
+            raise self.failure(f"{self.what} did not start (log {self.log_path}):\n{tail}")
         host = "127.0.0.1" if address[0] in ("0.0.0.0", "::") else address[0]
         self.url = f"http://{host}:{address[1]}"
         return self.url
@@ -68,10 +79,10 @@ class NodeLauncher:
                 self.lines.append(line.rstrip("\n"))
                 if not started.is_set():
                     self.startup_lines.append(line)
-                    if match := STARTED.search(line):
+                    if match := self.started_pattern.search(line):
                         address.extend((match[1], match[2]))
                         started.set()
-        started.set()  # the node exited: stop waiting for it
+        started.set()  # the child exited: stop waiting for it
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -84,7 +95,7 @@ class NodeLauncher:
         self._pump.join(timeout=10)
 
     def stop(self, timeout_s: float = 30) -> int:
-        """A clean shutdown (SIGTERM); kills the node if it does not exit in time. Returns its exit code."""
+        """A clean shutdown (SIGTERM); kills the child if it does not exit in time. Returns its exit code."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -94,3 +105,25 @@ class NodeLauncher:
             code = self.proc.wait()
         self._pump.join(timeout=10)
         return code
+
+
+class NodeLauncher(ProcessLauncher):
+    """`colend node run --config CONFIG`."""
+
+    what = "node"
+    failure = NodeStartFailed
+
+    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
+        super().__init__(["node", "run", "--config", str(config)], log_path, STARTED, start_timeout_s=start_timeout_s)
+        self.config = config
+
+
+class ServiceLauncher(ProcessLauncher):
+    """`colend serve --config CONFIG`: a clearing service, started once it logs event=service_started."""
+
+    what = "clearing service"
+    failure = ServiceStartFailed
+
+    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
+        super().__init__(["serve", "--config", str(config)], log_path, SERVICE_STARTED, start_timeout_s=start_timeout_s)
+        self.config = config
