@@ -29,9 +29,10 @@ from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
 from clearing.indexer.follower import sync_from_node
 from clearing.recon.rules import MatchRules
-from clearing.recon.run import RunResult, run_reconciliation
+from clearing.recon.run import run_reconciliation
 from clearing.report.export import write_outputs
 from colend import demo_summary as summary
+from colend.bank_recon import BankRecon, from_run
 from colend.day import BANKS, REGULATOR, LendingDay, loan_input, plan_day
 from colend.demo_books import PlantedBreak, plant_mistakes, write_books
 from colend.demo_checks import (
@@ -75,7 +76,7 @@ class DayOutcome:
 
     posted: dict[str, Posted]
     log: SettlementLog
-    results: dict[str, RunResult] = field(default_factory=dict)
+    recons: dict[str, BankRecon] = field(default_factory=dict)
     planted: dict[str, list[PlantedBreak]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
@@ -137,10 +138,7 @@ def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) ->
             frames.filter(pl.col("kind").is_in(["DRAWDOWN_ALLOCATION", "REPAYMENT_ALLOCATION"])),
             frames.filter(pl.col("kind") == "LOAN_TRANCHE"),
         ),
-        *(
-            planted_breaks_found(bank, outcome.planted[bank], r.breaks["break_id"].to_list(), r.statement.overall.residual)
-            for bank, r in outcome.results.items()
-        ),
+        *(planted_breaks_found(bank, outcome.planted[bank], r.break_ids, r.residual) for bank, r in outcome.recons.items()),
     ]
     return outcome
 
@@ -183,7 +181,7 @@ def _reconcile_every_bank(out: Console, root: Path, day: LendingDay, network: De
                 index, bank, books_path, mapping_path, as_of=day.as_of, rules=MatchRules(),
                 break_store=root / "breaks" / f"{bank.lower()}.sqlite",
             )  # fmt: skip
-            outcome.results[bank] = result
+            outcome.recons[bank] = from_run(bank, result)
             write_outputs(result, root / "report" / bank.lower())
             out.print(f"{bank}: books {books_path.name} ({books.height} rows) reconciled: {result.statement.verdict.value}")
     finally:
@@ -204,8 +202,8 @@ def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, outcome:
         summary.postings_table(outcome.posted),
         summary.positions_table(outcome.log),
         summary.payments_table(outcome.log),
-        summary.reconciliation_table(outcome.results),
-        summary.breaks_table(outcome.results, outcome.planted),
+        summary.reconciliation_table(outcome.recons),
+        summary.breaks_table(outcome.recons, outcome.planted),
         summary.checks_table(outcome.findings),
     ):
         summary.print_listing(out, t)

@@ -13,7 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from clearing.recon.run import RunResult
+from colend.bank_recon import BankRecon
 from colend.day import LendingDay
 from colend.demo_books import PlantedBreak
 from colend.demo_checks import Finding
@@ -138,23 +138,21 @@ def payments_table(log: SettlementLog) -> Listing:
     return t
 
 
-def reconciliation_table(results: Mapping[str, RunResult]) -> Listing:
+def reconciliation_table(recons: Mapping[str, BankRecon]) -> Listing:
     t = table("Reconciliation of each bank's books against the chain", "bank", "chain rows", "books rows", "matched",
               "breaks", "residual", "verdict", right=("chain rows", "books rows", "matched", "breaks", "residual"))  # fmt: skip
-    for bank, result in results.items():
-        s = result.statement
-        t.add_row(bank, str(s.overall.chain.count), str(s.overall.books.count), str(s.overall.matched_count),
-                  str(result.breaks.height), fen(s.overall.residual), s.verdict.value)  # fmt: skip
+    for bank, r in recons.items():
+        t.add_row(bank, str(r.chain_rows), str(r.books_rows), str(r.matched), str(len(r.breaks)), fen(r.residual), r.verdict)
     return t
 
 
-def breaks_table(results: Mapping[str, RunResult], planted: Mapping[str, Sequence[PlantedBreak]]) -> Listing:
+def breaks_table(recons: Mapping[str, BankRecon], planted: Mapping[str, Sequence[PlantedBreak]]) -> Listing:
     """Every break per bank, beside the mistake that was planted for it (or "NOT PLANTED")."""
     t = table("Breaks by type per bank, and the mistakes planted in the books", "bank", "break", "record", "key", "planted as")
-    for bank, result in results.items():
+    for bank, r in recons.items():
         why = {p.break_id: p.mistake for p in planted.get(bank, ())}
-        for break_id, break_type, kind, key in result.breaks.select("break_id", "break_type", "kind", "key").iter_rows():
-            t.add_row(bank, break_type, kind, key, why.pop(break_id, "NOT PLANTED"))
+        for b in r.breaks:
+            t.add_row(bank, b.break_type, b.kind, b.key, why.pop(b.break_id, "NOT PLANTED"))
         for break_id, mistake in why.items():
             t.add_row(bank, "NOT FOUND", "", break_id, mistake)
     return t
