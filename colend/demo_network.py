@@ -31,6 +31,7 @@ class DemoNetwork:
     root: Path
     contracts: dict[str, str]
     accounts: dict[str, LocalAccount]  # member id -> its account key
+    key_files: dict[str, Path]  # member id -> the file holding that key (0600), for its clearing service
     member_node: dict[str, str]  # member id -> the node (name) it sends to and reads from
     node_urls: dict[str, str] = field(default_factory=dict)  # node name -> RPC URL
     launchers: dict[str, NodeLauncher] = field(default_factory=dict)
@@ -65,18 +66,21 @@ def single_node_network(root: Path, banks: tuple[str, ...], observers: tuple[str
     if done.returncode != 0:
         raise DemoNetworkFailed(f"colend init failed: {done.stderr.strip()}")
     info = json.loads(done.stdout)
-    accounts = {
-        member: Account.from_key(bytes.fromhex(Path(m["keyFile"]).read_text().strip().removeprefix("0x")))
-        for member, m in info["members"].items()
-    }
+    key_files = {member: Path(m["keyFile"]) for member, m in info["members"].items()}
+    accounts = {member: Account.from_key(_key(path)) for member, path in key_files.items()}
     launcher = NodeLauncher(node_dir / "node.toml", node_dir / "node.log", start_timeout_s=NODE_START_TIMEOUT_S)
     return DemoNetwork(
         root=root,
         contracts=info["contracts"],
         accounts=accounts,
+        key_files=key_files,
         member_node={member: "node" for member in (*banks, *observers)},
         launchers={"node": launcher},
     )
+
+
+def _key(path: Path) -> bytes:
+    return bytes.fromhex(path.read_text().strip().removeprefix("0x"))
 
 
 def _free_port() -> int:
