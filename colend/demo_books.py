@@ -217,6 +217,12 @@ def plant_mistakes(chain: pl.DataFrame, bank: str, seed: int, as_of: dt.date) ->
 # ---------------------------------------------------------------------------------------------- export
 
 
+def books_paths(bank: str, folder: Path) -> tuple[Path, Path]:
+    """Where the bank's export and its column mapping go (known before they are written, for its service)."""
+    suffix = "txt" if FORMATS[bank].delimiter == "|" else "csv"
+    return folder / f"{bank.lower()}_books.{suffix}", folder / f"{bank.lower()}_mapping.toml"
+
+
 def write_books(books: pl.DataFrame, bank: str, folder: Path) -> tuple[Path, Path]:
     """The export file and its column mapping, in the bank's own format; returns (books, mapping) paths."""
     fmt = FORMATS[bank]
@@ -238,9 +244,7 @@ def write_books(books: pl.DataFrame, bank: str, folder: Path) -> tuple[Path, Pat
         "value_date": pl.col("value_date").dt.strftime(fmt.date_format),
     }
     export = books.select(exprs.get(name, pl.col(name)).alias(column) for name, column in zip(FIELDS, fmt.columns, strict=True))
-    suffix = "txt" if fmt.delimiter == "|" else "csv"
-    path = folder / f"{bank.lower()}_books.{suffix}"
+    path, mapping = books_paths(bank, folder)
     path.write_bytes(export.write_csv(separator=fmt.delimiter).encode(fmt.encoding))
-    mapping = folder / f"{bank.lower()}_mapping.toml"
     mapping.write_text(fmt.mapping_toml(), encoding="utf-8")
     return path, mapping

@@ -34,3 +34,9 @@ class ChildStartFailed(ColendError):
 
 class ServiceStartFailed(ChildStartFailed):
     code = "colend.service_start_failed"
+
+
+class ServiceCallFailed(ColendError):
+    """A clearing service answered a demo call with an error, or did not show what it should in time."""
+
+    code = "colend.service_call_failed"
