@@ -49,8 +49,8 @@ class Listing:
         """Width of the table with no header word and no short cell broken (borders and padding included)."""
         widths = []
         for i, name in enumerate(self.columns):
-            cells = [_plain(row[i]) for row in self.rows]
-            widths.append(max(max(len(w) for w in name.split()), *(min(len(c), COMFORTABLE_CELL) for c in cells)))
+            lines = [line for row in self.rows for line in _plain(row[i]).splitlines()]
+            widths.append(max([len(w) for w in name.split()] + [min(len(line), COMFORTABLE_CELL) for line in lines]))
         return sum(widths) + 3 * len(widths) + 1
 
 
