@@ -16,8 +16,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "node.node_cli",
     "clearing.indexer.cli",
     "clearing.cli",
+    "clearing.service.cli",
     "network.cli",
     "colend.demo",
+    "colend.consortium.cli",
 )
 
 

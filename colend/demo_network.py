@@ -17,8 +17,8 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from colend.errors import DemoNetworkFailed
-from colend.launcher import NodeLauncher, NodeStartFailed
+from colend.errors import DemoNetworkFailed, NodeStartFailed
+from colend.launcher import NodeLauncher
 
 NODE_START_TIMEOUT_S = 60
 BLOCK_PERIOD_MS = 50

@@ -32,6 +32,12 @@ class ChildStartFailed(ColendError):
     code = "colend.start_failed"
 
 
+class NodeStartFailed(ChildStartFailed):
+    """The node exited, or did not log that it started, in time; the message carries the log's tail."""
+
+    code = "colend.node_start_failed"
+
+
 class ServiceStartFailed(ChildStartFailed):
     code = "colend.service_start_failed"
 

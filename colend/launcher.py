@@ -16,25 +16,18 @@ import sys
 import threading
 from pathlib import Path
 
-from colend.errors import ChildStartFailed, ColendError, ServiceStartFailed
-from node.errors import NodeError
+from colend.errors import ChildStartFailed, NodeStartFailed, ServiceStartFailed
 
 STARTED = re.compile(r"event=node_started .*\brpc=(\S+):(\d+)")
 SERVICE_STARTED = re.compile(r"event=service_started .*\bhttp=(\S+):(\d+)")
 DEFAULT_START_TIMEOUT_S = 60.0
 
 
-class NodeStartFailed(NodeError):
-    """The node exited, or did not log that it started, in time; the message carries the log's tail."""
-
-    code = "node_start_failed"
-
-
 class ProcessLauncher:
     """`colend <argv>` as a child process, started once it logs a line matching `started` (host, port groups)."""
 
     what = "process"
-    failure: type[NodeError | ColendError] = ChildStartFailed
+    failure: type[ChildStartFailed] = ChildStartFailed
 
     def __init__(
         self, argv: list[str], log_path: Path, started: re.Pattern[str], *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S

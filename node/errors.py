@@ -6,7 +6,7 @@ from __future__ import annotations
 class NodeError(Exception):
     """Base of every error the node reports to a caller."""
 
-    code: str = "node_error"
+    code: str = "node.error"
     rpc_code: int = -32000
 
     def __init__(self, message: str, *, data: object | None = None) -> None:
@@ -16,108 +16,115 @@ class NodeError(Exception):
 
 
 class InvalidParams(NodeError):
-    code = "invalid_params"
+    code = "node.invalid_params"
     rpc_code = -32602
 
 
 class MalformedTransaction(NodeError):
     """Raw bytes that are not a decodable, signed Ethereum transaction."""
 
-    code = "malformed_tx"
+    code = "node.malformed_tx"
     rpc_code = -32602
 
 
 class TxRejected(NodeError):
     """A well-formed transaction the pool or the permission check refuses (nonce, chain id, account...)."""
 
-    code = "tx_rejected"
+    code = "node.tx_rejected"
     rpc_code = -32000
 
 
 class NotPermitted(TxRejected):
     """The sender is not an active consortium member account allowed to write."""
 
-    code = "not_permitted"
+    code = "node.not_permitted"
     rpc_code = -32000
 
 
 class ExecutionReverted(NodeError):
     """eth_call / eth_estimateGas reverted; `data` carries the revert bytes as 0x-hex."""
 
-    code = "execution_reverted"
+    code = "node.execution_reverted"
     rpc_code = 3
 
 
 class BlockNotFound(NodeError):
-    code = "block_not_found"
+    code = "node.block_not_found"
     rpc_code = -32001
 
 
 class StateCommitmentMismatch(NodeError):
     """This node computed a different post-state than the block commits to: halt rather than fork."""
 
-    code = "state_commitment_mismatch"
+    code = "node.state_commitment_mismatch"
     rpc_code = -32603
 
 
 class NonceTooLow(TxRejected):
-    code = "nonce_too_low"
+    code = "node.nonce_too_low"
 
 
 class AlreadyKnown(TxRejected):
-    code = "already_known"
+    code = "node.already_known"
 
 
 class InsufficientFunds(TxRejected):
-    code = "insufficient_funds"
+    code = "node.insufficient_funds"
 
 
 class PoolFull(TxRejected):
     """The pool (or the sender's share of it) has no room; the caller may retry later."""
 
-    code = "txpool_full"
+    code = "node.txpool_full"
 
 
 class NonceGapTooLarge(TxRejected):
     """The nonce is so far ahead of the account that holding it would only tie up pool room."""
 
-    code = "nonce_gap_too_large"
+    code = "node.nonce_gap_too_large"
 
 
 class WrongChainId(TxRejected):
-    code = "wrong_chain_id"
+    code = "node.wrong_chain_id"
 
 
 class GasLimitExceeded(TxRejected):
-    code = "gas_limit_exceeded"
+    code = "node.gas_limit_exceeded"
 
 
 class OversizedTransaction(TxRejected):
-    code = "oversized_tx"
+    code = "node.oversized_tx"
 
 
 class HistoricalStateUnavailable(InvalidParams):
     """The node keeps the latest state only; older blocks' state is rebuilt by replay, not served."""
 
-    code = "historical_state_unavailable"
+    code = "node.historical_state_unavailable"
 
 
 class ChainIntegrityError(NodeError):
     """A block that does not extend the head (parent, number, timestamp, roots or seals)."""
 
-    code = "chain_integrity"
+    code = "node.chain_integrity"
     rpc_code = -32603
 
 
 class StoreCorrupted(NodeError):
     """The chain store is missing a record it must have (genesis, head block, account)."""
 
-    code = "store_corrupted"
+    code = "node.store_corrupted"
     rpc_code = -32603
 
 
 class NodeHalted(NodeError):
     """The node stopped accepting blocks after a state commitment mismatch; an operator must intervene."""
 
-    code = "node_halted"
+    code = "node.node_halted"
     rpc_code = -32603
+
+
+class ReadOnlyNode(NodeError):
+    """An observer (regulator) node serves reads only: it never accepts a transaction or any other write."""
+
+    code = "read_only_node"
+    rpc_code = -32000

@@ -7,17 +7,14 @@ import asyncio
 import json
 import logging
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from eth_utils import to_checksum_address
 
 from network.qbft import PrivateKeySigner
-from node.chain.genesis import Genesis, GenesisMember, deploy_colend_suite
-from node.chain.header import ZERO_ADDRESS
 from node.config import NodeConfig, load_config
-from node.execution.executor import BlockContext, EvmExecutor
+from node.genesis_setup import new_genesis, new_member
 from node.keyfiles import new_private_key, write_key
 
 DEFAULT_CHAIN_ID = 20_250
@@ -60,15 +57,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     root.mkdir(parents=True, exist_ok=True)
     validator_key = new_private_key()
     write_key(root / "keys" / "validator.key", validator_key)
-    members = []
-    for ids, role in ((_ids(args.banks), "BANK"), (_ids(args.observers), "OBSERVER")):
-        for bank in ids:
-            key = new_private_key()
-            write_key(root / "keys" / f"{bank.lower()}.key", key)
-            members.append(GenesisMember(bank, bank.title(), role, (PrivateKeySigner(key).address,)))
-    genesis = Genesis(chain_id=args.chain_id, timestamp_ms=time.time_ns() // 1_000_000,
-                      validators=(PrivateKeySigner(validator_key).address,), members=tuple(members))
-    genesis = genesis.with_contracts(genesis_contracts(genesis))
+    members = [new_member(bank, role, root / "keys" / f"{bank.lower()}.key")
+               for ids, role in ((_ids(args.banks), "BANK"), (_ids(args.observers), "OBSERVER")) for bank in ids]
+    genesis = new_genesis(args.chain_id, (PrivateKeySigner(validator_key).address,), tuple(members))
     (root / "genesis.json").write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
     config = NodeConfig(rpc_host=args.rpc_host, rpc_port=args.rpc_port, block_period_ms=args.block_period_ms)
     config.write(root / "node.toml")
@@ -80,13 +71,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         "contracts": {k: to_checksum_address(v) for k, v in sorted(genesis.contracts.items())},
     }, indent=2))
     return 0
-
-
-def genesis_contracts(genesis: Genesis) -> dict[str, bytes]:
-    """Run the genesis deployment once to learn (and pin) the suite's addresses."""
-    executor = EvmExecutor(genesis.chain_id, genesis.block_gas_limit, None)
-    executor.set_context(BlockContext(0, genesis.timestamp_ms // 1000, ZERO_ADDRESS, genesis.block_gas_limit))
-    return deploy_colend_suite(executor.evm, genesis)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -6,16 +6,16 @@ from __future__ import annotations
 class QbftError(Exception):
     """Base of every error raised by `network.qbft`."""
 
-    code: str = "qbft_error"
+    code: str = "network.qbft_error"
 
 
 class MalformedMessage(QbftError):
     """Bytes that do not decode to a well-formed consensus message; the core drops them."""
 
-    code = "qbft_malformed_message"
+    code = "network.malformed_message"
 
 
 class InvalidSignature(QbftError):
     """A signature that does not recover to any public key."""
 
-    code = "qbft_invalid_signature"
+    code = "network.invalid_signature"

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from node.backend_api import NodeBackend
 from node.errors import InvalidParams, NodeError
-from node.rpc.errors import INTERNAL_ERROR, InvalidRequest, MethodNotFound, ParseError, ResponseTooLarge
+from node.rpc.errors import (
+    INTERNAL_ERROR,
+    InternalError,
+    InvalidRequest,
+    MethodNotFound,
+    ParseError,
+    ResponseTooLarge,
+    error_data,
+)
 from node.rpc.filters import FilterRegistry
 from node.rpc.limits import RpcLimits
 from node.rpc.logfmt import log_event
@@ -139,7 +147,7 @@ class Dispatcher:
             self._log_internal(exc, request.method, peer)
             if request.id is _NO_ID:
                 return None
-            return _encode_error(request.id, INTERNAL_ERROR, "internal error", None)
+            return _encode_error(request.id, INTERNAL_ERROR, "internal error", {"code": InternalError.code})
         return reply
 
     def _call(self, request: _Request, ctx: CallContext) -> object:
@@ -153,7 +161,7 @@ class Dispatcher:
 
     def _error_response(self, request_id: object, exc: NodeError, method: str, peer: str) -> str:
         self._log_error(exc, method, peer)
-        return _encode_error(request_id, exc.rpc_code, exc.message, exc.data)
+        return _encode_error(request_id, exc.rpc_code, exc.message, error_data(exc))
 
     def _log_error(self, exc: NodeError, method: str, peer: str) -> None:
         log_event(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.errors import NodeError
+from node.errors import ExecutionReverted, NodeError
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -17,46 +17,56 @@ LIMIT_EXCEEDED = -32005
 class RpcError(NodeError):
     """An error of the JSON-RPC layer itself rather than of the node behind it."""
 
-    code = "rpc_error"
+    code = "node.rpc_error"
     rpc_code = SERVER_ERROR
 
 
 class ParseError(RpcError):
-    code = "parse_error"
+    code = "node.parse_error"
     rpc_code = PARSE_ERROR
 
 
 class InvalidRequest(RpcError):
-    code = "invalid_request"
+    code = "node.invalid_request"
     rpc_code = INVALID_REQUEST
 
 
 class MethodNotFound(RpcError):
-    code = "method_not_found"
+    code = "node.method_not_found"
     rpc_code = METHOD_NOT_FOUND
 
 
 class InternalError(RpcError):
     """Something failed inside the node; details go to the log, not to the caller."""
 
-    code = "internal_error"
+    code = "node.internal_error"
     rpc_code = INTERNAL_ERROR
 
 
 class LimitExceeded(RpcError):
     """A query or a resource a caller asked for is larger than the server's limits allow."""
 
-    code = "limit_exceeded"
+    code = "node.limit_exceeded"
     rpc_code = LIMIT_EXCEEDED
 
 
 class ResponseTooLarge(RpcError):
     """A batch whose replies grew past the response limit; the calls left were not run."""
 
-    code = "response_too_large"
+    code = "node.response_too_large"
     rpc_code = RESPONSE_TOO_LARGE
 
 
 class FilterNotFound(RpcError):
-    code = "filter_not_found"
+    code = "node.filter_not_found"
     rpc_code = SERVER_ERROR
+
+
+def error_data(exc: NodeError) -> object:
+    """The error object's `data`: revert bytes stay the bare 0x-hex clients decode; any other error carries its
+    stable string code (`package.reason`), beside whatever details it has."""
+    if isinstance(exc, ExecutionReverted):
+        return exc.data
+    if isinstance(exc.data, dict):
+        return {"code": exc.code, **exc.data}
+    return {"code": exc.code} if exc.data is None else {"code": exc.code, "detail": exc.data}

@@ -18,7 +18,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from node.backend_api import JsonDict, NodeBackend
 from node.errors import NodeError
 from node.rpc.dispatch import Dispatcher
-from node.rpc.errors import InternalError, InvalidRequest, LimitExceeded, MethodNotFound
+from node.rpc.errors import InternalError, InvalidRequest, LimitExceeded, MethodNotFound, error_data
 from node.rpc.limits import RpcLimits
 from node.rpc.logfmt import log_event
 from node.rpc.subscriptions import SubscriptionSession
@@ -68,9 +68,7 @@ def bound_port(runner: web.AppRunner) -> int:
 
 
 def _error_response(status: int, error: NodeError) -> web.Response:
-    body: dict[str, object] = {"code": error.rpc_code, "message": error.message}
-    if error.data is not None:
-        body["data"] = error.data
+    body = {"code": error.rpc_code, "message": error.message, "data": error_data(error)}
     return web.json_response({"jsonrpc": "2.0", "id": None, "error": body}, status=status)
 
 

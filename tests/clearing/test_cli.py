@@ -100,7 +100,7 @@ def test_clean_books_exit_zero_and_breaks_workflow(workspace: Path, capsys, monk
         )
         == 2
     )
-    assert "clearing.breaks.illegal_transition" in capsys.readouterr().err
+    assert "clearing.illegal_transition" in capsys.readouterr().err
     assert (
         main(
             [
@@ -152,7 +152,7 @@ def test_clean_books_exit_zero_and_breaks_workflow(workspace: Path, capsys, monk
 
 def test_errors_are_reported_with_their_code(workspace: Path, capsys) -> None:
     assert main(recon_run(workspace, workspace / "absent.csv")) == 2
-    assert "clearing.books.unavailable" in capsys.readouterr().err
+    assert "clearing.books_unavailable" in capsys.readouterr().err
     bad_index = [
         "recon",
         "run",

@@ -28,7 +28,8 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.persistent import WebSocketProvider
 
-from colend.launcher import NodeLauncher, NodeStartFailed
+from colend.errors import NodeStartFailed
+from colend.launcher import NodeLauncher
 from contracts.compiler import EVM_VERSION, SOLC_JS_DIR  # the pinned solc-js and the fork the node runs
 
 pytestmark = pytest.mark.e2e

@@ -61,7 +61,7 @@ def test_a_mapped_column_absent_from_the_header_is_a_coded_error(tmp_path: Path)
     mapping = load_mapping(write_mapping(tmp_path))
     with pytest.raises(MissingColumn) as info:
         open_books(path, mapping).load("WEBANK")
-    assert info.value.code == "clearing.books.missing_column"
+    assert info.value.code == "clearing.missing_column"
     assert "amount_yuan" in info.value.message
 
 
@@ -121,4 +121,4 @@ def test_a_header_repeating_a_column_is_a_coded_error(tmp_path: Path) -> None:
     path.write_text("ref_no,record_type,amount_yuan,value_date,amount_yuan\nE1,ENTRY,1.00,2026-11-02,2.00\n")
     with pytest.raises(BadHeader) as info:
         open_books(path, load_mapping(write_mapping(tmp_path))).load("WEBANK")
-    assert info.value.code == "clearing.books.bad_header" and "amount_yuan" in info.value.message
+    assert info.value.code == "clearing.bad_header" and "amount_yuan" in info.value.message

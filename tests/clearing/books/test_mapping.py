@@ -39,7 +39,7 @@ from tests.clearing.factories import write_mapping
 def test_bad_mappings_are_refused_with_a_code(doc: dict, needle: str) -> None:
     with pytest.raises(MappingError) as info:
         BooksMapping.from_dict(doc)
-    assert info.value.code == "clearing.books.bad_mapping"
+    assert info.value.code == "clearing.bad_mapping"
     assert needle in info.value.message
 
 
@@ -52,4 +52,4 @@ def test_unknown_source_kind(tmp_path: Path) -> None:
     mapping = load_mapping(write_mapping(tmp_path))
     with pytest.raises(UnsupportedSource) as info:
         open_books(tmp_path / "books.xlsx", mapping)
-    assert info.value.code == "clearing.books.unsupported_source"
+    assert info.value.code == "clearing.unsupported_source"

@@ -168,6 +168,6 @@ def test_float_columns_are_refused_as_amounts(postgres: Callable[[], Any]) -> No
 def test_unreachable_or_failing_source_is_a_coded_error(postgres: Callable[[], Any]) -> None:
     with pytest.raises(SourceUnavailable) as info:
         open_books(PG_URL, mapping_for("no_such_table_" + uuid.uuid4().hex[:8])).load("WEBANK")
-    assert info.value.code == "clearing.books.unavailable"
+    assert info.value.code == "clearing.books_unavailable"
     with pytest.raises(SourceUnavailable):
         open_books("mysql://root:secret@127.0.0.1:1/test", mapping_for("x")).load("WEBANK")

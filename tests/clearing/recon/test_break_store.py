@@ -32,7 +32,7 @@ def test_workflow_open_assigned_resolved_with_audit_trail(store: BreakStore) -> 
     assert store.get("WEBANK", bid).state is BreakState.OPEN
     with pytest.raises(IllegalTransition) as info:
         store.resolve("WEBANK", bid, actor="li", at=AT, comment="fixed")
-    assert info.value.code == "clearing.breaks.illegal_transition"
+    assert info.value.code == "clearing.illegal_transition"
     store.assign("WEBANK", bid, assignee="wang", actor="li", at=AT, comment="please check the fee")
     store.assign("WEBANK", bid, assignee="zhao", actor="li", at=AT, comment="wang is away")
     store.resolve("WEBANK", bid, actor="zhao", at=AT + dt.timedelta(hours=1), comment="books corrected")
@@ -60,7 +60,7 @@ def test_manual_transitions_need_actor_and_comment_and_known_break(store: BreakS
         store.assign("WEBANK", "DUPLICATE/BOOKS/CLEARING_ENTRY/E1", assignee="x", actor="system", at=AT, comment="pretending")
     with pytest.raises(UnknownBreak) as info:
         store.assign("WEBANK", "nope", assignee="x", actor="li", at=AT, comment="c")
-    assert info.value.code == "clearing.breaks.unknown"
+    assert info.value.code == "clearing.unknown_break"
     with pytest.raises(UnknownBreak):  # breaks are per bank
         store.get("ICBC", "DUPLICATE/BOOKS/CLEARING_ENTRY/E1")
 

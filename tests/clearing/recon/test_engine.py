@@ -152,7 +152,7 @@ def test_residual_check_catches_lost_money() -> None:
     lost = engine.Classification(chain=c.chain, books=c.books, matched=c.matched, breaks=c.breaks.head(0))
     with pytest.raises(UnexplainedResidual) as info:
         sections(lost)
-    assert info.value.code == "clearing.recon.unexplained_residual"
+    assert info.value.code == "clearing.unexplained_residual"
 
 
 # --- property: any single mutation of a matched pair yields exactly one break of the right type -------------

@@ -94,7 +94,10 @@ def test_huge_batch_is_refused_whole(backend: MemoryBackend) -> None:
     ok = rpc.raw([req("eth_chainId", id_=i) for i in range(10)])
     assert len(ok) == 10
     reply = rpc.raw([req("eth_chainId", id_=i) for i in range(11)])
-    assert reply["error"] == {"code": -32600, "message": "batch too large: 11 requests, limit 10", "data": {"limit": 10}}
+    assert reply["error"] == {
+        "code": -32600, "message": "batch too large: 11 requests, limit 10",
+        "data": {"code": "node.invalid_request", "limit": 10},
+    }
 
 
 def test_param_count_rules(rpc: Rpc) -> None:
@@ -133,16 +136,22 @@ class Exploding(MemoryBackend):
         raise NodeError("custom", data={"x": float("nan")})
 
 
+INTERNAL = {"code": -32603, "message": "internal error", "data": {"code": "node.internal_error"}}
+
+
 def test_backend_failures_map_to_codes_and_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     rpc = Rpc(Dispatcher(Exploding(), RpcLimits()))
     addr = "0x" + "11" * 20
     with caplog.at_level(logging.INFO, logger="colend.rpc"):
-        assert rpc.error("eth_getBalance", addr) == {"code": -32603, "message": "internal error"}
-        assert rpc.error("eth_getCode", addr) == {"code": -32603, "message": "state commitment mismatch at height 3"}
+        assert rpc.error("eth_getBalance", addr) == INTERNAL
+        assert rpc.error("eth_getCode", addr) == {
+            "code": -32603, "message": "state commitment mismatch at height 3",
+            "data": {"code": "node.state_commitment_mismatch"},
+        }
         assert rpc.error("eth_call", {"to": addr}) == {
             "code": 3, "message": "execution reverted: nope", "data": "0x08c379a0",
         }
-        assert rpc.error("colend_status") == {"code": -32603, "message": "internal error"}
+        assert rpc.error("colend_status") == INTERNAL
         assert rpc.error("eth_getStorageAt", addr, "0x0")["message"] == "custom"
     lines = [r.getMessage() for r in caplog.records]
     assert all("\n" not in line for line in lines)
@@ -150,7 +159,7 @@ def test_backend_failures_map_to_codes_and_are_logged(caplog: pytest.LogCaptureF
     assert len(internal) == 1
     assert 'exc_type=RuntimeError exc="disk on fire"' in internal[0]
     assert "at=" in internal[0]
-    assert any(line.startswith("event=rpc_error method=eth_call code=3 kind=execution_reverted") for line in lines)
+    assert any(line.startswith("event=rpc_error method=eth_call code=3 kind=node.execution_reverted") for line in lines)
     assert rpc.result("eth_chainId") == "0x539"
 
 

@@ -36,7 +36,9 @@ def test_log_filter_reports_only_new_matching_logs(rpc: Rpc, backend: MemoryBack
     assert [log["blockNumber"] for log in rpc.result("eth_getFilterLogs", filter_id)] == ["0x1", "0x2"]
     assert rpc.result("eth_uninstallFilter", filter_id) is True
     assert rpc.result("eth_uninstallFilter", filter_id) is False
-    assert rpc.error("eth_getFilterChanges", filter_id) == {"code": -32000, "message": "filter not found"}
+    assert rpc.error("eth_getFilterChanges", filter_id) == {
+        "code": -32000, "message": "filter not found", "data": {"code": "node.filter_not_found"},
+    }
 
 
 def test_log_filter_respects_its_block_range(rpc: Rpc, backend: MemoryBackend, key: LocalAccount) -> None:

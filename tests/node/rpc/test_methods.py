@@ -176,7 +176,9 @@ def test_send_raw_transaction_rejections(rpc: Rpc, backend: MemoryBackend, key: 
         {"chainId": CHAIN_ID, "nonce": 0, "to": TO, "value": 1, "gas": 21_000, "gasPrice": 0}
     ).raw_transaction
     rpc.result("eth_sendRawTransaction", "0x" + raw.hex())
-    assert rpc.error("eth_sendRawTransaction", "0x" + raw.hex()) == {"code": -32000, "message": "already known"}
+    assert rpc.error("eth_sendRawTransaction", "0x" + raw.hex()) == {
+        "code": -32000, "message": "already known", "data": {"code": "node.already_known"},
+    }
     backend.mine()
     stale = key.sign_transaction(
         {"chainId": CHAIN_ID, "nonce": 0, "to": TO, "value": 2, "gas": 21_000, "gasPrice": 0}

@@ -184,6 +184,8 @@ async def test_unexpected_handler_failure_is_a_logged_500(backend: MemoryBackend
     async with TestClient(TestServer(app)) as client:
         resp = await client.post("/", json=CHAIN_ID_CALL)
         assert resp.status == 500
-        assert (await resp.json())["error"] == {"code": -32603, "message": "internal error"}
+        assert (await resp.json())["error"] == {
+            "code": -32603, "message": "internal error", "data": {"code": "node.internal_error"},
+        }
     (line,) = [r.getMessage() for r in caplog.records if "rpc_http_internal_error" in r.getMessage()]
     assert 'exc_type=RuntimeError exc="dispatcher bug\\nwith a second line"' in line
