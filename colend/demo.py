@@ -28,6 +28,8 @@ from web3 import Web3
 from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
 from clearing.indexer.follower import sync_from_node
+from clearing.policy import ExposureReport
+from clearing.policy import report as exposure_report
 from clearing.recon.rules import MatchRules
 from clearing.recon.run import run_reconciliation
 from clearing.report.export import write_outputs
@@ -40,6 +42,7 @@ from colend.demo_checks import (
     all_passed,
     allocations_sum_exactly,
     cycle_settled,
+    limits_reported,
     net_positions_sum_to_zero,
     nodes_agree,
     planted_breaks_found,
@@ -79,6 +82,7 @@ class DayOutcome:
     recons: dict[str, BankRecon] = field(default_factory=dict)
     planted: dict[str, list[PlantedBreak]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    exposures: ExposureReport | None = None
 
 
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
@@ -131,6 +135,7 @@ def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) ->
     outcome.findings = [
         nodes_agree(read_heads(network.node_urls)),
         regulator_refused(refusal),
+        limits_reported(outcome.exposures, BANKS),
         net_positions_sum_to_zero(log.netting.positions),
         cycle_settled(log),
         allocations_sum_exactly(
@@ -184,6 +189,7 @@ def _reconcile_every_bank(out: Console, root: Path, day: LendingDay, network: De
             outcome.recons[bank] = from_run(bank, result)
             write_outputs(result, root / "report" / bank.lower())
             out.print(f"{bank}: books {books_path.name} ({books.height} rows) reconciled: {result.statement.verdict.value}")
+        outcome.exposures = exposure_report(indexes[network.member_node[REGULATOR]])
     finally:
         for index in indexes.values():
             index.close()
@@ -204,6 +210,7 @@ def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, outcome:
         summary.payments_table(outcome.log),
         summary.reconciliation_table(outcome.recons),
         summary.breaks_table(outcome.recons, outcome.planted),
+        *([summary.limits_table(outcome.exposures)] if outcome.exposures else []),
         summary.checks_table(outcome.findings),
     ):
         summary.print_listing(out, t)

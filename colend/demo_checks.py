@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from clearing.policy import ExposureReport
 from colend.day import LendingDay
 from colend.demo_books import PlantedBreak
 from colend.settlement import SettlementLog
@@ -121,6 +122,18 @@ def planted_breaks_found(bank: str, planted: Sequence[PlantedBreak], found_break
     if problems:
         return Finding(name, False, "; ".join(problems))
     return Finding(name, True, f"{len(want)} planted, {len(got)} found, residual 0")
+
+
+def limits_reported(report: ExposureReport | None, banks: Sequence[str]) -> Finding:
+    """The regulator's limit view covers every bank with declared figures (a breach is a finding, not a failure)."""
+    name = "limits checked"
+    if report is None:
+        return Finding(name, False, "no exposure report")
+    missing = sorted(set(banks) - {b.bank for b in report.banks if b.figures is not None})
+    if missing:
+        return Finding(name, False, f"no declared figures for {', '.join(missing)}")
+    breaches = ", ".join(f"{c.bank}/{c.partner or 'all'}" for c in report.breaches) or "none"
+    return Finding(name, True, f"{len(report.checks)} checks, breaches: {breaches}")
 
 
 def regulator_refused(error_name: str | None) -> Finding:

@@ -13,6 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from clearing.policy import CheckStatus, ExposureReport, Rule
 from colend.bank_recon import BankRecon
 from colend.day import LendingDay
 from colend.demo_books import PlantedBreak
@@ -155,6 +156,17 @@ def breaks_table(recons: Mapping[str, BankRecon], planted: Mapping[str, Sequence
             t.add_row(bank, b.break_type, b.kind, b.key, why.pop(b.break_id, "NOT PLANTED"))
         for break_id, mistake in why.items():
             t.add_row(bank, "NOT FOUND", "", break_id, mistake)
+    return t
+
+
+def limits_table(report: ExposureReport) -> Listing:
+    """The regulator's view: each bank's joint lending and single-partner balances against the notice's limits."""
+    t = table("Limit checks (2021 notice): exposure against limit, CNY", "bank", "rule", "partner", "exposure", "limit",
+              "status", right=("exposure", "limit"))  # fmt: skip
+    for check in report.checks:
+        rule = "joint <= 50% of loans" if check.rule is Rule.JOINT_TOTAL_LOANS else "partner <= 25% tier-1"
+        status = check.status.value if check.status is not CheckStatus.BREACH else "[bold red]BREACH[/bold red]"
+        t.add_row(check.bank, rule, check.partner or "all", fen(check.exposure), fen(check.limit_amount), status)
     return t
 
 

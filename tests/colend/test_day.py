@@ -58,6 +58,9 @@ def test_the_contracts_accept_the_whole_day_and_agree_with_it(evm_sessions) -> N
         assert (outstanding, LOAN_STATUS[status]) == (loan.outstanding, loan.status)
     fee = day.fees[0]
     assert suite.call("Clearing", "entryHash", text_id(fee.entry_id)) != b"\0" * 32
+    for figures in day.declared_figures():
+        declared = suite.call("CoLending", "figures", text_id(figures.bank))
+        assert tuple(declared) == (figures.tier1_net_capital, figures.total_loans, 20261124)
 
 
 def test_declared_figures_put_one_small_bank_past_its_single_partner_limit() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from colend.demo_checks import (
     NodeHead,
     allocations_sum_exactly,
     cycle_settled,
+    limits_reported,
     net_positions_sum_to_zero,
     nodes_agree,
     planted_breaks_found,
@@ -150,3 +152,19 @@ def test_the_regulator_must_be_refused_by_the_permission_rule() -> None:
     assert regulator_refused("ObserverCannotWrite").ok
     assert not regulator_refused(None).ok
     assert not regulator_refused("LoanNotFound").ok
+
+
+def test_limits_must_be_reported_for_every_bank_and_a_breach_is_a_finding_not_a_failure() -> None:
+    from clearing.policy import DeclaredFigures, compute_exposures
+
+    tranches = pl.DataFrame({"loan_id": ["L1", "L1"], "bank": ["WEBANK", "HRBANK"], "servicer": ["WEBANK", "WEBANK"],
+                             "outstanding": [300_000, 700_000]})  # fmt: skip
+    day = dt.date(2026, 11, 24)
+    figures = {"WEBANK": DeclaredFigures("WEBANK", 10_000_000, 50_000_000, day),
+               "HRBANK": DeclaredFigures("HRBANK", 2_000_000, 50_000_000, day)}  # fmt: skip
+    report = compute_exposures(tranches, figures)
+    found = limits_reported(report, ["WEBANK", "HRBANK"])
+    assert found.ok and "HRBANK/WEBANK" in found.detail
+    missing = limits_reported(compute_exposures(tranches, {"WEBANK": figures["WEBANK"]}), ["WEBANK", "HRBANK"])
+    assert not missing.ok and "HRBANK" in missing.detail
+    assert not limits_reported(None, ["WEBANK"]).ok
