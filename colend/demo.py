@@ -30,13 +30,10 @@ from clearing.index_store import IndexStore
 from clearing.indexer.follower import sync_from_node
 from clearing.policy import ExposureReport
 from clearing.policy import report as exposure_report
-from clearing.recon.rules import MatchRules
-from clearing.recon.run import run_reconciliation
-from clearing.report.export import write_outputs
 from colend import demo_summary as summary
-from colend.bank_recon import BankRecon, from_run
+from colend.bank_recon import BankRecon
 from colend.day import BANKS, REGULATOR, LendingDay, loan_input, plan_day
-from colend.demo_books import PlantedBreak, plant_mistakes, write_books
+from colend.demo_books import PlantedBreak, books_paths, plant_mistakes, write_books
 from colend.demo_checks import (
     Finding,
     all_passed,
@@ -50,7 +47,9 @@ from colend.demo_checks import (
     regulator_refused,
 )
 from colend.demo_network import NETWORKS, DemoNetwork
+from colend.demo_services import ServiceDesk, ServiceSet, demo_services, reconcile_through_service
 from colend.errors import ColendError
+from colend.launcher import ProcessLauncher
 from colend.posting import BankSession, Posted, post_day
 from colend.settlement import ChainDesk, SettlementLog, settle_cycle
 from contracts.errors import ContractReverted, ContractsError
@@ -105,27 +104,34 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     except ColendError as err:
         out.print(f"error {err.code}: {err.message}")
         return EXIT_CHECK_FAILED
+    services = demo_services(network, BANKS, REGULATOR, {bank: books_paths(bank, root / "books") for bank in BANKS})
     findings: list[Finding] = []
     try:
-        outcome = _run_day(out, root, day, network)
+        services.start()
+        outcome = _run_day(out, root, day, network, services)
         findings = outcome.findings
-        _print_summary(out, day, network, outcome)
+        _print_summary(out, day, network, services, outcome)
         if not args.check:
-            _stay_up(out, network)
+            _stay_up(out, [*network.launchers.values(), *services.launchers.values()])
     except (ColendError, ClearingError, ContractsError) as err:
         out.print(f"error {err.code}: {err.message}")
     finally:
-        codes = network.stop()
+        codes = {f"{member.lower()} service": code for member, code in services.stop().items()}
+        codes.update(network.stop())
         out.print("stopped: " + ", ".join(f"{name} (exit {code})" for name, code in codes.items()))
     passed = bool(findings) and all_passed(findings)
     out.print(f"demo {'passed every check' if passed else 'FAILED'}")
     return EXIT_OK if passed else EXIT_CHECK_FAILED
 
 
-def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) -> DayOutcome:
+def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork, services: ServiceSet) -> DayOutcome:
     pids = network.pids()
     for name, url in network.node_urls.items():
         out.print(f"node {name} running at {url} (pid {pids[name]}, log {network.launchers[name].log_path})")
+    for member, url in services.urls.items():
+        launcher = services.launchers[member]
+        pid = launcher.proc.pid if launcher.proc else "?"
+        out.print(f"{member}'s clearing service running at {url} (pid {pid}, log {launcher.log_path})")
     sessions = {bank: _session(network, bank) for bank in BANKS}
     out.print(f"the day: {len(day.loans)} joint loans (seed {day.seed}); each bank posts its own part to its own node")
     started = time.perf_counter()
@@ -133,10 +139,11 @@ def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) ->
     out.print(f"posted {sum(p.txs for p in posted.values())} transactions in {time.perf_counter() - started:.1f} s")
     refusal = _regulator_tries_to_write(_session(network, REGULATOR), day)
     out.print(f"the regulator tried to register a loan and was refused: {refusal}")
-    log = settle_cycle(ChainDesk(sessions), BANKS, closer=CLOSING_BANK, payment_date=f"{day.as_of:%Y%m%d}")
+    desk = ServiceDesk(services, ChainDesk(sessions))
+    log = settle_cycle(desk, BANKS, closer=CLOSING_BANK, payment_date=f"{day.as_of:%Y%m%d}")
     out.print(f"cycle {log.netting.cycle} closed by {CLOSING_BANK}, netted, confirmed, paid and acknowledged: {log.status}")
     outcome = DayOutcome(posted, log)
-    frames = _reconcile_every_bank(out, root, day, network, outcome)
+    frames = _reconcile_every_bank(out, root, day, network, outcome, services)
     outcome.findings = [
         nodes_agree(read_heads(network.node_urls)),
         regulator_refused(refusal),
@@ -148,7 +155,10 @@ def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork) ->
             frames.filter(pl.col("kind").is_in(["DRAWDOWN_ALLOCATION", "REPAYMENT_ALLOCATION"])),
             frames.filter(pl.col("kind") == "LOAN_TRANCHE"),
         ),
-        *(planted_breaks_found(bank, outcome.planted[bank], r.break_ids, r.residual) for bank, r in outcome.recons.items()),
+        *(
+            planted_breaks_found(bank, outcome.planted[bank], r.break_ids, r.residual, r.verdict)
+            for bank, r in outcome.recons.items()
+        ),
     ]
     return outcome
 
@@ -168,8 +178,11 @@ def _regulator_tries_to_write(regulator: BankSession, day: LendingDay) -> str | 
     return None
 
 
-def _reconcile_every_bank(out: Console, root: Path, day: LendingDay, network: DemoNetwork, outcome: DayOutcome) -> pl.DataFrame:
-    """Index each node, write each bank's books (its own view, its own mistakes), reconcile each bank.
+def _reconcile_every_bank(
+    out: Console, root: Path, day: LendingDay, network: DemoNetwork, outcome: DayOutcome, services: ServiceSet
+) -> pl.DataFrame:
+    """Index each node, write each bank's books (its own view, its own mistakes), have each bank's clearing
+    service reconcile them.
 
     Returns every bank's chain records, for the allocation check.
     """
@@ -186,14 +199,10 @@ def _reconcile_every_bank(out: Console, root: Path, day: LendingDay, network: De
             chain = index.bank_frame(bank)
             frames.append(chain)
             books, outcome.planted[bank] = plant_mistakes(chain, bank, day.seed, day.as_of)
-            books_path, mapping_path = write_books(books, bank, root / "books")
-            result = run_reconciliation(
-                index, bank, books_path, mapping_path, as_of=day.as_of, rules=MatchRules(),
-                break_store=root / "breaks" / f"{bank.lower()}.sqlite",
-            )  # fmt: skip
-            outcome.recons[bank] = from_run(bank, result)
-            write_outputs(result, root / "report" / bank.lower())
-            out.print(f"{bank}: books {books_path.name} ({books.height} rows) reconciled: {result.statement.verdict.value}")
+            books_path, _ = write_books(books, bank, root / "books")
+            outcome.recons[bank] = reconcile_through_service(services, bank, outcome.log.netting.cycle)
+            out.print(f"{bank}: books {books_path.name} ({books.height} rows) reconciled by its service: "
+                      f"{outcome.recons[bank].verdict}")  # fmt: skip
         outcome.exposures = exposure_report(indexes[network.member_node[REGULATOR]])
     finally:
         for index in indexes.values():
@@ -201,7 +210,7 @@ def _reconcile_every_bank(out: Console, root: Path, day: LendingDay, network: De
     return pl.concat(frames)
 
 
-def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, outcome: DayOutcome) -> None:
+def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, services: ServiceSet, outcome: DayOutcome) -> None:
     members = [
         summary.Member(m, "OBSERVER" if m == REGULATOR else "BANK", network.url(m), network.accounts[m].address)
         for m in (*BANKS, REGULATOR)
@@ -209,6 +218,7 @@ def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, outcome:
     _heading(out, "Summary")
     for t in (
         summary.members_table(members),
+        summary.services_table(services.urls, services.keys),
         summary.loans_table(day),
         summary.postings_table(outcome.posted),
         summary.positions_table(outcome.log),
@@ -219,7 +229,7 @@ def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, outcome:
         summary.checks_table(outcome.findings),
     ):
         summary.print_listing(out, t)
-    out.print(f"books, mappings and reconciliation reports: {network.root / 'books'}, {network.root / 'report'}")
+    out.print(f"books and their mappings: {network.root / 'books'}; services' data and logs: {network.root / 'services'}")
 
 
 def _heading(out: Console, title: str) -> None:
@@ -228,15 +238,16 @@ def _heading(out: Console, title: str) -> None:
     out.print(title, style="bold")
 
 
-def _stay_up(out: Console, network: DemoNetwork) -> None:
+def _stay_up(out: Console, launchers: list[ProcessLauncher]) -> None:
     """Keep the consortium running for exploring until Ctrl-C (SIGINT) or SIGTERM."""
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    out.print("the consortium keeps running: query the nodes above with any Ethereum client; Ctrl-C stops everything")
+    out.print("the consortium keeps running: open the dashboards with the API keys above, query the nodes with any "
+              "Ethereum client; Ctrl-C stops everything")  # fmt: skip
     try:
         while not stop.wait(0.5):
-            if not all(launcher.running() for launcher in network.launchers.values()):
-                out.print("a node exited; stopping")
+            if not all(launcher.running() for launcher in launchers):
+                out.print("a node or service exited; stopping")
                 break
     except KeyboardInterrupt:
         pass

@@ -110,8 +110,11 @@ def allocations_sum_exactly(day: LendingDay, allocations: pl.DataFrame, tranches
     return Finding(name, True, f"{len(expected)} amounts and {len(outstanding)} loans, to the fen")
 
 
-def planted_breaks_found(bank: str, planted: Sequence[PlantedBreak], found_break_ids: Iterable[str], residual: int) -> Finding:
-    """Reconciliation found each planted mistake as exactly its break (type and key), nothing else, residual 0."""
+def planted_breaks_found(
+    bank: str, planted: Sequence[PlantedBreak], found_break_ids: Iterable[str], residual: int, verdict: str
+) -> Finding:
+    """Reconciliation found each planted mistake as exactly its break (type and key), nothing else, residual 0,
+    and read every books row (a run that could not is INCOMPLETE, whatever breaks it found)."""
     name = f"{bank} breaks = planted"
     want = {p.break_id for p in planted}
     got = set(found_break_ids)
@@ -119,6 +122,8 @@ def planted_breaks_found(bank: str, planted: Sequence[PlantedBreak], found_break
     problems = [f"not found: {', '.join(missed)}"] if missed else []
     problems += [f"unexpected: {', '.join(extra)}"] if extra else []
     problems += [f"unexplained residual {residual}"] if residual else []
+    expected_verdict = "BREAKS" if want else "RECONCILED"
+    problems += [f"verdict {verdict}, expected {expected_verdict}"] if verdict != expected_verdict else []
     if problems:
         return Finding(name, False, "; ".join(problems))
     return Finding(name, True, f"{len(want)} planted, {len(got)} found, residual 0")

@@ -18,6 +18,7 @@ from colend.bank_recon import BankRecon
 from colend.day import LendingDay
 from colend.demo_books import PlantedBreak
 from colend.demo_checks import Finding
+from colend.demo_services import ApiKey
 from colend.posting import Posted
 from colend.settlement import SettlementLog
 
@@ -95,6 +96,14 @@ def members_table(members: Sequence[Member]) -> Listing:
     t = table("Consortium members and the node each one uses", "member", "role", "node", "account")
     for m in members:
         t.add_row(m.member, m.role, m.node_url, m.account)
+    return t
+
+
+def services_table(urls: Mapping[str, str], keys: Mapping[str, Sequence[ApiKey]]) -> Listing:
+    """Where each member's people log in, and their API keys by role (shown once: services store them hashed)."""
+    t = table("Clearing services: dashboards and API keys per role", "member", "dashboard", "API keys")
+    for member, url in urls.items():
+        t.add_row(member, f"{url}/dashboard/", "\n".join(f"{key.role}: {key.secret}" for key in keys[member]))
     return t
 
 

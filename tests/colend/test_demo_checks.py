@@ -97,12 +97,15 @@ def test_planted_breaks_must_be_found_exactly() -> None:
     ]
     found = [p.break_id for p in planted]
     assert found[1] == "DUPLICATE/BOOKS/REPAYMENT_ALLOCATION/R1/XWBANK/INTEREST"
-    assert planted_breaks_found("XWBANK", planted, found, residual=0).ok
-    missed = planted_breaks_found("XWBANK", planted, found[:1], residual=0)
+    assert planted_breaks_found("XWBANK", planted, found, 0, "BREAKS").ok
+    missed = planted_breaks_found("XWBANK", planted, found[:1], 0, "BREAKS")
     assert not missed.ok and "not found" in missed.detail and "R1/XWBANK" in missed.detail
-    extra = planted_breaks_found("XWBANK", planted, [*found, "AMOUNT_MISMATCH/CLEARING_ENTRY/E9"], residual=0)
+    extra = planted_breaks_found("XWBANK", planted, [*found, "AMOUNT_MISMATCH/CLEARING_ENTRY/E9"], 0, "BREAKS")
     assert not extra.ok and "unexpected" in extra.detail
-    assert not planted_breaks_found("XWBANK", planted, found, residual=1).ok
+    assert not planted_breaks_found("XWBANK", planted, found, 1, "BREAKS").ok
+    incomplete = planted_breaks_found("XWBANK", planted, found, 0, "INCOMPLETE")
+    assert not incomplete.ok and "INCOMPLETE" in incomplete.detail
+    assert planted_breaks_found("XWBANK", [], [], 0, "RECONCILED").ok
 
 
 def test_net_positions_must_sum_to_zero() -> None:
