@@ -45,7 +45,16 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.getLogger("colend").setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report
+    quiet = logging.getLogger("colend")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report
+    try:
+        return _run(args)
+    finally:
+        quiet.setLevel(level)  # `colend sim` may run inside a longer-lived process (tests, a shell)
+
+
+def _run(args: argparse.Namespace) -> int:
     sizes = parse_sizes(args.n)
     if args.seed is not None:
         report = replay(args.seed, sizes, args.heights)
