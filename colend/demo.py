@@ -18,6 +18,7 @@ import signal
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,14 +101,13 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     day = plan_day(args.loans, args.seed)
     try:
         network = NETWORKS[args.network](root, BANKS, (REGULATOR,))
-        network.start()
+        services = demo_services(network, BANKS, REGULATOR, {bank: books_paths(bank, root / "books") for bank in BANKS})
     except ColendError as err:
         out.print(f"error {err.code}: {err.message}")
         return EXIT_CHECK_FAILED
-    services = demo_services(network, BANKS, REGULATOR, {bank: books_paths(bank, root / "books") for bank in BANKS})
     findings: list[Finding] = []
     try:
-        services.start()
+        _start(network, services)
         outcome = _run_day(out, root, day, network, services)
         findings = outcome.findings
         _print_summary(out, day, network, services, outcome)
@@ -115,6 +115,8 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
             _stay_up(out, [*network.launchers.values(), *services.launchers.values()])
     except (ColendError, ClearingError, ContractsError) as err:
         out.print(f"error {err.code}: {err.message}")
+    except KeyboardInterrupt:
+        out.print("interrupted")
     finally:
         codes = {f"{member.lower()} service": code for member, code in services.stop().items()}
         codes.update(network.stop())
@@ -122,6 +124,14 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     passed = bool(findings) and all_passed(findings)
     out.print(f"demo {'passed every check' if passed else 'FAILED'}")
     return EXIT_OK if passed else EXIT_CHECK_FAILED
+
+
+def _start(network: DemoNetwork, services: ServiceSet) -> None:
+    """Nodes and services start side by side (a service waits for its node to answer): start-up is the slow part."""
+    with ThreadPoolExecutor(2, thread_name_prefix="start") as pool:
+        jobs = [pool.submit(network.start), pool.submit(services.start)]
+        for job in jobs:
+            job.result()
 
 
 def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork, services: ServiceSet) -> DayOutcome:

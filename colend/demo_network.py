@@ -36,7 +36,7 @@ class DemoNetwork:
     accounts: dict[str, LocalAccount]  # member id -> its account key
     key_files: dict[str, Path]  # member id -> the file holding that key (0600), for its clearing service
     member_node: dict[str, str]  # member id -> the node (name) it sends to and reads from
-    node_urls: dict[str, str] = field(default_factory=dict)  # node name -> RPC URL
+    node_urls: dict[str, str]  # node name -> RPC URL (planned before start, so services can be set up meanwhile)
     launchers: dict[str, NodeLauncher] = field(default_factory=dict)
 
     def url(self, member: str) -> str:
@@ -57,7 +57,7 @@ class DemoNetwork:
         started = {name: launcher for name, launcher in self.launchers.items() if launcher.proc is not None}
         for launcher in started.values():
             launcher.terminate()
-        return {name: launcher.stop() for name, launcher in started.items()}
+        return {name: launcher.wait() for name, launcher in started.items()}
 
     def pids(self) -> dict[str, int]:
         return {name: launcher.proc.pid for name, launcher in self.launchers.items() if launcher.proc is not None}
@@ -95,6 +95,7 @@ def consortium_network(root: Path, banks: tuple[str, ...], observers: tuple[str,
         accounts={member: Account.from_key(_key(path)) for member, path in key_files.items()},
         key_files=key_files,
         member_node={e.member: e.name for e in manifest.nodes},
+        node_urls={e.name: f"http://127.0.0.1:{e.rpc_port}" for e in manifest.nodes},
         launchers=launchers,
     )
 
@@ -102,9 +103,10 @@ def consortium_network(root: Path, banks: tuple[str, ...], observers: tuple[str,
 def single_node_network(root: Path, banks: tuple[str, ...], observers: tuple[str, ...]) -> DemoNetwork:
     """`colend init`: one validator node that every member uses (one process: light machines, quick looks)."""
     node_dir = root / "node"
+    port = _free_port()
     done = subprocess.run(
         [sys.executable, "-m", "colend", "init", "--dir", str(node_dir), "--banks", ",".join(banks),
-         "--observers", ",".join(observers), "--rpc-port", str(_free_port()), "--block-period-ms", str(BLOCK_PERIOD_MS)],
+         "--observers", ",".join(observers), "--rpc-port", str(port), "--block-period-ms", str(BLOCK_PERIOD_MS)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -118,6 +120,7 @@ def single_node_network(root: Path, banks: tuple[str, ...], observers: tuple[str
         accounts={member: Account.from_key(_key(path)) for member, path in key_files.items()},
         key_files=key_files,
         member_node={member: "node" for member in (*banks, *observers)},
+        node_urls={"node": f"http://127.0.0.1:{port}"},
         launchers={"node": launcher},
     )
 

@@ -56,7 +56,11 @@ class ServiceSet:
         self.urls = {member: str(url) for member, url in started.items()}
 
     def stop(self) -> dict[str, int]:
-        return {member: launcher.stop() for member, launcher in self.launchers.items() if launcher.proc is not None}
+        """SIGTERM to every started service at once, then their exit codes."""
+        started = {member: launcher for member, launcher in self.launchers.items() if launcher.proc is not None}
+        for launcher in started.values():
+            launcher.terminate()
+        return {member: launcher.wait() for member, launcher in started.items()}
 
     def key(self, member: str, key_id: str) -> str:
         return next(k.secret for k in self.keys[member] if k.key_id == key_id)

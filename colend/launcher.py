@@ -95,8 +95,15 @@ class ProcessLauncher:
 
     def stop(self, timeout_s: float = 30) -> int:
         """A clean shutdown (SIGTERM); kills the child if it does not exit in time. Returns its exit code."""
+        self.terminate()
+        return self.wait(timeout_s)
+
+    def wait(self, timeout_s: float = 30) -> int:
+        """Waits for the child to exit (after a SIGTERM sent by `terminate`); kills it if it takes too long.
+
+        One SIGTERM only: a second one during a node's shutdown ends it with -15 instead of 0.
+        """
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
         try:
             code = self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
