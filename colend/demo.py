@@ -106,13 +106,14 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         out.print(f"error {err.code}: {err.message}")
         return EXIT_CHECK_FAILED
     findings: list[Finding] = []
+    stayed_up = True
     try:
         _start(network, services)
         outcome = _run_day(out, root, day, network, services)
         findings = outcome.findings
         _print_summary(out, day, network, services, outcome)
         if not args.check:
-            _stay_up(out, [*network.launchers.values(), *services.launchers.values()])
+            stayed_up = _stay_up(out, [*network.launchers.values(), *services.launchers.values()])
     except (ColendError, ClearingError, ContractsError) as err:
         out.print(f"error {err.code}: {err.message}")
     except KeyboardInterrupt:
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         codes = {f"{member.lower()} service": code for member, code in services.stop().items()}
         codes.update(network.stop())
         out.print("stopped: " + ", ".join(f"{name} (exit {code})" for name, code in codes.items()))
-    passed = bool(findings) and all_passed(findings)
+    passed = bool(findings) and all_passed(findings) and stayed_up
     out.print(f"demo {'passed every check' if passed else 'FAILED'}")
     return EXIT_OK if passed else EXIT_CHECK_FAILED
 
@@ -248,8 +249,8 @@ def _heading(out: Console, title: str) -> None:
     out.print(title, style="bold")
 
 
-def _stay_up(out: Console, launchers: list[ProcessLauncher]) -> None:
-    """Keep the consortium running for exploring until Ctrl-C (SIGINT) or SIGTERM."""
+def _stay_up(out: Console, launchers: list[ProcessLauncher]) -> bool:
+    """Keep the consortium running for exploring until Ctrl-C (SIGINT) or SIGTERM: True; a child died: False."""
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     out.print("the consortium keeps running: open the dashboards with the API keys above, query the nodes with any "
@@ -257,9 +258,10 @@ def _stay_up(out: Console, launchers: list[ProcessLauncher]) -> None:
     try:
         while not stop.wait(0.5):
             if not all(launcher.running() for launcher in launchers):
-                out.print("a node or service exited; stopping")
-                break
+                out.print("a node or service exited on its own; stopping the others")
+                return False
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+    return True
