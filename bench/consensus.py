@@ -1,7 +1,7 @@
 """Consensus benchmark: simulated QBFT messages per wall-clock second and virtual-time finality per height.
 
 Runs the fault simulator's fault-free network (real cores, signatures and encoding; virtual time) and
-prints one JSON object with its inputs and results.
+prints one JSON object with its inputs and results. Run: python -m bench.consensus [--n 4,7,10] [--tiny]
 """
 
 from __future__ import annotations
@@ -56,12 +56,15 @@ def bench_size(n: int, heights: int, max_delay_ms: int, seed: int) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.consensus", description=__doc__.splitlines()[0])
     parser.add_argument("--n", default=DEFAULT_SIZES, help="validator counts, e.g. 4,7,10")
     parser.add_argument("--heights", type=int, default=DEFAULT_HEIGHTS)
     parser.add_argument("--max-delay-ms", type=int, default=DEFAULT_MAX_DELAY_MS, help="link delay is 1..this")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (4 validators, 5 heights)")
     args = parser.parse_args(argv)
+    if args.tiny:
+        args.n, args.heights = "4", 5
     sizes = [int(x) for x in args.n.split(",") if x.strip()]
     runs = [bench_size(n, args.heights, args.max_delay_ms, args.seed) for n in sizes]
     report = {
