@@ -6,8 +6,6 @@ or a reconciliation that missed a planted mistake and see it fail.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +15,7 @@ from clearing.policy import ExposureReport
 from colend.day import LendingDay
 from colend.demo_books import PlantedBreak
 from colend.settlement import SettlementLog
+from node.rpc.client import JsonRpcClient
 
 RPC_TIMEOUT_S = 10
 
@@ -151,22 +150,17 @@ def regulator_refused(error_name: str | None) -> Finding:
 # ---------------------------------------------------------------------------------------------- reading the nodes
 
 
-def rpc(url: str, method: str, *params: object) -> object:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=RPC_TIMEOUT_S) as response:
-        reply = json.loads(response.read())
-    if "error" in reply:
-        raise RuntimeError(f"{method} at {url}: {reply['error']}")
-    return reply["result"]
-
-
 def read_heads(node_urls: Mapping[str, str]) -> list[NodeHead]:
     """Each node's block at the lowest head among them (colend_status, then eth_getBlockByNumber)."""
-    heights = {name: int(rpc(url, "colend_status")["head"]["number"], 16) for name, url in node_urls.items()}  # type: ignore[index]
-    common = min(heights.values())
-    heads = []
-    for name, url in sorted(node_urls.items()):
-        block = rpc(url, "eth_getBlockByNumber", hex(common), False)
-        heads.append(NodeHead(name, int(block["number"], 16), block["hash"], block["stateRoot"]))  # type: ignore[index]
-    return heads
+    clients = {name: JsonRpcClient(url, timeout_s=RPC_TIMEOUT_S) for name, url in sorted(node_urls.items())}
+    try:
+        heights = {name: int(c.call("colend_status")["head"]["number"], 16) for name, c in clients.items()}  # type: ignore[index]
+        common = min(heights.values())
+        heads = []
+        for name, client in clients.items():
+            block = client.call("eth_getBlockByNumber", hex(common), False)
+            heads.append(NodeHead(name, int(block["number"], 16), block["hash"], block["stateRoot"]))  # type: ignore[index]
+        return heads
+    finally:
+        for client in clients.values():
+            client.close()

@@ -9,7 +9,6 @@ account key, and `member_node` says which node it uses, so callers do not care w
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from colend.consortium.layout import read_manifest
 from colend.errors import DemoNetworkFailed, NodeStartFailed
 from colend.launcher import NodeLauncher
+from colend.ports import free_loopback_port
 
 NODE_START_TIMEOUT_S = 60
 BLOCK_PERIOD_MS = 50
@@ -103,7 +103,7 @@ def consortium_network(root: Path, banks: tuple[str, ...], observers: tuple[str,
 def single_node_network(root: Path, banks: tuple[str, ...], observers: tuple[str, ...]) -> DemoNetwork:
     """`colend init`: one validator node that every member uses (one process: light machines, quick looks)."""
     node_dir = root / "node"
-    port = _free_port()
+    port = free_loopback_port()
     done = subprocess.run(
         [sys.executable, "-m", "colend", "init", "--dir", str(node_dir), "--banks", ",".join(banks),
          "--observers", ",".join(observers), "--rpc-port", str(port), "--block-period-ms", str(BLOCK_PERIOD_MS)],
@@ -126,12 +126,6 @@ def single_node_network(root: Path, banks: tuple[str, ...], observers: tuple[str
 
 
 NETWORKS = {"consortium": consortium_network, "single": single_node_network}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _key(path: Path) -> bytes:

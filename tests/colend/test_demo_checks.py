@@ -52,18 +52,21 @@ class FakeNode(BaseHTTPRequestHandler):
     state_root = ROOT
 
     def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if request["method"] == "colend_status":
-            result: object = {"head": {"number": hex(self.height)}}
-        else:
-            number = int(request["params"][0], 16)
-            result = {"number": hex(number), "hash": "0x" + f"{number:064x}", "stateRoot": self.state_root}
-        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result}).encode()
+        requests = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.dumps([self.answer(r) for r in requests] if isinstance(requests, list) else self.answer(requests)).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def answer(self, request: dict) -> dict:
+        if request["method"] == "colend_status":
+            result: object = {"head": {"number": hex(self.height)}}
+        else:
+            number = int(request["params"][0], 16)
+            result = {"number": hex(number), "hash": "0x" + f"{number:064x}", "stateRoot": self.state_root}
+        return {"jsonrpc": "2.0", "id": request["id"], "result": result}
 
     def log_message(self, *args: object) -> None:
         pass
