@@ -1,13 +1,14 @@
 """`colend demo`: four banks and a regulator through a day of joint lending, clearing, settlement and reconciliation.
 
-It creates a consortium with fresh keys in a folder and starts its node(s); each bank's systems then sign
-their own transactions with their own key and send them to their own node: the servicers post the day's
-loans and movements (colend/day.py), partners post the fees they owe, and the regulator's attempt to write
-is refused. The banks close, net, confirm and settle the clearing cycle (four eyes on every payment
-reference). Each bank's books, exported in its own format with its own planted mistakes, are reconciled
-against the chain. A summary follows; the consortium stays up for exploring until Ctrl-C, or, with
---check, the run ends and its exit code says whether every node agreed, every invariant held and every
-planted mistake was found as exactly its break.
+It creates a consortium with fresh keys in a folder and starts its nodes (colend/demo_network.py) and a
+clearing service per member (colend/demo_services.py). Each bank's systems then sign their own transactions
+with their own key and send them to their own node: the servicers post the day's loans and movements
+(colend/day.py), every bank its declared figures, partners the fees they owe; the regulator's attempt to
+write is refused. The banks close and net the clearing cycle, then confirm, pay (four eyes) and acknowledge
+through their services. Each bank's books, exported in its own format with its own planted mistakes
+(colend/demo_books.py), are reconciled by its service. A summary follows; everything stays up for
+exploring until Ctrl-C, or, with --check, the run ends and its exit code says whether every node agreed,
+every invariant held and every planted mistake was found as exactly its break (colend/demo_checks.py).
 """
 
 from __future__ import annotations
@@ -108,7 +109,10 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     findings: list[Finding] = []
     stayed_up = True
     try:
+        started = time.perf_counter()
         _start(network, services)
+        took = time.perf_counter() - started
+        out.print(f"{len(network.launchers)} node(s) and {len(services.launchers)} clearing services up in {took:.0f} s")
         outcome = _run_day(out, root, day, network, services)
         findings = outcome.findings
         _print_summary(out, day, network, services, outcome)
