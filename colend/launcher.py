@@ -30,9 +30,11 @@ class ProcessLauncher:
     failure: type[ChildStartFailed] = ChildStartFailed
 
     def __init__(
-        self, argv: list[str], log_path: Path, started: re.Pattern[str], *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S
-    ) -> None:
+        self, argv: list[str], log_path: Path, started: re.Pattern[str], *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+        prefix: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
         self.argv = argv
+        self.prefix = prefix  # e.g. ("ip", "netns", "exec", NS): run the child inside a network namespace
         self.started_pattern = started
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
@@ -44,9 +46,10 @@ class ProcessLauncher:
     def start(self) -> str:
         """Starts the child and returns its URL (http://host:port) once it has logged its started line."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "colend", *self.argv],
+            [*self.prefix, sys.executable, "-m", "colend", *self.argv],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # a terminal's Ctrl-C reaches the launcher, which stops each child exactly once
         )  # fmt: skip
         self.startup_lines = []
         started = threading.Event()
@@ -119,8 +122,11 @@ class NodeLauncher(ProcessLauncher):
     what = "node"
     failure = NodeStartFailed
 
-    def __init__(self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
-        super().__init__(["node", "run", "--config", str(config)], log_path, STARTED, start_timeout_s=start_timeout_s)
+    def __init__(
+        self, config: Path, log_path: Path, *, start_timeout_s: float = DEFAULT_START_TIMEOUT_S, prefix: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(["node", "run", "--config", str(config)], log_path, STARTED, start_timeout_s=start_timeout_s,
+                         prefix=prefix)  # fmt: skip
         self.config = config
 
 
