@@ -90,7 +90,7 @@ async def follower_ctx(app: web.Application) -> AsyncIterator[None]:
     node = config.node
 
     async def run() -> None:
-        suite = await discover(node.url, node.deployment)
+        suite = await discover(node.url, node.deployment, app[FOLLOW])
         if node.account_key_file is not None and config.mode == "bank":
             app[SIGNER] = SettlementSigner(node.url, suite.addresses, node.account_key_file)
         await follow(node.url, suite, app[INDEX], app[SETTLEMENT], app[FOLLOW], node.poll_s)
