@@ -1,7 +1,8 @@
 """Consensus benchmark: simulated QBFT messages per wall-clock second and virtual-time finality per height.
 
-Runs the fault simulator's fault-free network (real cores, signatures and encoding; virtual time) and
-prints one JSON object with its inputs and results. Run: python -m bench.consensus [--n 4,7,10] [--tiny]
+Runs the fault simulator's fault-free network (the real ConsensusDriver: core, sync, signatures, encoding;
+virtual time) and prints one JSON object with its inputs and results.
+Run: python -m bench.consensus [--n 4,7,10] [--tiny]
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import sys
 import time
 
 from network.sim.network import LinkConditions
-from network.sim.runner import Simulation
 from network.sim.scenario import Kind, Role, Scenario
+from network.sim.world import SimWorld
 
 DEFAULT_SIZES = "4,7,10"
 DEFAULT_HEIGHTS = 200
@@ -33,7 +34,7 @@ def percentile(values: list[int], fraction: float) -> int:
 def bench_size(n: int, heights: int, max_delay_ms: int, seed: int) -> dict[str, object]:
     link = LinkConditions(1, max_delay_ms, 0.0, 0.0, 0.0, 0)
     scenario = Scenario(seed, n, Kind.CLEAN, 0, link, link, [Role.HONEST] * n)
-    simulation = Simulation(scenario, random.Random(seed), heights)
+    simulation = SimWorld(scenario, random.Random(seed), heights)
     began = time.perf_counter()
     result = simulation.run()
     wall_s = time.perf_counter() - began

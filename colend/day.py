@@ -22,7 +22,7 @@ REGULATOR = "REGULATOR"
 AS_OF = dt.date(2026, 11, 24)
 BPS = 10_000
 SERVICER_SHARES_BPS = (3_000, 3_500, 4_000, 4_500, 5_000)  # >= 30%: the servicer is the cooperating party
-MIN_PARTNER_SHARE_BPS = 3_000  # today's CoLending floor per partner; shares keep both rules satisfied
+MIN_PARTNER_SHARE_BPS = 3_000  # the demo gives partners >= 30% too; the contract asks >= 1 bps (governance may raise it)
 ANNUAL_RATES_BPS = (720, 900, 1_080, 1_440, 1_800)  # 7.2% to 18% a year
 TERM_MONTHS = 12
 MAX_AGE_MONTHS = 6

@@ -84,11 +84,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     # signing hashes, blooms, tries); safe-pysha3's C keccak is three times faster. Chosen before the first hash.
     if importlib.util.find_spec("sha3") is not None:
         os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
+    from node.errors import NodeError
     from node.service import run_node
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    return asyncio.run(run_node(load_config(args.config)))
+    try:
+        return asyncio.run(run_node(load_config(args.config)))
+    except NodeError as exc:  # refused to start (e.g. RPC exposed without auth): one clear line, no traceback
+        logging.getLogger("colend.node").critical("event=node_refused_to_start code=%s reason=%s", exc.code, exc.message)
+        return 2
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -208,7 +208,7 @@ async def sync_from_node(
     try:
         return await follower.sync(progress=progress)
     finally:
-        await w3.provider.disconnect()  # else its aiohttp session is reported unclosed when the loop ends
+        await w3.provider.disconnect()  # its aiohttp session belongs to this event loop, which ends with us
 
 
 def node_sync(url: str, deployment: Path | str | None = None, progress: Progress | None = None) -> Callable[[IndexStore], int]:
