@@ -59,7 +59,7 @@ from contracts.rpc_client import SuiteClient
 
 DEFAULT_LOANS = 24
 DEFAULT_SEED = 20261124
-DEFAULT_NETWORK = "single"  # consortium nodes in main do not start yet (network/p2p vs the new driver)
+DEFAULT_NETWORK = "consortium"
 CLOSING_BANK = "XWBANK"  # any member may close and net; the day's last poster does it here
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 
