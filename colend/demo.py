@@ -50,7 +50,7 @@ from colend.demo_checks import (
 )
 from colend.demo_network import NETWORKS, DemoNetwork
 from colend.demo_services import ServiceDesk, ServiceSet, demo_services, reconcile_through_service
-from colend.errors import ColendError
+from colend.errors import BadArguments, ColendError
 from colend.launcher import ProcessLauncher
 from colend.posting import BankSession, Posted, post_day
 from colend.settlement import ChainDesk, SettlementLog, settle_cycle
@@ -94,7 +94,8 @@ class DayOutcome:
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
     out = console or Console()
     if args.loans < 1:
-        out.print("error colend.bad_arguments: --loans must be at least 1")
+        err = BadArguments("--loans must be at least 1")
+        out.print(f"error {err.code}: {err.message}")
         return EXIT_USAGE
     root = args.dir or Path(tempfile.mkdtemp(prefix="colend-demo-"))
     _heading(out, "Colend demo: four banks and a regulator")
