@@ -18,7 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.node_process import ROOT, free_port
+from colend.ports import free_loopback_port as free_port
+from tests.e2e.node_process import ROOT
 
 STARTED = re.compile(r"event=service_started .*\bhttp=(\S+):(\d+)")
 MAPPING = """\

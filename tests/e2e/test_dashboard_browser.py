@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.node_process import ROOT, free_port
+from colend.ports import free_loopback_port as free_port
+from tests.e2e.node_process import ROOT
 from tests.e2e.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]

@@ -27,6 +27,7 @@ from web3.exceptions import Web3RPCError
 
 from clearing.index_store import IndexStore
 from clearing.indexer.follower import locate_suite, sync_from_node
+from colend.ports import free_loopback_port as free_port
 from contracts.deploy import deploy
 from contracts.deployment import Deployment, load_deployment
 from contracts.errors import ArtifactsChanged, BytecodeMismatch, ChainIdMismatch, ContractReverted, DeploymentDiffers
@@ -36,7 +37,6 @@ from contracts.rpc_client import SuiteClient
 from contracts.tx_sender import TxSender
 from node.keyfiles import write_key
 from tests.e2e.anvil_node import AnvilNode, anvil_account
-from tests.e2e.node_process import free_port
 from tests.e2e.test_indexer_follow import RECON_MAPPING
 
 pytestmark = pytest.mark.e2e
@@ -379,28 +379,34 @@ def test_the_clearing_service_refuses_a_deployment_file_of_another_chain(ledger:
         stop(proc)
 
 
-def test_a_deploy_killed_midway_resumes_and_finishes_the_same_suite(tmp_path: Path) -> None:
-    """kill -9 once the first contract is reported: the file keeps what was confirmed, the re-run finishes."""
+def test_a_deploy_killed_with_a_tx_in_flight_resumes_without_sending_it_again(tmp_path: Path) -> None:
+    """kill -9 while the Consortium tx waits to be mined: the file names that tx, and the re-run waits for it
+    instead of deploying a second Consortium."""
     anvil = AnvilNode(tmp_path / "anvil.log", chain_id=CHAIN_ID + 3)
     anvil.start()
     try:
-        write_key(tmp_path / "deployer.key", bytes(anvil_account(0).key))
+        deployer = anvil_account(0)
+        write_key(tmp_path / "deployer.key", bytes(deployer.key))
         (tmp_path / "members.toml").write_text(members_toml({"WEBANK": anvil_account(1), "MYBANK": anvil_account(2)}, {}))
+        out = tmp_path / "deployment.json"
         args = [sys.executable, "-m", "colend", "contracts", "deploy", "--rpc", anvil.url, "--key-file",
-                str(tmp_path / "deployer.key"), "--members", str(tmp_path / "members.toml"), "--out",
-                str(tmp_path / "deployment.json")]  # fmt: skip
-        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert proc.stdout is not None
-        first = next(line for line in proc.stdout if " deployed at " in line)
+                str(tmp_path / "deployer.key"), "--members", str(tmp_path / "members.toml"), "--out", str(out)]  # fmt: skip
+        anvil.rpc("evm_setAutomine", False)  # txs wait in the pool until mined by hand
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + SERVICE_START_TIMEOUT_S
+        while not (out.exists() and "pending" in json.loads(out.read_text())):
+            assert proc.poll() is None and time.monotonic() < deadline, "the deploy never recorded its tx"
+            time.sleep(0.05)
         proc.kill()
         proc.wait()
-        assert first.startswith("Consortium deployed at ")
-        consortium = first.split()[3].rstrip(",")
-        assert load_deployment(tmp_path / "deployment.json").contracts["Consortium"].address == consortium
+        in_flight = load_deployment(out).pending["Consortium"]
+        anvil.rpc("evm_setAutomine", True)
+        anvil.rpc("evm_mine")
         done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stderr
-        finished = load_deployment(tmp_path / "deployment.json")
-        assert finished.complete and finished.contracts["Consortium"].address == consortium
+        finished = load_deployment(out)
+        assert finished.complete and not finished.pending and finished.contracts["Consortium"].tx_hash == in_flight
+        assert anvil.rpc("eth_getTransactionCount", deployer.address, "latest") == hex(4)  # 3 contracts and the bind
         SuiteClient.from_deployment(Web3(Web3.HTTPProvider(anvil.url)), finished)  # chain id and code check out
     finally:
         anvil.stop()
