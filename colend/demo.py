@@ -232,9 +232,9 @@ def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, services
         for m in (*BANKS, REGULATOR)
     ]
     _heading(out, "Summary")
+    summary.print_listing(out, summary.members_table(members))
+    summary.print_services(out, services.urls, services.keys)
     for t in (
-        summary.members_table(members),
-        summary.services_table(services.urls, services.keys),
         summary.loans_table(day),
         summary.postings_table(outcome.posted),
         summary.positions_table(outcome.log),
