@@ -137,7 +137,8 @@ def postings_table(posted: Mapping[str, Posted]) -> Listing:
 
 def positions_table(log: SettlementLog) -> Listing:
     n = log.netting
-    t = table(f"Cycle {n.cycle}: net positions (CNY, sum to zero)", "bank", "net position", "confirmed", right=("net position",))
+    title = f"Cycle {n.cycle}: {n.entries} clearing entries netted to these positions (CNY, sum to zero)"
+    t = table(title, "bank", "net position", "confirmed", right=("net position",))
     for bank, position in sorted(n.positions.items()):
         t.add_row(bank, fen(position), "yes" if bank in log.confirmed_by else "-")
     return t
