@@ -31,8 +31,9 @@ from clearing.recon.rules import MatchRules
 from clearing.recon.run import STAGES, IndexSync, RunResult, run_reconciliation
 from clearing.report.chart import write_chart_and_html
 from clearing.report.export import statement_csv, to_json, write_outputs
-from clearing.report.table import fen, print_result
+from clearing.report.table import print_result
 from contracts.errors import ContractsError
+from contracts.money import fen
 
 EXIT_ERROR = 2
 BREAKS_DB_NAME = "recon-breaks.sqlite"

@@ -126,5 +126,5 @@ class NodeHalted(NodeError):
 class ReadOnlyNode(NodeError):
     """An observer (regulator) node serves reads only: it never accepts a transaction or any other write."""
 
-    code = "read_only_node"
+    code = "node.read_only_node"
     rpc_code = -32000

@@ -13,6 +13,7 @@
     url = "http://127.0.0.1:8545"
     account_key_file = "keys/webank.key"   # the bank's account key: settlement actions are signed with it
     poll_s = 0.5
+    deployment = "deployment.json"   # optional: the suite on a foreign chain (`colend contracts deploy`)
     [books]                       # bank mode: the bank's own ledger
     source = "books.csv"          # file (.csv/.jsonl/.db) or SQL URL
     mapping = "mapping.toml"
@@ -43,6 +44,7 @@ class NodeConfig:
     url: str
     account_key_file: Path | None
     poll_s: float = 0.5
+    deployment: Path | None = None  # the suite's deployment file; None: a Colend node's own genesis suite
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def parse_config(raw: dict[str, Any], base: Path) -> ServiceConfig:
             url=str(table.get("url", "")),
             account_key_file=_path(base, key_file, "node.account_key_file") if key_file else None,
             poll_s=_number(table, "poll_s", 0.5, "node"),
+            deployment=_path(base, table["deployment"], "node.deployment") if table.get("deployment") else None,
         )
         if not node.url.startswith(("http://", "https://")):
             raise ConfigError("node.url must be an http(s) URL")

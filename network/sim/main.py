@@ -45,7 +45,16 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.getLogger("colend").setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report
+    quiet = logging.getLogger("colend")
+    previous = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report, not their penalty lines
+    try:
+        return _run(args)
+    finally:
+        quiet.setLevel(previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     sizes = parse_sizes(args.n)
     if args.seed is not None:
         report = replay(args.seed, sizes, args.heights)
