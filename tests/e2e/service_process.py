@@ -91,6 +91,12 @@ class ServiceProcess:
                     started.set()
         started.set()
 
+    def kill9(self) -> None:
+        """A crash: SIGKILL, no chance to flush or close anything."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return

@@ -149,3 +149,22 @@ def test_a_cycle_is_confirmed_paid_with_four_eyes_and_acknowledged_to_settled(co
         e["outcome"] == "clearing.four_eyes"
         for e in services["MYBANK"].request("GET", "/v1/audit", keys["MYBANK"]["viewer"])[1]["items"]
     )
+
+
+def test_kill_9_loses_no_acknowledged_payment_or_audit_entry(consortium: dict) -> None:
+    services: dict[str, ServiceProcess] = consortium["services"]
+    keys = consortium["keys"]
+    before = {bank: services[bank].request("GET", "/v1/payments", keys[bank]["viewer"])[1]["items"] for bank in BANKS}
+    payer = next(bank for bank in BANKS if any(p["state"] == "SENT" for p in before[bank]))
+    service, viewer = services[payer], keys[payer]["viewer"]
+    audit_before = service.request("GET", "/v1/audit?limit=500", viewer)[1]["items"]
+    assert any(e["outcome"] == "clearing.four_eyes" for e in audit_before)
+    service.kill9()
+    service.start()
+    service.wait_for("ready after the crash", lambda: service.request("GET", "/v1/ready")[1]["ready"])
+    after = service.request("GET", "/v1/payments", viewer)[1]["items"]
+    assert [(p["proposal_id"], p["state"], p["tx_hash"]) for p in after] == [
+        (p["proposal_id"], p["state"], p["tx_hash"]) for p in before[payer]
+    ]
+    assert service.request("GET", "/v1/audit?limit=500", viewer)[1]["items"] == audit_before
+    assert _status(service, viewer) == "SETTLED"
