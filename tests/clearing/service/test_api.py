@@ -177,6 +177,14 @@ async def test_a_run_started_by_request_reports_progress_and_a_statement(client)
     started = await client.post("/v1/runs", headers=as_("alice"))
     assert started.status == 202
     run_id = (await started.json())["run_id"]
+    going = (await (await client.get("/v1/runs", headers=as_("vera"))).json())["current"]
+    assert (
+        going["run_id"] == run_id
+        and going["stages"] == 5
+        and going["stage"] in ("queued", "load", "match", "breaks", "statement")
+    )
+    busy = await client.post("/v1/runs", headers=as_("bob"))
+    assert busy.status == 409  # one run at a time
 
     async def finished():
         page = await (await client.get("/v1/runs", headers=as_("vera"))).json()
@@ -323,3 +331,20 @@ async def test_a_run_that_fails_keeps_its_error_code_and_the_service_goes_on(cli
     assert (await client.get("/v1/cycles/1/status", headers=as_("vera"))).status == 200
     again = await client.post("/v1/runs", headers=as_("alice"))
     assert again.status == 202  # the failed run does not block the next one
+
+
+async def test_runs_start_on_the_schedule_from_the_config(tmp_path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from clearing.service.app import build_app
+    from tests.clearing.service.world import build_world, keyring
+
+    world = build_world(tmp_path, schedule_s=0.1)
+    async with TestClient(TestServer(build_app(world.config, keyring()))) as client:
+
+        async def scheduled():
+            items = (await (await client.get("/v1/runs", headers=as_("vera"))).json())["items"]
+            return [r for r in items if r["trigger"] == "schedule" and r["finished_at"]]
+
+        runs = await wait_for(scheduled)
+        assert runs[0]["verdict"] == "BREAKS"
