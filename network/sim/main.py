@@ -45,7 +45,16 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.getLogger("colend").setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report
+    colend_log = logging.getLogger("colend")
+    level = colend_log.level
+    colend_log.setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report
+    try:
+        return _run(args)
+    finally:
+        colend_log.setLevel(level)  # in-process callers (tests, other commands) get their logging back
+
+
+def _run(args: argparse.Namespace) -> int:
     sizes = parse_sizes(args.n)
     if args.seed is not None:
         report = replay(args.seed, sizes, args.heights)
