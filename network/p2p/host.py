@@ -366,9 +366,14 @@ class P2PHost:
                 receive = self._receivers.get(data[0]) if data else None
                 if receive is not None:
                     self._safely(receive, session.address, data[1:])
-            elif msg.type == WSMsgType.TEXT:
-                with contextlib.suppress(NetworkError):
-                    parse_frame(str(msg.data), "none")
+            elif msg.type == WSMsgType.TEXT:  # after the handshake, text is only ever a refusal: why it drops us
+                try:
+                    parse_frame(str(msg.data), "refuse")
+                except RefusedByPeer as exc:
+                    self._refused(session.identity.member_id, exc)
+                    session.close_code = exc.code
+                except NetworkError:
+                    session.close_code = HandshakeFailed.code
                 break
             elif msg.type == WSMsgType.ERROR:
                 exc = session.ws.exception()

@@ -136,6 +136,7 @@ async def test_a_revoked_certificate_is_refused_and_a_live_session_dropped_when_
     ca.revoke(serial)
     await until(lambda: good.peers() == [] and bad.peers() == [])
     assert "network.cert_revoked" in codes(good)
+    assert ("WEBANK", "network.cert_revoked") in bad.refusals  # the revoked side is told why
     # it redials, and the handshake now refuses it
     good.refusals.clear()
     await until(lambda: "network.cert_revoked" in codes(good))
