@@ -126,5 +126,11 @@ class NodeHalted(NodeError):
 class ReadOnlyNode(NodeError):
     """An observer (regulator) node serves reads only: it never accepts a transaction or any other write."""
 
-    code = "read_only_node"
+    code = "node.read_only_node"
     rpc_code = -32000
+
+
+class RpcExposedWithoutAuth(NodeError):
+    """The node's RPC would listen beyond loopback with no caller authentication: it refuses to start."""
+
+    code = "node.rpc_exposed_without_auth"
