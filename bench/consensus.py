@@ -1,7 +1,8 @@
 """Consensus benchmark: simulated QBFT messages per wall-clock second and virtual-time finality per height.
 
-Runs the fault simulator's fault-free network (real cores, signatures and encoding; virtual time) and
-prints one JSON object with its inputs and results.
+Runs the fault simulator's fault-free network (the real ConsensusDriver: core, sync, signatures, encoding;
+virtual time) and prints one JSON object with its inputs and results.
+Run: python -m bench.consensus [--n 4,7,10] [--tiny]
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import sys
 import time
 
 from network.sim.network import LinkConditions
-from network.sim.runner import Simulation
 from network.sim.scenario import Kind, Role, Scenario
+from network.sim.world import SimWorld
 
 DEFAULT_SIZES = "4,7,10"
 DEFAULT_HEIGHTS = 200
@@ -33,7 +34,7 @@ def percentile(values: list[int], fraction: float) -> int:
 def bench_size(n: int, heights: int, max_delay_ms: int, seed: int) -> dict[str, object]:
     link = LinkConditions(1, max_delay_ms, 0.0, 0.0, 0.0, 0)
     scenario = Scenario(seed, n, Kind.CLEAN, 0, link, link, [Role.HONEST] * n)
-    simulation = Simulation(scenario, random.Random(seed), heights)
+    simulation = SimWorld(scenario, random.Random(seed), heights)
     began = time.perf_counter()
     result = simulation.run()
     wall_s = time.perf_counter() - began
@@ -56,12 +57,15 @@ def bench_size(n: int, heights: int, max_delay_ms: int, seed: int) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.consensus", description=__doc__.splitlines()[0])
     parser.add_argument("--n", default=DEFAULT_SIZES, help="validator counts, e.g. 4,7,10")
     parser.add_argument("--heights", type=int, default=DEFAULT_HEIGHTS)
     parser.add_argument("--max-delay-ms", type=int, default=DEFAULT_MAX_DELAY_MS, help="link delay is 1..this")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (4 validators, 5 heights)")
     args = parser.parse_args(argv)
+    if args.tiny:
+        args.n, args.heights = "4", 5
     sizes = [int(x) for x in args.n.split(",") if x.strip()]
     runs = [bench_size(n, args.heights, args.max_delay_ms, args.seed) for n in sizes]
     report = {

@@ -1,6 +1,6 @@
 """Gas per clearing entry (single vs batched) and pyrevm throughput for the suite's main entry points.
 
-Prints one JSON object. Run: .venv/bin/python bench/contracts.py [--calls N]
+Prints one JSON object. Run: python -m bench.contracts [--calls N] [--tiny]
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from contracts.evm import EvmSession
 from contracts.ids import bank_id, text_id
@@ -48,10 +45,13 @@ def gas_of(suite: Suite, sender: str, contract: str, fn: str, *args: object) -> 
     return outcome.gas_used
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.contracts", description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=5_000, help="calls per throughput measurement")
-    args = parser.parse_args()
+    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (50 calls)")
+    args = parser.parse_args(argv)
+    if args.tiny:
+        args.calls = 50
     suite = fresh_suite()
     my = BANKS["MYBANK"]
     we = BANKS["WEBANK"]
@@ -99,7 +99,8 @@ def main() -> None:
         "inputs": {"calls": args.calls, "engine": "pyrevm", "banks": len(BANKS), "evm": "shanghai"},
     }
     print(json.dumps(result))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,223 +1,152 @@
-"""Single-node throughput over JSON-RPC: client-signed txs until their receipts exist, and clearing entries
-through the batch entry point (Clearing.postEntries). Prints one JSON object.
+"""Single-node throughput over JSON-RPC, Colend against anvil on the same signed workload in the same run:
+client-signed Clearing.postEntry txs until their receipts exist, clearing entries through the batch entry point
+(Clearing.postEntries), and eth_call latency while the node is saturated with those writes. Prints one JSON
+object; `ratio` is Colend's tx/s over anvil's.
 
-Run: .venv/bin/python bench/node.py [--txs 6000] [--entry-txs 160 --entries-per-tx 250]
-Starts a fresh node (`colend init` + `colend node run`) in a temp dir as a subprocess; signing and encoding
-the request bodies happen before the clock starts, so the figures measure the node (RPC, admission,
-execution, commit), not the client.
+Run: python -m bench.node [--txs 6000] [--rounds 3] [--no-anvil] [--tiny]
+Each round starts a fresh Colend node (`colend init` + `colend node run`, LevelDB, QBFT) and then a fresh
+anvil (bench/support/anvil.py; `npm ci` in bench/ installs the pinned build on first use), one after the other
+so that they never share the cores. Signing and encoding happen before the clock starts.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import os
-import signal
-import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from contracts.ids import bank_id, text_id  # noqa: E402
-from contracts.suite import suite_codecs  # noqa: E402
-from node.tx.signing import sign_dynamic_fee  # noqa: E402
+from bench.support import anvil
+from bench.support.discover import ROOT
+from bench.support.machine import load_average
+from bench.support.workload import Probe, Workload, build, check_receipts, run_phase
+from colend.launcher import NodeLauncher
+from colend.ports import free_loopback_port
+from node.chain.genesis import Genesis
+from node.rpc.client import JsonRpcClient
 
 BANKS = ("WEBANK", "MYBANK", "XWBANK")
 CHAIN_ID = 20_250
-VALUE_DATE = 20261124
-MAX_REQUEST_TX_BYTES = 500_000  # hex doubles it: stay well under the RPC body limit
 
 
-class Rpc:
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        self.next_id = 0
-
-    def encode_batch(self, calls: list[tuple[str, list]]) -> tuple[bytes, list[int]]:
-        """One HTTP body for a JSON-RPC batch, and its request ids in order."""
-        body = []
-        for method, params in calls:
-            self.next_id += 1
-            body.append({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
-        return json.dumps(body).encode(), [b["id"] for b in body]
-
-    def post(self, body: bytes, ids: list[int]) -> list[dict]:
-        self.conn.request("POST", "/", body, {"Content-Type": "application/json"})
-        reply = json.loads(self.conn.getresponse().read())
-        if not isinstance(reply, list):
-            raise RuntimeError(f"batch refused: {reply}")
-        replies = {r["id"]: r for r in reply}
-        return [replies[i] for i in ids]
-
-    def batch(self, calls: list[tuple[str, list]]) -> list[dict]:
-        return self.post(*self.encode_batch(calls))
-
-    def call(self, method: str, *params: object) -> object:
-        reply = self.batch([(method, list(params))])[0]
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply["result"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_node(root: Path, block_period_ms: int) -> tuple[subprocess.Popen, int, dict]:
-    port = free_port()
+def init_node(root: Path, block_period_ms: int) -> tuple[int, dict]:
+    port = free_loopback_port()
     out = subprocess.run([sys.executable, "-m", "colend", "init", "--dir", str(root), "--chain-id", str(CHAIN_ID),
                           "--banks", ",".join(BANKS), "--rpc-port", str(port), "--block-period-ms", str(block_period_ms)],
                          cwd=ROOT, check=True, capture_output=True, text=True)
-    info = json.loads(out.stdout)
-    log = open(root / "node.log", "w")  # noqa: SIM115 - the child owns it
-    proc = subprocess.Popen([sys.executable, "-m", "colend", "node", "run", "--config", str(root / "node.toml"),
-                             "--log-level", "WARNING"], cwd=ROOT, stdout=log, stderr=log)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            Rpc(port).call("eth_blockNumber")
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"node did not start, see {root / 'node.log'}") from None
-            time.sleep(0.05)
-    return proc, port, info
+    return port, json.loads(out.stdout)
 
 
-def entry(payer: str, payee: str, n: int) -> dict:
-    return {"entryId": text_id(f"E-{payer}-{n}"), "payer": bank_id(payer), "payee": bank_id(payee), "amount": 100 + n,
-            "kind": 2, "loanId": b"\0" * 32, "valueDate": VALUE_DATE, "ref": b"\0" * 32}
+def measure(port: int, work: Workload, rpc_batch: int) -> dict[str, object]:
+    """Both phases against one node at `port`; the probe runs through the single-tx phase."""
+    probe = Probe(port, work.probe_call)
+    probe.start()
+    tx_s, tx_hashes = run_phase(port, work.single, rpc_batch)
+    reads = probe.stop()
+    tx_ok, tx_blocks = check_receipts(port, tx_hashes)
+    entry_s, entry_hashes = run_phase(port, work.batched, rpc_batch)
+    entry_ok, entry_blocks = check_receipts(port, entry_hashes, chunk=4)
+    head = int(str(JsonRpcClient(port).call("eth_blockNumber")), 16)
+    txs, entry_txs = len(tx_hashes), len(entry_hashes)
+    return {"tx_per_s": round(txs / tx_s, 1), "tx_seconds": round(tx_s, 3), "tx_success": tx_ok,
+            "tx_blocks": len(tx_blocks), "entry_tx_seconds": round(entry_s, 3), "entry_tx_success": entry_ok,
+            "entry_blocks": len(entry_blocks), "eth_call_under_load": reads, "head": head, "entry_txs": entry_txs}
 
 
-def run_phase(port: int, per_sender: dict[str, list[bytes]], batch: int) -> tuple[float, list[str]]:
-    """Send every sender's txs (one connection each, batched JSON-RPC) and wait for the last receipts.
-
-    Request bodies are encoded before the clock starts, like the signatures: the clock measures the node."""
-    hashes: dict[str, list[str]] = {s: [] for s in per_sender}
-    errors: list[object] = []
-    requests: dict[str, tuple[Rpc, list[tuple[bytes, list[int]]]]] = {}
-    for sender, raws in per_sender.items():
-        rpc = Rpc(port)
-        chunks: list[list[bytes]] = [[]]
-        size = 0
-        for raw in raws:  # at most `batch` txs and ~1 MB per HTTP request
-            if len(chunks[-1]) >= batch or size + len(raw) > MAX_REQUEST_TX_BYTES:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(raw)
-            size += len(raw)
-        requests[sender] = rpc, [rpc.encode_batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])
-                                 for chunk in chunks]
-
-    def send(sender: str) -> None:
-        rpc, bodies = requests[sender]
-        for body, ids in bodies:
-            for reply in rpc.post(body, ids):
-                if "error" in reply:
-                    errors.append(reply["error"])
-                else:
-                    hashes[sender].append(reply["result"])
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=send, args=(s,)) for s in per_sender]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} txs refused, first: {errors[0]}")
-    rpc = Rpc(port)
-    last = [hs[-1] for hs in hashes.values()]  # nonce order: the last receipt implies all earlier ones
-    while True:
-        replies = rpc.batch([("eth_getTransactionReceipt", [h]) for h in last])
-        if all(r.get("result") for r in replies):
-            break
-        time.sleep(0.01)
-    elapsed = time.perf_counter() - started
-    return elapsed, [h for hs in hashes.values() for h in hs]
+def run_colend(tmp: Path, args: argparse.Namespace) -> tuple[dict[str, object], Workload, Genesis]:
+    port, info = init_node(tmp / "colend", args.block_period_ms)
+    keys = {b: bytes.fromhex(Path(info["members"][b]["keyFile"]).read_text().strip()[2:]) for b in BANKS}
+    genesis = Genesis.from_json(json.loads(Path(info["genesis"]).read_text()))
+    work = build(keys, CHAIN_ID, genesis.contracts["Clearing"], genesis.contracts["Consortium"], args.txs,
+                 args.entry_txs, args.entries_per_tx)
+    node = NodeLauncher(tmp / "colend" / "node.toml", tmp / "colend" / "node.log")
+    node.start()
+    try:
+        result = measure(port, work, args.rpc_batch)
+    finally:
+        node.stop()
+    return result, work, genesis
 
 
-def check_receipts(port: int, hashes: list[str], chunk: int = 500) -> tuple[int, set[str]]:
-    rpc = Rpc(port)
-    ok, blocks = 0, set()
-    for i in range(0, len(hashes), chunk):
-        for reply in rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[i : i + chunk]]):
-            if "error" in reply:
-                raise RuntimeError(reply["error"])
-            receipt = reply["result"]
-            ok += receipt["status"] == "0x1"
-            blocks.add(receipt["blockNumber"])
-    return ok, blocks
+def run_anvil(tmp: Path, work: Workload, genesis: Genesis, args: argparse.Namespace) -> dict[str, object]:
+    node = anvil.Anvil(genesis, args.block_period_ms, tmp / "anvil.log")
+    try:
+        return measure(node.port, work, args.rpc_batch)
+    finally:
+        node.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.node", description=__doc__.splitlines()[0])
     parser.add_argument("--txs", type=int, default=6_000, help="single-entry txs (Clearing.postEntry), all senders")
     parser.add_argument("--entry-txs", type=int, default=160, help="batch txs (Clearing.postEntries)")
     parser.add_argument("--entries-per-tx", type=int, default=250)
     parser.add_argument("--rpc-batch", type=int, default=100, help="eth_sendRawTransaction calls per HTTP request")
     parser.add_argument("--block-period-ms", type=int, default=200)
-    args = parser.parse_args()
+    parser.add_argument("--rounds", type=int, default=1, help="fresh Colend + anvil pairs; medians are reported")
+    parser.add_argument("--no-anvil", action="store_true", help="measure Colend alone")
+    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (anvil only if installed)")
+    args = parser.parse_args(argv)
+    anvil_note = None
+    if args.tiny:
+        args.txs, args.entry_txs, args.entries_per_tx, args.rounds = 60, 3, 10, 1
+        if not args.no_anvil and not anvil.installed():
+            args.no_anvil = True
+            anvil_note = "skipped in tiny mode: anvil is not installed (npm ci in bench/ installs it)"
+    elif not args.no_anvil and not anvil.installed():
+        anvil.install()
 
-    tmp = Path(tempfile.mkdtemp(prefix="colend-bench-"))
-    proc, port, info = start_node(tmp / "node", args.block_period_ms)
-    try:
-        keys = {b: bytes.fromhex((tmp / "node" / "keys" / f"{b.lower()}.key").read_text().strip()[2:]) for b in BANKS}
-        clearing = bytes.fromhex(info["contracts"]["Clearing"][2:])
-        codec = suite_codecs()["Clearing"]
+    load_before = load_average()
+    rounds = []
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory(prefix="colend-bench-") as tmp:
+            colend, work, genesis = run_colend(Path(tmp), args)
+            round_ = {"colend": colend}
+            if not args.no_anvil:
+                round_["anvil"] = run_anvil(Path(tmp), work, genesis, args)
+                round_["ratio"] = round(colend["tx_per_s"] / round_["anvil"]["tx_per_s"], 3)  # type: ignore[operator]
+            rounds.append(round_)
 
-        per_sender: dict[str, list[bytes]] = {b: [] for b in BANKS}
-        for i in range(args.txs):
-            payer = BANKS[i % len(BANKS)]
-            payee = BANKS[(i + 1) % len(BANKS)]
-            nonce = len(per_sender[payer])
-            data = codec.encode_call("postEntry", entry(payer, payee, i))
-            per_sender[payer].append(sign_dynamic_fee(keys[payer], CHAIN_ID, nonce, clearing, data, gas=400_000))
-        tx_elapsed, tx_hashes = run_phase(port, per_sender, args.rpc_batch)
-        tx_ok, tx_blocks = check_receipts(port, tx_hashes)
+    def median(target: str, key: str) -> float:
+        return round(statistics.median(r[target][key] for r in rounds), 1)  # type: ignore[index]
 
-        batches: dict[str, list[bytes]] = {b: [] for b in BANKS}
-        nonces = {b: len(per_sender[b]) for b in BANKS}
-        for j in range(args.entry_txs):
-            payer = BANKS[j % len(BANKS)]
-            payee = BANKS[(j + 1) % len(BANKS)]
-            base = 10_000_000 + j * args.entries_per_tx
-            data = codec.encode_call("postEntries", [entry(payer, payee, base + k) for k in range(args.entries_per_tx)])
-            gas = 45_000 * args.entries_per_tx  # measured ~30k gas per batched entry, plus headroom
-            batches[payer].append(sign_dynamic_fee(keys[payer], CHAIN_ID, nonces[payer], clearing, data, gas=gas))
-            nonces[payer] += 1
-        entry_elapsed, entry_hashes = run_phase(port, batches, args.rpc_batch)
-        entry_ok, entry_blocks = check_receipts(port, entry_hashes, chunk=4)
-        status = Rpc(port).call("colend_status")
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+    entries = args.entry_txs * args.entries_per_tx
 
-    print(json.dumps({
-        "tx_per_s": round(args.txs / tx_elapsed, 1),
-        "entries_per_s": round(args.entry_txs * args.entries_per_tx / entry_elapsed, 1),
-        "inputs": {
-            "txs": args.txs, "tx_kind": "Clearing.postEntry (1 entry), EIP-1559, client-signed",
-            "senders": len(BANKS), "rpc_batch": args.rpc_batch, "block_period_ms": args.block_period_ms,
-            "entry_txs": args.entry_txs, "entries_per_tx": args.entries_per_tx,
-            "transport": "HTTP JSON-RPC batches, one keep-alive connection per sender",
-        },
-        "results": {
-            "tx_seconds": round(tx_elapsed, 3), "tx_success": tx_ok, "tx_blocks": len(tx_blocks),
-            "entry_seconds": round(entry_elapsed, 3), "entry_tx_success": entry_ok, "entry_blocks": len(entry_blocks),
-            "head": int(status["head"]["number"], 16),
-        },
-    }))
+    def entries_per_s(target: str) -> float:
+        return round(entries / statistics.median(r[target]["entry_tx_seconds"] for r in rounds), 1)  # type: ignore[index]
+
+    report: dict[str, object] = {
+        "tx_per_s": median("colend", "tx_per_s"),
+        "entries_per_s": entries_per_s("colend"),
+        "eth_call_p99_ms_under_load": round(statistics.median(
+            r["colend"]["eth_call_under_load"]["p99_ms"] for r in rounds), 2),  # type: ignore[index]
+    }
+    if args.no_anvil:
+        report["anvil"] = anvil_note or "not run (--no-anvil)"
+    else:
+        report.update({
+            "anvil_tx_per_s": median("anvil", "tx_per_s"),
+            "ratio": round(statistics.median(r["ratio"] for r in rounds), 3),  # type: ignore[misc]
+            "anvil_entries_per_s": entries_per_s("anvil"),
+            "anvil_eth_call_p99_ms_under_load": round(statistics.median(
+                r["anvil"]["eth_call_under_load"]["p99_ms"] for r in rounds), 2),  # type: ignore[index]
+            "anvil_version": anvil.version(),
+        })
+    report["inputs"] = {
+        "txs": args.txs, "tx_kind": "Clearing.postEntry (1 entry), EIP-1559, client-signed", "senders": len(BANKS),
+        "rpc_batch": args.rpc_batch, "block_period_ms": args.block_period_ms, "entry_txs": args.entry_txs,
+        "entries_per_tx": args.entries_per_tx, "rounds": args.rounds,
+        "transport": "HTTP JSON-RPC batches, one keep-alive connection per sender",
+        "read_probe": "eth_call Consortium.canWrite, one at a time on its own connection, during the postEntry phase",
+    }
+    report["rounds"] = rounds
+    report["load_average"] = {"before": load_before, "after": load_average()}
+    print(json.dumps(report))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

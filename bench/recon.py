@@ -4,6 +4,7 @@ Per run: end_to_end_s (LevelDB index + books CSV -> statement, via run_reconcili
 classification and statement figures on frames already in memory) and datacompy_s (datacompy's plain
 pandas diff of the same in-memory frames, joined on kind+key over all record columns; the polars variant is
 reported as datacompy_polars_s). Data is seeded and carries every break type.
+Run: python -m bench.recon [--rows 100000 1000000] [--tiny]
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ import datacompy
 import polars as pl
 import tomli_w
 
+from bench.support.recon_scenario import generate, write_books_csv
 from clearing.books import load_mapping, open_books
 from clearing.index_store import IndexStore
 from clearing.recon.engine import classify
 from clearing.recon.run import RunResult, run_reconciliation
-from clearing.recon.scenario import generate, write_books_csv
 from clearing.recon.statement import sections
 from clearing.records import frame_to_records
 
@@ -110,10 +111,13 @@ def bench(rows: int, workdir: Path, repeat: int) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.recon", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=list(DEFAULT_SIZES))
     parser.add_argument("--repeat", type=int, default=3, help="best of N for end_to_end_s and match_s")
+    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (2,000 rows, once)")
     args = parser.parse_args(argv)
+    if args.tiny:
+        args.rows, args.repeat = [2_000], 1
     with tempfile.TemporaryDirectory(prefix="colend-bench-") as tmp:
         runs = [bench(rows, Path(tmp), args.repeat) for rows in args.rows]
     json.dump({"runs": runs}, sys.stdout)

@@ -1,7 +1,8 @@
 """The `colend` command: one argparse tree, each package contributing its own subcommands.
 
-Each module in COMMAND_MODULES exposes `register(subparsers)`, adding parsers whose `func(args) -> int`
-runs the command; the exit code is what `func` returns.
+Each command's module exposes `register(subparsers)`, adding parsers whose `func(args) -> int` runs the
+command. Only the module of the command being run is imported: the others are listed from COMMANDS by name
+and help alone, so `colend --help` and `colend node status` never load web3, polars or matplotlib.
 """
 
 from __future__ import annotations
@@ -11,28 +12,45 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "contracts.cli",
-    "node.node_cli",
-    "clearing.indexer.cli",
-    "clearing.cli",
-    "clearing.service.cli",
-    "network.cli",
-    "colend.demo",
-    "colend.consortium.cli",
+# (command, help, module that registers it); a module may register several commands.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("contracts", "compile and inspect the Solidity contracts", "contracts.cli"),
+    ("init", "create keys, a genesis document and a node config in a directory", "node.node_cli"),
+    ("node", "run or inspect a node", "node.node_cli"),
+    ("index", "follow a node and keep the clearing query index", "clearing.indexer.cli"),
+    ("recon", "reconcile a bank's books with the chain", "clearing.cli"),
+    ("serve", "run the clearing service (API, dashboard, metrics) beside a node", "clearing.service.cli"),
+    ("serve-key", "issue API keys for the clearing service", "clearing.service.cli"),
+    ("consortium", "create, run and inspect a multi-process consortium", "colend.consortium.cli"),
+    ("sim", "run the seeded QBFT fault simulator and print one JSON object", "network.cli"),
+    ("demo", "four banks and a regulator: a day of joint lending, clearing, settlement and reconciliation", "colend.demo"),
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    names = {name for name, _, _ in COMMANDS}
+    for token in argv:
+        if not token.startswith("-"):
+            return token if token in names else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: full for the command it names, names and help only for every other command."""
     parser = argparse.ArgumentParser(prog="colend", description="Colend: consortium settlement for co-lending banks")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    chosen = _chosen_command(sys.argv[1:] if argv is None else argv)
+    module = next((m for name, _, m in COMMANDS if name == chosen), None)
+    if module is not None:
+        importlib.import_module(module).register(subparsers)
+    for name, help_text, owner in COMMANDS:
+        if owner != module:
+            subparsers.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     return int(args.func(args) or 0)
 
 

@@ -26,7 +26,23 @@ class FourEyesViolation(ColendError):
     code = "colend.four_eyes_violation"
 
 
-class NodeStartFailed(ColendError):
+class ChildStartFailed(ColendError):
+    """A child process exited, or did not log that it started, in time; the message carries the log's tail."""
+
+    code = "colend.start_failed"
+
+
+class NodeStartFailed(ChildStartFailed):
     """The node exited, or did not log that it started, in time; the message carries the log's tail."""
 
     code = "colend.node_start_failed"
+
+
+class ServiceStartFailed(ChildStartFailed):
+    code = "colend.service_start_failed"
+
+
+class ServiceCallFailed(ColendError):
+    """A clearing service answered a demo call with an error, or did not show what it should in time."""
+
+    code = "colend.service_call_failed"

@@ -44,7 +44,3 @@ def borrower_hash(salt: bytes, borrower_identity: str) -> bytes:
         raise BadArguments("borrower salt must be at least 16 bytes")
     return keccak(salt + borrower_identity.encode("utf-8"))
 
-
-def derived_entry_id(op_id: bytes, bank: bytes) -> bytes:
-    """The entry id CoLending gives the obligation of `bank` for operation `op_id` (keccak256(abi.encode(op, bank)))."""
-    return keccak(op_id + bank)

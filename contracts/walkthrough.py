@@ -12,20 +12,15 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
+from contracts.enums import CYCLE_STATUS
 from contracts.evm import EvmSession, TxOutcome
 from contracts.ids import bank_id, borrower_hash, id_text, text_id
+from contracts.money import fen
 from contracts.suite import MemberSpec, Suite
 
 ACCOUNTS = {"WEBANK": "0x" + "a1" * 20, "MYBANK": "0x" + "b1" * 20, "XWBANK": "0x" + "c1" * 20}
 REGULATOR = "0x" + "d1" * 20
 SHARES = {"WEBANK": 3_000, "MYBANK": 5_000, "XWBANK": 2_000}
-STATUS = {1: "OPEN", 2: "CLOSED", 3: "NETTED", 4: "CONFIRMED", 5: "SETTLED", 6: "DISPUTED"}
-
-
-def fen(amount: int) -> str:
-    """Minor units shown as yuan for people; the ledger itself only ever holds integers."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) // 100:,}.{abs(amount) % 100:02d}"
 
 
 def net_positions_table(cycle: int, positions: list[dict]) -> Table:
@@ -89,5 +84,5 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         step(f"{payer} pays {payee} {fen(ins['amount'])}", ACCOUNTS[payer], "Clearing", "recordPayment", 1, ins["index"], ref)
         step(f"{payee} acknowledges", ACCOUNTS[payee], "Clearing", "acknowledgePayment", 1, ins["index"])
     status = suite.call("Clearing", "cycleStatus", 1)
-    out.print(f"cycle 1 is [bold]{STATUS[status]}[/bold]")
+    out.print(f"cycle 1 is [bold]{CYCLE_STATUS[status]}[/bold]")
     return 0 if status == 5 else 1

@@ -1,7 +1,8 @@
 """The real node behind JSON-RPC: implements node.backend_api.NodeBackend over the ChainEngine and store.
 
-Only the latest state is kept live (blocks are final on commit); state queries for an older block raise
-HistoricalStateUnavailable rather than answer from the wrong state.
+Every read is served from the last committed state (node.committed_state) and never takes the engine's lock,
+so it is answered while a block executes. Only the latest state is kept live (blocks are final on commit);
+state queries for an older block raise HistoricalStateUnavailable rather than answer from the wrong state.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from collections.abc import Callable
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
-from node.backend_api import BlockTag, JsonDict
+from node.backend_api import BlockTag, CallRequest, JsonDict, LogQuery
 from node.chain.block import Block
+from node.chain.header import ZERO_ADDRESS
 from node.chain.receipt import Receipt
 from node.chain.state import EMPTY_CODE_HASH
 from node.engine import ChainEngine
-from node.errors import BlockNotFound, ExecutionReverted, HistoricalStateUnavailable, InvalidParams
+from node.errors import BlockNotFound, ExecutionReverted, HistoricalStateUnavailable
 from node.json_views import block_json, data, header_json, log_json, receipt_json, tx_json
-from node.log_filter import parse_criteria
+from node.log_filter import LogCriteria
 
 CLIENT_VERSION = "colend/0.1.0/python"
 ERROR_SELECTOR = bytes.fromhex("08c379a0")
@@ -32,39 +34,6 @@ def revert_message(revert: bytes) -> str:
         except Exception:
             pass
     return "execution reverted"
-
-
-def _hex_int(value: object, what: str, default: int = 0) -> int:
-    if value is None:
-        return default
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16) if len(value) > 2 else 0
-        except ValueError:
-            pass
-    raise InvalidParams(f"invalid {what}: {value!r}")
-
-
-def _hex_bytes(value: object, what: str) -> bytes:
-    if value is None:
-        return b""
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            pass
-    raise InvalidParams(f"invalid {what}: {value!r}")
-
-
-def _address(value: object, what: str) -> bytes | None:
-    if value is None:
-        return None
-    raw = _hex_bytes(value, what)
-    if len(raw) != 20:
-        raise InvalidParams(f"invalid {what}: {value!r}")
-    return raw
 
 
 COLEND_HEADER_EXTRAS = ("timestampMs", "stateCommitment", "commitSeals")
@@ -92,11 +61,11 @@ class EngineBackend:
     # -- blocks and txs ------------------------------------------------------------------------------
 
     def _number(self, tag: BlockTag) -> int:
-        if tag in ("latest", "pending", "safe", "finalized"):
-            return self.engine.head.number
+        if isinstance(tag, int):
+            return tag
         if tag == "earliest":
             return 0
-        return _hex_int(tag, "block number")
+        return self.engine.head.number  # latest, pending, safe, finalized: one final head
 
     def _block(self, block_hash: bytes | None) -> Block | None:
         return self.store.block(block_hash) if block_hash is not None else None
@@ -114,8 +83,7 @@ class EngineBackend:
         if stored is not None:
             block_hash = self.store.hash_by_number(stored.block_number)
             return tx_json(stored.tx, block_hash, stored.block_number, stored.index)
-        with self.engine.pool_lock:
-            pending = self.engine.pool.get(tx_hash)
+        pending = self.engine.front.get(tx_hash)
         return tx_json(pending, None, None, None) if pending else None
 
     def get_transaction_receipt(self, tx_hash: bytes) -> JsonDict | None:
@@ -139,27 +107,18 @@ class EngineBackend:
         if number < head:
             raise HistoricalStateUnavailable(f"state of block {number} is not kept; only the latest ({head}) is")
 
-    def _call_args(self, tx: JsonDict) -> tuple[bytes, bytes | None, bytes, int, int | None]:
-        sender = _address(tx.get("from"), "from") or b"\x00" * 20
-        to = _address(tx.get("to"), "to")
-        payload = _hex_bytes(tx.get("input", tx.get("data")), "input")
-        gas = _hex_int(tx["gas"], "gas") if tx.get("gas") is not None else None
-        return sender, to, payload, _hex_int(tx.get("value"), "value"), gas
-
-    def call(self, tx: JsonDict, tag: BlockTag) -> bytes:
+    def call(self, request: CallRequest, tag: BlockTag) -> bytes:
         self._require_head(tag)
-        sender, to, payload, value, gas = self._call_args(tx)
-        with self.engine.lock:
-            result = self.engine.executor.call(sender, to, payload, value, gas)
+        result = self.engine.committed.call(request.sender or ZERO_ADDRESS, request.to, request.data, request.value,
+                                            request.gas)
         if not result.success:
             raise ExecutionReverted(revert_message(result.output), data=data(result.output))
         return result.output
 
-    def estimate_gas(self, tx: JsonDict, tag: BlockTag) -> int:
+    def estimate_gas(self, request: CallRequest, tag: BlockTag) -> int:
         self._require_head(tag)
-        sender, to, payload, value, _gas = self._call_args(tx)
-        with self.engine.lock:
-            result = self.engine.executor.estimate_gas(sender, to, payload, value)
+        result = self.engine.committed.estimate_gas(request.sender or ZERO_ADDRESS, request.to, request.data,
+                                                    request.value)
         if not result.success:
             raise ExecutionReverted(revert_message(result.output), data=data(result.output))
         return result.gas_used
@@ -185,18 +144,16 @@ class EngineBackend:
 
     # -- logs ----------------------------------------------------------------------------------------
 
-    def get_logs(self, criteria: JsonDict) -> list[JsonDict]:
-        match = parse_criteria(criteria)
-        if criteria.get("blockHash") is not None:
-            block_hash = _hex_bytes(criteria["blockHash"], "blockHash")
-            found = self.store.header_and_hashes(block_hash)
+    def get_logs(self, query: LogQuery) -> list[JsonDict]:
+        match = query.criteria
+        if query.block_hash is not None:
+            found = self.store.header_and_hashes(query.block_hash)
             if found is None:
                 raise BlockNotFound("unknown block")
             numbers = [found[0].number]
         else:
             head = self.engine.head.number
-            first = min(self._number(criteria.get("fromBlock", "latest")), head)
-            last = min(self._number(criteria.get("toBlock", "latest")), head)
+            first, last = min(query.first, head), min(query.last, head)
             topics = [sorted(t) if t is not None else None for t in match.topics]
             numbers = self.store.blocks_with_logs(first, last, sorted(match.addresses), topics)
         out: list[JsonDict] = []
@@ -240,9 +197,10 @@ class EngineBackend:
 
     def status(self) -> JsonDict:
         engine = self.engine
-        with engine.lock:
-            head, head_hash = engine.head, engine.head_hash
-        pool = len(engine.pool)
+        committed = engine.committed.head  # one consistent (header, hash) pair, without waiting for a block
+        assert committed is not None
+        head, head_hash = committed.header, committed.hash
+        pool = len(engine.front)
         return {
             "nodeId": self.node_id,
             "chainId": hex(self.chain_id),
@@ -268,8 +226,8 @@ class EngineBackend:
 
         return self.engine.on_block(on_block)
 
-    def subscribe_logs(self, criteria: JsonDict, callback: Callable[[JsonDict], None]) -> Callable[[], None]:
-        match = parse_criteria(criteria)
+    def subscribe_logs(self, criteria: LogCriteria, callback: Callable[[JsonDict], None]) -> Callable[[], None]:
+        match = criteria
 
         def on_block(block: Block, receipts: list[Receipt]) -> None:
             log_index = 0

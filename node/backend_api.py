@@ -1,17 +1,44 @@
 """What the JSON-RPC layer needs from a node: one Protocol, so the RPC server, tests and simulators wire alike.
 
-Every value crossing this boundary is already in Ethereum JSON-RPC shape (0x-hex quantities and data,
-checksummed or lower-case 0x addresses), so the RPC layer only dispatches, validates and maps errors.
+One typed boundary: node/rpc parses every parameter once, at the edge, into the values below (ints, bytes,
+CallRequest, LogQuery, LogCriteria), and the node never parses JSON-RPC text again. Results go back in
+JSON-RPC shape (blocks, txs, receipts, logs as 0x-hex dicts), which the RPC layer passes through.
 Methods raise `node.errors.NodeError` subclasses; anything else is an internal error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from node.log_filter import LogCriteria
+
 JsonDict = dict[str, Any]
-BlockTag = str  # "latest" | "earliest" | "pending" | "safe" | "finalized" | 0x-quantity
+BLOCK_TAGS = frozenset({"latest", "earliest", "pending", "safe", "finalized"})
+BlockTag = int | str  # a block number, or one of BLOCK_TAGS
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """eth_call / eth_estimateGas: what execution needs of the call object (fee fields are checked, then unused:
+    gas is priced at zero)."""
+
+    sender: bytes | None = None
+    to: bytes | None = None
+    data: bytes = b""
+    value: int = 0
+    gas: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    """eth_getLogs over a resolved range [first, last] or one block by hash, and what its logs must match."""
+
+    criteria: LogCriteria
+    first: int = 0
+    last: int = 0
+    block_hash: bytes | None = None
 
 
 class NodeBackend(Protocol):
@@ -37,10 +64,10 @@ class NodeBackend(Protocol):
     def send_raw_transaction(self, raw: bytes) -> bytes:
         """Admit a signed tx to the pool; returns its hash. Raises MalformedTransaction / TxRejected."""
 
-    def call(self, tx: JsonDict, tag: BlockTag) -> bytes:
+    def call(self, request: CallRequest, tag: BlockTag) -> bytes:
         """Execute without committing; raises ExecutionReverted with the revert data on revert."""
 
-    def estimate_gas(self, tx: JsonDict, tag: BlockTag) -> int: ...
+    def estimate_gas(self, request: CallRequest, tag: BlockTag) -> int: ...
 
     def get_transaction_count(self, address: bytes, tag: BlockTag) -> int:
         """Next nonce; with tag "pending" it counts the sender's txs waiting in the pool."""
@@ -52,8 +79,8 @@ class NodeBackend(Protocol):
     def get_storage_at(self, address: bytes, slot: int, tag: BlockTag) -> bytes:
         """32 bytes, big-endian."""
 
-    def get_logs(self, criteria: JsonDict) -> list[JsonDict]:
-        """criteria: fromBlock, toBlock, blockHash, address (one or list), topics (with null and OR-lists)."""
+    def get_logs(self, query: LogQuery) -> list[JsonDict]:
+        """The matching logs of the query's blocks; BlockNotFound for an unknown block hash."""
 
     def fee_history(self, block_count: int, newest: BlockTag, percentiles: list[float]) -> JsonDict: ...
 
@@ -65,5 +92,5 @@ class NodeBackend(Protocol):
     def subscribe_new_heads(self, callback: Callable[[JsonDict], None]) -> Callable[[], None]:
         """Call `callback(header)` for every new block; returns an unsubscribe function."""
 
-    def subscribe_logs(self, criteria: JsonDict, callback: Callable[[JsonDict], None]) -> Callable[[], None]:
+    def subscribe_logs(self, criteria: LogCriteria, callback: Callable[[JsonDict], None]) -> Callable[[], None]:
         """Call `callback(log)` for every new log matching address/topics; returns an unsubscribe function."""

@@ -13,9 +13,7 @@ from typing import Any
 
 import tomli_w
 
-from network.driver import DEFAULT_BLOCK_PERIOD_MS
-from node.consensus.chain_adapter import DEFAULT_MAX_TXS_PER_BLOCK
-from node.tx.decode import DEFAULT_MAX_TX_BYTES
+from node.defaults import DEFAULT_BLOCK_PERIOD_MS, DEFAULT_MAX_TX_BYTES, DEFAULT_MAX_TXS_PER_BLOCK
 from node.txpool.admission import PoolLimits
 
 ROLES = ("validator", "observer")

@@ -6,18 +6,19 @@ commitSeals, stateCommitment, revertData) sit beside the standard ones, which to
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from eth_utils import to_checksum_address
 
 from node.backend_api import JsonDict
 from node.chain.block import Block
+from node.chain.bloom import logs_bloom
 from node.chain.header import BlockHeader
 from node.chain.receipt import Log, Receipt
 from node.tx.model import ACCESS_LIST, DYNAMIC_FEE, Transaction
 
 EMPTY_UNCLES_HASH = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
-EMPTY_BLOOM = "0x" + "00" * 256
 ZERO_NONCE = "0x0000000000000000"
 ZERO_HASH_HEX = "0x" + "00" * 32
 
@@ -30,7 +31,9 @@ def data(b: bytes) -> str:
     return "0x" + b.hex()
 
 
+@functools.lru_cache(maxsize=65_536)
 def addr(a: bytes) -> str:
+    """EIP-55 checksummed; cached, since a chain's receipts and logs name the same few accounts over and over."""
     return to_checksum_address(a)
 
 
@@ -41,7 +44,7 @@ def header_json(header: BlockHeader, block_hash: bytes, seals: Sequence[bytes], 
         "parentHash": data(header.parent_hash),
         "nonce": ZERO_NONCE,
         "sha3Uncles": EMPTY_UNCLES_HASH,
-        "logsBloom": EMPTY_BLOOM,
+        "logsBloom": data(header.logs_bloom),
         "transactionsRoot": data(header.tx_root),
         "stateRoot": data(header.state_root),
         "receiptsRoot": data(header.receipts_root),
@@ -129,7 +132,7 @@ def receipt_json(tx: Transaction, receipt: Receipt, block_hash: bytes, number: i
         "contractAddress": addr(receipt.contract_address) if receipt.contract_address else None,
         "logs": [log_json(lg, block_hash, number, tx.hash, index, first_log_index + i)
                  for i, lg in enumerate(receipt.logs)],
-        "logsBloom": EMPTY_BLOOM,
+        "logsBloom": data(logs_bloom(receipt.logs)),
         "type": qty(tx.type),
         "status": qty(receipt.status),
     }

@@ -19,5 +19,15 @@ echo "==> installing ethers (the non-Python Ethereum client the e2e tests drive)
 (cd tests/e2e/js && npm ci --silent --no-audit --no-fund)
 echo "==> installing anvil (the foreign Ethereum node the e2e tests deploy the suite to; pinned in tests/e2e/anvil)"
 (cd tests/e2e/anvil && npm ci --silent --no-audit --no-fund)
+if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+  # the dashboard's browser test drives Debian's chromium through chromedriver (selenium)
+  if command -v apt-get >/dev/null; then
+    echo "==> installing chromium and chromium-driver (apt)"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "colend setup: chromium and chromedriver are missing and apt-get is not available; the browser test will fail" >&2
+  fi
+fi
 echo "==> compiling contracts"
 .venv/bin/colend contracts build

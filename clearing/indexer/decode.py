@@ -21,15 +21,15 @@ from clearing.records import (
     Record,
     RecordKind,
     allocation_key,
+    clearing_entry_views,
     id_text,
     position_key,
     tranche_key,
 )
 from contracts.abi import DecodedEvent, SuiteCodec
+from contracts.enums import CYCLE_STATUS, LOAN_STATUS
 from contracts.errors import ContractsError
 
-LOAN_STATUS = {1: "REGISTERED", 2: "ACTIVE", 3: "PAID_OFF", 4: "WRITTEN_OFF"}
-CYCLE_STATUS = {1: "OPEN", 2: "CLOSED", 3: "NETTED", 4: "CONFIRMED", 5: "SETTLED", 6: "DISPUTED"}
 ENTRY_POSTED = "POSTED"
 FIGURE_DECLARED = "DECLARED"
 ZERO32 = b"\0" * 32
@@ -179,13 +179,12 @@ class BlockDecoder:
         if loan is not None:
             tranche = self._current(payer, RecordKind.LOAN_TRANCHE, tranche_key(loan, payer))
             currency = tranche.currency if tranche is not None else currency
-        common = {
-            "kind": RecordKind.CLEARING_ENTRY, "key": id_text(a["entryId"]), "currency": currency,
-            "value_date": yyyymmdd(a["valueDate"]), "status": ENTRY_POSTED, "loan_id": loan,
-            "cycle_id": str(a["cycleId"]), "reference": id_text(a["ref"]) if a["ref"] != ZERO32 else None,
-        }  # fmt: skip
-        self._put(Record(bank=payer, counterparty=payee, amount=-a["amount"], **common))
-        self._put(Record(bank=payee, counterparty=payer, amount=a["amount"], **common))
+        for view in clearing_entry_views(
+            id_text(a["entryId"]), payer=payer, payee=payee, amount=a["amount"], currency=currency,
+            value_date=yyyymmdd(a["valueDate"]), status=ENTRY_POSTED, cycle_id=str(a["cycleId"]), loan_id=loan,
+            reference=id_text(a["ref"]) if a["ref"] != ZERO32 else None,
+        ):  # fmt: skip
+            self._put(view)
 
     def _on_NetPosition(self, event: DecodedEvent, log: ChainLog) -> None:
         a = event.args

@@ -8,6 +8,7 @@ from rich.table import Table
 from clearing.recon.breaks import AGE_BUCKET_NAMES, BreakType
 from clearing.recon.run import RunResult
 from clearing.recon.statement import Verdict
+from contracts.money import fen
 
 VERDICT_STYLES = {
     Verdict.RECONCILED: "bold green",
@@ -16,15 +17,6 @@ VERDICT_STYLES = {
     Verdict.INCOMPLETE: "bold magenta",
 }
 MAX_ROWS = 50
-
-
-def fen(amount: int | None) -> str:
-    """Int fen as yuan text with thousands separators, by integer arithmetic only."""
-    if amount is None:
-        return ""
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(amount), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def statement_table(result: RunResult) -> Table:

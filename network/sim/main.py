@@ -45,13 +45,13 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    colend_log = logging.getLogger("colend")
-    level = colend_log.level
-    colend_log.setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report
+    quiet = logging.getLogger("colend")
+    previous = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report, not their penalty lines
     try:
         return _run(args)
     finally:
-        colend_log.setLevel(level)  # in-process callers (tests, other commands) get their logging back
+        quiet.setLevel(previous)
 
 
 def _run(args: argparse.Namespace) -> int:

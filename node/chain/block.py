@@ -30,18 +30,8 @@ class Block:
         """Wire form: raw txs only, so a receiver re-verifies every signature."""
         return rlp_encode([self.header.fields(), [tx.raw for tx in self.txs], list(self.seals)])
 
-    def encode_stored(self) -> bytes:
-        """Store form: senders kept beside raw txs so reads skip signature recovery."""
-        return rlp_encode([self.header.fields(), [[tx.raw, tx.sender] for tx in self.txs], list(self.seals)])
-
     @classmethod
     def decode(cls, data: bytes, limits: DecodeLimits) -> Block:
         header, raws, seals = rlp.decode(data)
         txs = tuple(decode_transaction(raw, limits) for raw in raws)
-        return cls(BlockHeader.from_fields(header), txs, tuple(seals))
-
-    @classmethod
-    def decode_stored(cls, data: bytes, limits: DecodeLimits) -> Block:
-        header, pairs, seals = rlp.decode(data)
-        txs = tuple(decode_transaction(raw, limits, trusted_sender=sender) for raw, sender in pairs)
         return cls(BlockHeader.from_fields(header), txs, tuple(seals))

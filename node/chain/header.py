@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 import rlp
 from eth_hash.auto import keccak
 
+from node.chain.bloom import EMPTY_BLOOM
 from node.chain.rlp_codec import encode as rlp_encode
 from node.errors import ChainIntegrityError
 
-HEADER_VERSION = 1
+HEADER_VERSION = 2  # 2 added logs_bloom and made the roots Merkle-Patricia tries
 ZERO_HASH = b"\x00" * 32
 ZERO_ADDRESS = b"\x00" * 20
 
@@ -30,6 +31,7 @@ class BlockHeader:
     gas_limit: int
     gas_used: int
     extra_data: bytes = b""
+    logs_bloom: bytes = EMPTY_BLOOM  # of every log in the block (node.chain.bloom)
 
     @property
     def timestamp(self) -> int:
@@ -38,7 +40,7 @@ class BlockHeader:
 
     def fields(self) -> list:
         return [HEADER_VERSION, self.number, self.parent_hash, self.timestamp_ms, self.proposer, self.tx_root,
-                self.receipts_root, self.state_root, self.gas_limit, self.gas_used, self.extra_data]
+                self.receipts_root, self.state_root, self.gas_limit, self.gas_used, self.extra_data, self.logs_bloom]
 
     def encode(self) -> bytes:
         return rlp_encode(self.fields())
@@ -51,12 +53,12 @@ class BlockHeader:
 
     @classmethod
     def from_fields(cls, fields: list) -> BlockHeader:
-        if len(fields) != 11 or rlp.sedes.big_endian_int.deserialize(fields[0]) != HEADER_VERSION:
+        if len(fields) != 12 or rlp.sedes.big_endian_int.deserialize(fields[0]) != HEADER_VERSION:
             raise ChainIntegrityError("unknown block header layout")
         n = rlp.sedes.big_endian_int.deserialize
         return cls(number=n(fields[1]), parent_hash=fields[2], timestamp_ms=n(fields[3]), proposer=fields[4],
                    tx_root=fields[5], receipts_root=fields[6], state_root=fields[7], gas_limit=n(fields[8]),
-                   gas_used=n(fields[9]), extra_data=fields[10])
+                   gas_used=n(fields[9]), extra_data=fields[10], logs_bloom=fields[11])
 
     @classmethod
     def decode(cls, data: bytes) -> BlockHeader:

@@ -8,9 +8,12 @@ is dropped. Since that span never exceeds `max_log_block_range`, one poll always
 
 from __future__ import annotations
 
+import functools
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from node.backend_api import JsonDict, NodeBackend
 from node.rpc.errors import FilterNotFound, LimitExceeded
@@ -22,6 +25,17 @@ from node.rpc.log_query import (
     range_criteria,
     resolve_block,
 )
+
+T = TypeVar("T")
+
+
+def _synchronized(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def locked(self: FilterRegistry, *args: object) -> T:
+        with self._lock:
+            return method(self, *args)
+
+    return locked
 
 
 def random_filter_id() -> str:
@@ -45,20 +59,25 @@ class FilterRegistry:
         self._limits = limits
         self._new_id = new_id
         self._filters: dict[str, _Filter] = {}
+        self._lock = threading.RLock()  # HTTP requests are served on several threads
 
     def __len__(self) -> int:
         return len(self._filters)
 
+    @_synchronized
     def new_log_filter(self, spec: LogFilter) -> str:
         return self._install(spec)
 
+    @_synchronized
     def new_block_filter(self) -> str:
         return self._install(None)
 
+    @_synchronized
     def uninstall(self, filter_id: str) -> bool:
         self._expire(self._backend.block_number())
         return self._filters.pop(filter_id.lower(), None) is not None
 
+    @_synchronized
     def changes(self, filter_id: str) -> list[str] | list[JsonDict]:
         """What happened since the last poll: new block hashes, or new matching logs."""
         head = self._backend.block_number()
@@ -71,6 +90,7 @@ class FilterRegistry:
         entry.cursor = entry.polled_at_head = head
         return logs
 
+    @_synchronized
     def logs(self, filter_id: str) -> list[JsonDict]:
         """Every log the filter's criteria match now (eth_getFilterLogs); does not count as a poll."""
         head = self._backend.block_number()
@@ -115,7 +135,7 @@ class FilterRegistry:
         return check_results(self._backend.get_logs(range_criteria(spec, first, last)), self._limits)
 
     def _block_hash(self, number: int) -> str:
-        block = self._backend.get_block_by_number(hex(number), False)
+        block = self._backend.get_block_by_number(number, False)
         if block is None:
             raise LookupError(f"block {number} is below the head {self._backend.block_number()} but missing")
         return str(block["hash"])

@@ -1,18 +1,19 @@
 """Log filter criteria: parse them strictly, resolve block tags against the head, and bound what a query may cost.
 
 Shared by eth_getLogs, the polled filters (eth_newFilter) and `logs` subscriptions, so all three read the
-criteria identically.
+criteria identically, and hand the node typed values (node.backend_api.LogQuery, node.log_filter.LogCriteria).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.backend_api import JsonDict
+from node.backend_api import BlockTag, JsonDict, LogQuery
 from node.errors import InvalidParams
+from node.log_filter import LogCriteria
 from node.rpc.errors import LimitExceeded
 from node.rpc.limits import RpcLimits
-from node.rpc.params import format_data, json_type, parse_address, parse_block_number, parse_hash
+from node.rpc.params import json_type, parse_address, parse_block_number, parse_hash
 
 MAX_TOPICS = 4
 _FILTER_KEYS = frozenset({"fromBlock", "toBlock", "blockHash", "address", "topics"})
@@ -22,22 +23,18 @@ _FILTER_KEYS = frozenset({"fromBlock", "toBlock", "blockHash", "address", "topic
 class LogFilter:
     """Parsed criteria. Topics: one entry per position, None matching anything, else any of the listed hashes."""
 
-    from_block: str | None = None
-    to_block: str | None = None
+    from_block: BlockTag | None = None
+    to_block: BlockTag | None = None
     block_hash: bytes | None = None
     addresses: tuple[bytes, ...] = ()
     topics: tuple[tuple[bytes, ...] | None, ...] = ()
 
-    def match_criteria(self) -> JsonDict:
-        """address/topics in JSON-RPC shape (lists), omitting what matches everything."""
-        criteria: JsonDict = {}
-        if self.addresses:
-            criteria["address"] = [format_data(a) for a in self.addresses]
-        if any(position is not None for position in self.topics):
-            criteria["topics"] = [
-                None if position is None else [format_data(t) for t in position] for position in self.topics
-            ]
-        return criteria
+    def match_criteria(self) -> LogCriteria:
+        """What a log must match; trailing wildcard positions dropped, so they do not demand topics."""
+        topics = [None if position is None else frozenset(position) for position in self.topics]
+        while topics and topics[-1] is None:
+            topics.pop()
+        return LogCriteria(frozenset(self.addresses), tuple(topics))
 
 
 def parse_log_filter(value: object, what: str) -> LogFilter:
@@ -60,7 +57,7 @@ def parse_log_filter(value: object, what: str) -> LogFilter:
     )
 
 
-def _optional_block(value: object, what: str) -> str | None:
+def _optional_block(value: object, what: str) -> BlockTag | None:
     return None if value is None else parse_block_number(value, what)
 
 
@@ -94,17 +91,17 @@ def _parse_topics(value: object, what: str) -> tuple[tuple[bytes, ...] | None, .
     return tuple(positions)
 
 
-def resolve_block(tag: str, head: int) -> int:
-    """A parsed tag or quantity as a number; with BFT finality safe, finalized and pending read as the head."""
+def resolve_block(tag: BlockTag, head: int) -> int:
+    """A parsed tag or number as a number; with BFT finality safe, finalized and pending read as the head."""
+    if isinstance(tag, int):
+        return tag
     if tag == "earliest":
         return 0
-    if tag in ("latest", "safe", "finalized", "pending"):
-        return head
-    return int(tag, 16)
+    return head  # latest, safe, finalized, pending
 
 
-def range_criteria(spec: LogFilter, first: int, last: int) -> JsonDict:
-    return {"fromBlock": hex(first), "toBlock": hex(last), **spec.match_criteria()}
+def range_criteria(spec: LogFilter, first: int, last: int) -> LogQuery:
+    return LogQuery(spec.match_criteria(), first, last)
 
 
 def check_range(first: int, last: int, limits: RpcLimits) -> None:
@@ -125,12 +122,12 @@ def check_results(logs: list[JsonDict], limits: RpcLimits) -> list[JsonDict]:
     return logs
 
 
-def query_criteria(spec: LogFilter, head: int, limits: RpcLimits) -> JsonDict | None:
-    """The backend criteria for a one-off query (eth_getLogs), or None when the range holds no block yet."""
+def query_criteria(spec: LogFilter, head: int, limits: RpcLimits) -> LogQuery | None:
+    """The backend query for a one-off eth_getLogs, or None when the range holds no block yet."""
     if spec.block_hash is not None:
-        return {"blockHash": format_data(spec.block_hash), **spec.match_criteria()}
-    first = resolve_block(spec.from_block or "latest", head)
-    last = resolve_block(spec.to_block or "latest", head)
+        return LogQuery(spec.match_criteria(), block_hash=spec.block_hash)
+    first = resolve_block("latest" if spec.from_block is None else spec.from_block, head)
+    last = resolve_block("latest" if spec.to_block is None else spec.to_block, head)
     if first > head:
         return None  # nothing there yet; pollers ask for head+1 routinely
     if first > last:

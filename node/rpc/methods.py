@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from node.backend_api import JsonDict, NodeBackend
+from node.backend_api import BlockTag, CallRequest, JsonDict, NodeBackend
 from node.errors import BlockNotFound, InvalidParams, TxRejected
 from node.rpc.errors import MethodNotFound
 from node.rpc.filters import FilterRegistry
@@ -122,14 +122,14 @@ def _percentiles(value: object, what: str) -> list[float]:
     return out
 
 
-def _resolve(ctx: CallContext, ref: BlockRef) -> str:
-    """A tag the backend takes; an EIP-1898 hash reference becomes that block's number."""
+def _resolve(ctx: CallContext, ref: BlockRef) -> BlockTag:
+    """A tag or number the backend takes; an EIP-1898 hash reference becomes that block's number."""
     if not isinstance(ref, BlockHashRef):
         return ref
     block = ctx.backend.get_block_by_hash(ref.block_hash, False)
     if block is None:
         raise BlockNotFound(f"header for hash {format_data(ref.block_hash)} not found")
-    return str(block["number"])
+    return int(str(block["number"]), 16)
 
 
 # --- web3_ / net_ -----------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def eth_block_number(ctx: CallContext) -> str:
     return format_quantity(ctx.backend.block_number())
 
 
-def eth_get_block_by_number(ctx: CallContext, tag: str, full: bool) -> JsonDict | None:
+def eth_get_block_by_number(ctx: CallContext, tag: BlockTag, full: bool) -> JsonDict | None:
     return ctx.backend.get_block_by_number(tag, full)
 
 
@@ -179,7 +179,7 @@ def _tx_count(block: JsonDict | None) -> str | None:
     return None if block is None else format_quantity(len(block.get("transactions", ())))
 
 
-def eth_get_block_tx_count_by_number(ctx: CallContext, tag: str) -> str | None:
+def eth_get_block_tx_count_by_number(ctx: CallContext, tag: BlockTag) -> str | None:
     return _tx_count(ctx.backend.get_block_by_number(tag, False))
 
 
@@ -191,7 +191,7 @@ def _uncle_count(block: JsonDict | None) -> str | None:
     return None if block is None else "0x0"  # BFT chains have no uncles
 
 
-def eth_get_uncle_count_by_number(ctx: CallContext, tag: str) -> str | None:
+def eth_get_uncle_count_by_number(ctx: CallContext, tag: BlockTag) -> str | None:
     return _uncle_count(ctx.backend.get_block_by_number(tag, False))
 
 
@@ -206,7 +206,7 @@ def _tx_at(block: JsonDict | None, index: int) -> JsonDict | None:
     return txs[index] if index < len(txs) else None
 
 
-def eth_get_tx_by_number_and_index(ctx: CallContext, tag: str, index: int) -> JsonDict | None:
+def eth_get_tx_by_number_and_index(ctx: CallContext, tag: BlockTag, index: int) -> JsonDict | None:
     return _tx_at(ctx.backend.get_block_by_number(tag, True), index)
 
 
@@ -226,7 +226,7 @@ def eth_syncing(ctx: CallContext) -> JsonDict | bool:
     return ctx.backend.syncing()
 
 
-def eth_fee_history(ctx: CallContext, count: int, newest: str, percentiles: list[float]) -> JsonDict:
+def eth_fee_history(ctx: CallContext, count: int, newest: BlockTag, percentiles: list[float]) -> JsonDict:
     if len(percentiles) > ctx.limits.max_reward_percentiles:
         raise InvalidParams(f"too many reward percentiles, at most {ctx.limits.max_reward_percentiles}")
     # geth caps the count silently rather than failing, and clients rely on that.
@@ -252,12 +252,12 @@ def eth_get_storage_at(ctx: CallContext, address: bytes, slot: int, ref: BlockRe
     return format_data(ctx.backend.get_storage_at(address, slot, _resolve(ctx, ref)))
 
 
-def eth_call(ctx: CallContext, tx: JsonDict, ref: BlockRef) -> str:
-    return format_data(ctx.backend.call(tx, _resolve(ctx, ref)))
+def eth_call(ctx: CallContext, request: CallRequest, ref: BlockRef) -> str:
+    return format_data(ctx.backend.call(request, _resolve(ctx, ref)))
 
 
-def eth_estimate_gas(ctx: CallContext, tx: JsonDict, ref: BlockRef) -> str:
-    return format_quantity(ctx.backend.estimate_gas(tx, _resolve(ctx, ref)))
+def eth_estimate_gas(ctx: CallContext, request: CallRequest, ref: BlockRef) -> str:
+    return format_quantity(ctx.backend.estimate_gas(request, _resolve(ctx, ref)))
 
 
 # --- writes -------------------------------------------------------------------------------------------------

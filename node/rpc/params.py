@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from node.backend_api import BLOCK_TAGS, BlockTag, CallRequest
 from node.errors import InvalidParams
 
 ADDRESS_BYTES = 20
@@ -17,8 +18,6 @@ HASH_BYTES = 32
 UINT64_BITS = 64
 UINT256_BITS = 256
 INT64_MAX = 2**63 - 1
-
-BLOCK_TAGS = frozenset({"latest", "earliest", "pending", "safe", "finalized"})
 
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 
@@ -31,7 +30,7 @@ class BlockHashRef:
     require_canonical: bool = False
 
 
-BlockRef = str | BlockHashRef  # a tag from BLOCK_TAGS, a canonical 0x quantity, or a hash reference
+BlockRef = BlockTag | BlockHashRef  # a number, a tag from BLOCK_TAGS, or a hash reference
 
 
 def _fail(what: str, reason: str) -> InvalidParams:
@@ -115,8 +114,8 @@ def parse_bool(value: object, what: str) -> bool:
     return value
 
 
-def parse_block_number(value: object, what: str) -> str:
-    """A block tag or number, returned as the tag or the canonical 0x quantity the backend takes."""
+def parse_block_number(value: object, what: str) -> BlockTag:
+    """A block tag, or a number as an int."""
     if isinstance(value, str) and value in BLOCK_TAGS:
         return value
     if isinstance(value, str) and not value.startswith(("0x", "0X")):
@@ -124,7 +123,7 @@ def parse_block_number(value: object, what: str) -> str:
     number = parse_quantity(value, what)
     if number > INT64_MAX:
         raise _fail(what, "block number larger than int64")
-    return hex(number)
+    return number
 
 
 def parse_block_ref(value: object, what: str) -> BlockRef:
@@ -151,47 +150,40 @@ def parse_block_ref(value: object, what: str) -> BlockRef:
 _CALL_QUANTITIES = ("gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "value", "chainId")
 
 
-def parse_call_object(value: object, what: str) -> dict[str, object]:
-    """A transaction call object for eth_call / eth_estimateGas, normalised to canonical JSON-RPC shape.
+def parse_call_object(value: object, what: str) -> CallRequest:
+    """A transaction call object for eth_call / eth_estimateGas, as the typed request the node executes.
 
-    Known fields are checked strictly; unknown ones are dropped, as geth's decoder does, so that newer
-    clients sending extra fields keep working.
+    Every known field is checked strictly, fee fields and the access list included (then unused: gas is free);
+    unknown ones are dropped, as geth's decoder does, so that newer clients sending extra fields keep working.
     """
     if not isinstance(value, dict):
         raise _fail(what, f"expected a transaction object, got {json_type(value)}")
-    out: dict[str, object] = {}
-    for key in ("from", "to"):
-        if value.get(key) is not None:
-            out[key] = format_data(parse_address(value[key], f"{what}.{key}"))
-    for key in _CALL_QUANTITIES:
-        if value.get(key) is not None:
-            out[key] = hex(parse_quantity(value[key], f"{what}.{key}"))
+    address = {key: parse_address(value[key], f"{what}.{key}") for key in ("from", "to") if value.get(key) is not None}
+    quantity = {key: parse_quantity(value[key], f"{what}.{key}") for key in _CALL_QUANTITIES if value.get(key) is not None}
     if value.get("nonce") is not None:
-        out["nonce"] = hex(parse_uint64(value["nonce"], f"{what}.nonce"))
+        parse_uint64(value["nonce"], f"{what}.nonce")
     if value.get("type") is not None:
-        out["type"] = hex(parse_quantity(value["type"], f"{what}.type", bits=8))
-    if "gasPrice" in out and ("maxFeePerGas" in out or "maxPriorityFeePerGas" in out):
+        parse_quantity(value["type"], f"{what}.type", bits=8)
+    if "gasPrice" in quantity and ("maxFeePerGas" in quantity or "maxPriorityFeePerGas" in quantity):
         raise _fail(what, "both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified")
-    data = _parse_call_input(value, what)
-    if data is not None:
-        # Backends read either name; sending both, equal, suits both kinds.
-        out["data"] = out["input"] = data
     if value.get("accessList") is not None:
-        out["accessList"] = parse_access_list(value["accessList"], f"{what}.accessList")
-    return out
+        parse_access_list(value["accessList"], f"{what}.accessList")
+    return CallRequest(sender=address.get("from"), to=address.get("to"), data=_parse_call_input(value, what) or b"",
+                       value=quantity.get("value", 0), gas=quantity.get("gas"))
 
 
-def _parse_call_input(value: dict[str, object], what: str) -> str | None:
+def _parse_call_input(value: dict[str, object], what: str) -> bytes | None:
     data = value.get("data")
     input_ = value.get("input")
-    parsed_data = format_data(parse_data(data, f"{what}.data")) if data is not None else None
-    parsed_input = format_data(parse_data(input_, f"{what}.input")) if input_ is not None else None
+    parsed_data = parse_data(data, f"{what}.data") if data is not None else None
+    parsed_input = parse_data(input_, f"{what}.input") if input_ is not None else None
     if parsed_data is not None and parsed_input is not None and parsed_data != parsed_input:
         raise _fail(what, 'both "data" and "input" are set and not equal')
     return parsed_input if parsed_input is not None else parsed_data
 
 
-def parse_access_list(value: object, what: str) -> list[dict[str, object]]:
+def parse_access_list(value: object, what: str) -> list[tuple[bytes, list[bytes]]]:
+    """(address, storage keys) pairs."""
     if not isinstance(value, list):
         raise _fail(what, f"expected an array, got {json_type(value)}")
     out = []
@@ -201,14 +193,8 @@ def parse_access_list(value: object, what: str) -> list[dict[str, object]]:
         keys = entry.get("storageKeys", [])
         if not isinstance(keys, list):
             raise _fail(f"{what}[{i}].storageKeys", f"expected an array, got {json_type(keys)}")
-        out.append(
-            {
-                "address": format_data(parse_address(entry.get("address"), f"{what}[{i}].address")),
-                "storageKeys": [
-                    format_data(parse_hash(key, f"{what}[{i}].storageKeys[{j}]")) for j, key in enumerate(keys)
-                ],
-            }
-        )
+        out.append((parse_address(entry.get("address"), f"{what}[{i}].address"),
+                    [parse_hash(key, f"{what}[{i}].storageKeys[{j}]") for j, key in enumerate(keys)]))
     return out
 
 

@@ -1,19 +1,23 @@
 """The JSON-RPC server: POST / for HTTP, GET / upgraded to a WebSocket for subscriptions; one app factory.
 
-The backend is called on the event loop, one call at a time: the node's store and EVM are then never
-entered concurrently, and a slow call delays others rather than racing them. Notifications may arrive
-from any thread and are handed to the loop.
+HTTP requests are dispatched on a small pool of worker threads, never on the event loop: a batch of a hundred
+raw txs (decoding, signature recovery, admission) then never holds up the eth_call behind it, and the loop
+only moves bytes. The backend is thread-safe for that (reads come from the committed state, admission has
+its lock). WebSocket messages stay on the loop, in order per connection. Notifications may arrive from any
+thread and are handed to the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -31,6 +35,9 @@ BACKEND = web.AppKey("rpc_backend", NodeBackend)
 LIMITS = web.AppKey("rpc_limits", RpcLimits)
 DISPATCHER = web.AppKey("rpc_dispatcher", Dispatcher)
 WEBSOCKETS = web.AppKey("rpc_websockets", weakref.WeakSet[web.WebSocketResponse])
+WORKERS = web.AppKey("rpc_workers", ThreadPoolExecutor)
+
+HTTP_WORKER_THREADS = 4
 
 Middleware = Callable[[web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]],
                       Awaitable[web.StreamResponse]]
@@ -48,10 +55,16 @@ def create_app(backend: NodeBackend, *, limits: RpcLimits | None = None,
     app[LIMITS] = limits
     app[DISPATCHER] = Dispatcher(backend, limits)
     app[WEBSOCKETS] = weakref.WeakSet()
+    app[WORKERS] = ThreadPoolExecutor(HTTP_WORKER_THREADS, thread_name_prefix="colend-rpc")
     app.router.add_post("/", _handle_http)
     app.router.add_get("/", _handle_get)
     app.on_shutdown.append(_close_websockets)
+    app.on_cleanup.append(_stop_workers)
     return app
+
+
+async def _stop_workers(app: web.Application) -> None:
+    app[WORKERS].shutdown(wait=False, cancel_futures=True)
 
 
 async def serve(
@@ -117,7 +130,8 @@ async def _handle_http(request: web.Request) -> web.StreamResponse:
     if request.content_length is not None and request.content_length > limit:
         return _body_too_large(request)
     body = await request.read()  # raises 413 past client_max_size, for bodies without a length
-    reply = request.app[DISPATCHER].handle(body, None, peer=request.remote or "-")
+    handle = functools.partial(request.app[DISPATCHER].handle, body, None, peer=request.remote or "-")
+    reply = await asyncio.get_running_loop().run_in_executor(request.app[WORKERS], handle)
     if reply is None:
         return web.Response(status=204)
     return web.Response(text=reply, content_type="application/json")

@@ -14,12 +14,12 @@ from coincurve import PublicKey
 from eth_hash.auto import keccak
 
 from node.chain.rlp_codec import encode as rlp_encode
+from node.defaults import DEFAULT_MAX_TX_BYTES
 from node.errors import GasLimitExceeded, MalformedTransaction, OversizedTransaction, WrongChainId
 from node.tx.model import ACCESS_LIST, DYNAMIC_FEE, LEGACY, AccessList, Transaction
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECP256K1_HALF_N = SECP256K1_N // 2
-DEFAULT_MAX_TX_BYTES = 128 * 1024
 RECOVERY_CACHE_SIZE = 1 << 16
 TX_GAS = 21_000
 TX_CREATE_GAS = 32_000

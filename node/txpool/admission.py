@@ -29,6 +29,7 @@ class SenderView:
     permitted: bool
     pooled: Mapping[int, bytes]  # nonce -> tx hash
     balance: int = 0
+    ready_end: int | None = None  # contiguous_end(account_nonce, pooled), when the caller keeps it
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ def admit(tx: Transaction, sender: SenderView, is_known: bool, pool_size: int, l
         raise PoolFull("txpool is full")
     if len(sender.pooled) >= limits.max_per_sender:
         raise PoolFull(f"txpool is full: sender has {len(sender.pooled)} pending txs (limit {limits.max_per_sender})")
-    ready_end = contiguous_end(sender.account_nonce, sender.pooled)
+    ready_end = sender.ready_end if sender.ready_end is not None else contiguous_end(sender.account_nonce, sender.pooled)
     if tx.nonce > ready_end:
         queued = sum(1 for n in sender.pooled if n > ready_end)
         if queued >= limits.max_queued_per_sender:

@@ -21,22 +21,24 @@ class _Entry:
 
 
 class _HashesByNonce(Mapping[int, bytes]):
-    """A sender's pooled tx hashes by nonce, read through (a copy per admission made admission O(pool))."""
+    """A sender's pooled tx hashes by nonce, viewed in place: admission must not copy the run on every add."""
 
-    def __init__(self, entries: Mapping[int, _Entry]) -> None:
-        self._entries = entries
+    __slots__ = ("_mine",)
+
+    def __init__(self, mine: dict[int, _Entry]) -> None:
+        self._mine = mine
 
     def __getitem__(self, nonce: int) -> bytes:
-        return self._entries[nonce].tx.hash
+        return self._mine[nonce].tx.hash
 
     def __contains__(self, nonce: object) -> bool:
-        return nonce in self._entries
+        return nonce in self._mine
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._entries)
+        return iter(self._mine)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._mine)
 
 
 class TxPool:
@@ -44,6 +46,7 @@ class TxPool:
         self.limits = limits or PoolLimits()
         self._by_hash: dict[bytes, _Entry] = {}
         self._by_sender: dict[bytes, dict[int, _Entry]] = {}
+        self._ready_end: dict[bytes, tuple[int, int]] = {}  # sender -> (account nonce, first nonce not pooled)
         self._seq = 0
 
     def __len__(self) -> int:
@@ -59,14 +62,22 @@ class TxPool:
     def add(self, tx: Transaction, account_nonce: int, permitted: bool, balance: int = 0) -> bytes | None:
         """Admit tx (raising TxRejected if refused); returns the hash it replaced, if any."""
         mine = self._by_sender.get(tx.sender, {})
-        view = SenderView(account_nonce, permitted, _HashesByNonce(mine), balance)
+        ready_end = self._ready_end.get(tx.sender)
+        if ready_end is None or ready_end[0] != account_nonce:
+            ready_end = (account_nonce, contiguous_end(account_nonce, mine))
+        view = SenderView(account_nonce, permitted, _HashesByNonce(mine), balance, ready_end=ready_end[1])
         decision = admit(tx, view, tx.hash in self._by_hash, len(self._by_hash), self.limits)
         if decision.replaces is not None:
             del self._by_hash[decision.replaces]
         self._seq += 1
         entry = _Entry(tx, self._seq)
-        self._by_sender.setdefault(tx.sender, {})[tx.nonce] = entry
+        mine = self._by_sender.setdefault(tx.sender, mine)
+        mine[tx.nonce] = entry
         self._by_hash[tx.hash] = entry
+        end = ready_end[1]
+        while end in mine:  # a tx that closes a gap makes the queued ones behind it ready
+            end += 1
+        self._ready_end[tx.sender] = (account_nonce, end)
         return decision.replaces
 
     def pending_nonce(self, sender: bytes, account_nonce: int) -> int:
@@ -104,6 +115,7 @@ class TxPool:
             if entry is None:
                 continue
             mine = self._by_sender.get(entry.tx.sender)
+            self._ready_end.pop(entry.tx.sender, None)
             if mine is not None and mine.get(entry.tx.nonce) is entry:
                 del mine[entry.tx.nonce]
                 if not mine:

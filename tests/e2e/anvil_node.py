@@ -16,7 +16,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from tests.e2e.node_process import free_port
+from colend.ports import free_loopback_port as free_port
 
 ANVIL_DIR = Path(__file__).resolve().parent / "anvil"
 ANVIL_BIN = ANVIL_DIR / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"

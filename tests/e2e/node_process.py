@@ -1,50 +1,17 @@
-"""Drives a `colend node run` subprocess for e2e tests: init a node dir, start, kill -9, restart, JSON-RPC calls."""
+"""Drives a `colend node run` subprocess for e2e tests: init a node dir, start, kill -9, restart (JSON-RPC calls
+go through node.rpc.client.JsonRpcClient)."""
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from colend.launcher import NodeLauncher
+from colend.ports import free_loopback_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Rpc:
-    """A keep-alive JSON-RPC client; batches are lists of (method, params)."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self._id = 0
-
-    def batch(self, calls: list[tuple[str, list]]) -> list[dict]:
-        body = []
-        for method, params in calls:
-            self._id += 1
-            body.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
-        self.conn.request("POST", "/", json.dumps(body), {"Content-Type": "application/json"})
-        replies = json.loads(self.conn.getresponse().read())
-        by_id = {r["id"]: r for r in replies}
-        return [by_id[b["id"]] for b in body]
-
-    def call(self, method: str, *params: object) -> object:
-        reply = self.batch([(method, list(params))])[0]
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply["result"]
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class NodeProcess:
@@ -52,7 +19,7 @@ class NodeProcess:
 
     def __init__(self, root: Path, block_period_ms: int = 50) -> None:
         self.root = root
-        self.port = free_port()
+        self.port = free_loopback_port()
         out = subprocess.run(
             [sys.executable, "-m", "colend", "init", "--dir", str(root), "--chain-id", "777",
              "--banks", "WEBANK,MYBANK", "--observers", "REGULATOR", "--rpc-port", str(self.port),

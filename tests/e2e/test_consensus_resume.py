@@ -9,8 +9,9 @@ import time
 import pytest
 
 from node.resume_file import ResumeFile
+from node.rpc.client import JsonRpcClient
 from node.tx.signing import sign_dynamic_fee
-from tests.e2e.node_process import NodeProcess, Rpc
+from tests.e2e.node_process import NodeProcess
 
 pytestmark = pytest.mark.e2e
 CHAIN_ID = 777
@@ -25,7 +26,7 @@ def consensus_start(node: NodeProcess) -> tuple[int, int, bool]:
     raise AssertionError("no event=consensus_started before event=node_started")
 
 
-def send_and_wait(node: NodeProcess, rpc: Rpc, nonce: int) -> int:
+def send_and_wait(node: NodeProcess, rpc: JsonRpcClient, nonce: int) -> int:
     raw = sign_dynamic_fee(node.key("WEBANK"), CHAIN_ID, nonce, b"\x22" * 20, b"", gas=100_000)
     tx_hash = rpc.call("eth_sendRawTransaction", "0x" + raw.hex())
     while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
@@ -39,7 +40,7 @@ def test_a_killed_validator_resumes_at_the_persisted_height_and_next_round(tmp_p
     node.start()
     try:
         assert consensus_start(node) == (1, 0, False)
-        rpc = Rpc(node.port)
+        rpc = JsonRpcClient(node.port)
         assert send_and_wait(node, rpc, 0) == 1
         deadline = time.monotonic() + ROUND_WAIT_S
         while (state := resume.load()).round < 1:  # idle: height 2's round-0 timer (1 s) runs out
@@ -53,7 +54,7 @@ def test_a_killed_validator_resumes_at_the_persisted_height_and_next_round(tmp_p
         node.start()
         assert consensus_start(node) == (2, state.round + 1, True)
         assert resume.load().round == state.round + 1  # the new round is durable before anything else
-        rpc = Rpc(node.port)
+        rpc = JsonRpcClient(node.port)
         assert send_and_wait(node, rpc, 1) == 2
         rpc.close()
 

@@ -24,8 +24,9 @@ from colend.launcher import NodeLauncher
 from contracts.ids import text_id
 from network.qbft.seals import seal_signer
 from node.keyfiles import read_key
+from node.rpc.client import JsonRpcClient
 from node.tx.signing import sign_dynamic_fee
-from tests.e2e.node_process import ROOT, Rpc
+from tests.e2e.node_process import ROOT
 
 pytestmark = pytest.mark.e2e
 CHAIN_ID = 777
@@ -52,8 +53,8 @@ class Cluster:
     launchers: dict[str, NodeLauncher]
     nonces: dict[str, int]
 
-    def rpc(self, name: str) -> Rpc:
-        return Rpc(self.manifest.node(name).rpc_port)
+    def rpc(self, name: str) -> JsonRpcClient:
+        return JsonRpcClient(self.manifest.node(name).rpc_port)
 
     def call(self, name: str, method: str, *params: object) -> Any:
         rpc = self.rpc(name)

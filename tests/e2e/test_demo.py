@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,15 +28,15 @@ def test_demo_check_passes_and_reads_well_in_a_narrow_pipe(tmp_path: Path) -> No
     )  # fmt: skip
     out = done.stdout
     assert done.returncode == 0, out[-4000:] + done.stderr[-3000:]
-    assert "demo passed every check" in out and "FAIL" not in out
-    assert "stopped: node (exit 0)" in out
+    words = " ".join(out.split())
+    assert "demo passed every check" in words and "FAIL" not in words
+    assert re.findall(r"\(exit (-?\d+)\)", words) == ["0"] * 6, "five services and the node stopped cleanly"
     assert "…" not in out, "a cell was truncated"
     assert max(len(line) for line in out.splitlines()) <= NARROW
     assert "\x1b[" not in out, "no terminal escapes when piped"
     for bank in BANKS:
-        statement = json.loads((tmp_path / "report" / bank.lower() / "statement.json").read_text())["statement"]
-        assert statement["overall"]["residual"] == 0
-        assert sum(b["count"] for b in statement["overall"]["breaks"].values()) == 3, bank
+        log = (tmp_path / "services" / bank.lower() / "service.log").read_text()
+        assert re.search(r"event=run_finished .*verdict=BREAKS", log), f"{bank}'s own service ran its reconciliation"
     assert "还款分摊".encode("gb18030") in (tmp_path / "books" / "hrbank_books.csv").read_bytes()
 
 
@@ -53,8 +54,15 @@ def test_demo_stays_up_until_ctrl_c_then_stops_every_process(tmp_path: Path) -> 
             if "Ctrl-C stops everything" in line:
                 break
         assert any("Ctrl-C stops everything" in line for line in seen), "".join(seen)[-4000:]
-        node_pids = [int(pid) for pid in re.findall(r"running at \S+ \(pid (\d+)", "".join(seen))]
-        assert node_pids
+        words = " ".join("".join(seen).split())
+        pids = [int(pid) for pid in re.findall(r"running at \S+ \(pid (\d+)", words)]
+        assert len(pids) == 6, "a node and five clearing services"
+        dashboard = re.search(r"(http://127\.0\.0\.1:\d+)/dashboard/", words)
+        key = re.search(r"CLEARING_OFFICER: (webank-officer-a\.[A-Za-z0-9_-]+)", words)
+        assert dashboard and key, words[-3000:]
+        request = urllib.request.Request(f"{dashboard[1]}/v1/cycles/1", headers={"X-API-Key": key[1]})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.loads(response.read())["cycle"]["status"] == "SETTLED", "the printed key opens WEBANK's service"
         assert demo.poll() is None, "still up, for exploring"
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)
@@ -62,6 +70,6 @@ def test_demo_stays_up_until_ctrl_c_then_stops_every_process(tmp_path: Path) -> 
         if demo.poll() is None:
             demo.kill()
     assert demo.returncode == 0, "".join(seen)[-3000:] + rest[-3000:]
-    assert "stopped: node (exit 0)" in rest
-    for pid in node_pids:
-        assert not Path(f"/proc/{pid}").exists(), f"node {pid} still running"
+    assert re.findall(r"\(exit (-?\d+)\)", " ".join(rest.split())) == ["0"] * 6
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists(), f"process {pid} still running"

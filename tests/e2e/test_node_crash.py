@@ -12,8 +12,9 @@ import threading
 import pytest
 
 from node.execution.executor import create_address
+from node.rpc.client import JsonRpcClient
 from node.tx.signing import sign_dynamic_fee
-from tests.e2e.node_process import ROOT, NodeProcess, Rpc
+from tests.e2e.node_process import ROOT, NodeProcess
 from tests.node.store_contract import STORE_BYTECODE, call_data
 
 pytestmark = pytest.mark.e2e
@@ -33,10 +34,10 @@ class Client:
         self.acked_blocks: dict[int, tuple[str, str]] = {}  # number -> (hash, stateRoot)
         self.rng = random.Random(1234)
 
-    def nonces(self, rpc: Rpc) -> dict[str, int]:
+    def nonces(self, rpc: JsonRpcClient) -> dict[str, int]:
         return {b: int(rpc.call("eth_getTransactionCount", "0x" + a.hex(), "latest"), 16) for b, a in self.addresses.items()}
 
-    def deploy_store(self, rpc: Rpc) -> bytes:
+    def deploy_store(self, rpc: JsonRpcClient) -> bytes:
         bank = BANKS[0]
         nonce = self.nonces(rpc)[bank]
         tx_hash = rpc.call("eth_sendRawTransaction", "0x" + sign_dynamic_fee(
@@ -44,7 +45,7 @@ class Client:
         self.wait_receipts(rpc, [tx_hash])
         return create_address(self.addresses[bank], nonce)
 
-    def wait_receipts(self, rpc: Rpc, hashes: list[str]) -> None:
+    def wait_receipts(self, rpc: JsonRpcClient, hashes: list[str]) -> None:
         outstanding = list(hashes)
         while outstanding:
             replies = rpc.batch([("eth_getTransactionReceipt", [h]) for h in outstanding])
@@ -54,7 +55,7 @@ class Client:
                     self.ack(rpc, h, receipt)
                     outstanding.remove(h)
 
-    def ack(self, rpc: Rpc, tx_hash: str, receipt: dict) -> None:
+    def ack(self, rpc: JsonRpcClient, tx_hash: str, receipt: dict) -> None:
         number = int(receipt["blockNumber"], 16)
         self.acked_txs[tx_hash] = (receipt["blockNumber"], receipt["blockHash"])
         if number not in self.acked_blocks:
@@ -62,7 +63,7 @@ class Client:
             self.acked_blocks[number] = (block["hash"], block["stateRoot"])
         assert self.acked_blocks[number][0] == receipt["blockHash"]
 
-    def run_until_killed(self, rpc: Rpc, store: bytes) -> None:
+    def run_until_killed(self, rpc: JsonRpcClient, store: bytes) -> None:
         """Send and poll until the connection breaks (the node was killed)."""
         nonces = self.nonces(rpc)
         sent: list[str] = []
@@ -89,7 +90,7 @@ class Client:
         except (ConnectionError, OSError):
             return
 
-    def verify(self, rpc: Rpc) -> None:
+    def verify(self, rpc: JsonRpcClient) -> None:
         head = int(rpc.call("eth_blockNumber"), 16)
         assert head >= max(self.acked_blocks)
         for number, (block_hash, state_root) in self.acked_blocks.items():
@@ -111,19 +112,19 @@ def test_kill_9_under_load_keeps_every_acknowledged_tx(tmp_path):
     node = NodeProcess(tmp_path / "node", block_period_ms=30)
     node.start()
     client = Client(node)
-    rpc = Rpc(node.port)
+    rpc = JsonRpcClient(node.port)
     store = client.deploy_store(rpc)
     rpc.close()
     try:
         for delay in (0.4, 0.9, 0.25, 1.3, 0.6):  # kill at arbitrary points: mid-send, mid-execution, mid-commit
             killer = threading.Timer(delay, node.kill9)
             killer.start()
-            rpc = Rpc(node.port)
+            rpc = JsonRpcClient(node.port)
             client.run_until_killed(rpc, store)
             killer.join()
             rpc.close()
             node.start()
-            rpc = Rpc(node.port)
+            rpc = JsonRpcClient(node.port)
             client.verify(rpc)
             rpc.close()
         assert len(client.acked_txs) > 500 and len(client.acked_blocks) > 20

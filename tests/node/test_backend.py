@@ -2,8 +2,10 @@ import pytest
 from eth_utils import to_checksum_address
 
 from node.backend import EngineBackend
+from node.backend_api import CallRequest, LogQuery
 from node.errors import BlockNotFound, ExecutionReverted, HistoricalStateUnavailable, NonceTooLow
 from node.execution.executor import create_address
+from node.log_filter import LogCriteria
 from tests.node.store_contract import SET_TOPIC, STORE_BYTECODE, call_data, slot_of
 from tests.node.support import BANK_A, BANK_B, CHAIN_ID, addr, open_engine, producer, tx
 
@@ -14,7 +16,7 @@ def node(tmp_path):
     backend = EngineBackend(engine, node_id="test")
     heads, logs = [], []
     backend.subscribe_new_heads(heads.append)
-    backend.subscribe_logs({"address": "0x" + create_address(addr(BANK_A), 0).hex()}, logs.append)
+    backend.subscribe_logs(LogCriteria(frozenset([create_address(addr(BANK_A), 0)])), logs.append)
     yield backend, heads, logs
     engine.store.close()
 
@@ -53,18 +55,18 @@ def test_calls_reverts_and_state_tags(node):
     backend.send_raw_transaction(tx(BANK_A, 0, None, STORE_BYTECODE))
     producer(backend.engine).produce_once()
     data = call_data("set(uint256,uint256)", 1, 0)
-    call = {"from": "0x" + addr(BANK_A).hex(), "to": "0x" + store.hex(), "data": "0x" + data.hex()}
+    call = CallRequest(sender=addr(BANK_A), to=store, data=data)
     with pytest.raises(ExecutionReverted, match="zero value") as info:
         backend.call(call, "latest")
     assert info.value.data.startswith("0x08c379a0")
-    call["data"] = "0x" + call_data("vals(uint256)", 1).hex()
+    call = CallRequest(sender=addr(BANK_A), to=store, data=call_data("vals(uint256)", 1))
     assert backend.call(call, "latest") == b"\x00" * 32
     assert backend.estimate_gas(call, "latest") > 21_000
     with pytest.raises(HistoricalStateUnavailable):
-        backend.get_balance(addr(BANK_A), "0x0")
+        backend.get_balance(addr(BANK_A), 0)
     with pytest.raises(BlockNotFound):
-        backend.get_balance(addr(BANK_A), "0x9")
-    assert backend.get_block_by_number("0x9", False) is None
+        backend.get_balance(addr(BANK_A), 9)
+    assert backend.get_block_by_number(9, False) is None
 
 
 def test_get_logs_by_address_topic_and_range(node):
@@ -75,12 +77,12 @@ def test_get_logs_by_address_topic_and_range(node):
     for n, k in enumerate((5, 6, 5), start=1):
         backend.send_raw_transaction(tx(BANK_A, n, store, call_data("set(uint256,uint256)", k, 1)))
         producer(backend.engine).produce_once()
-    topic_k5 = "0x" + (5).to_bytes(32, "big").hex()
-    found = backend.get_logs({"fromBlock": "0x0", "toBlock": "0x4", "address": "0x" + store.hex(),
-                              "topics": ["0x" + SET_TOPIC.hex(), None, [topic_k5]]})
+    topic_k5 = (5).to_bytes(32, "big")
+    match = LogCriteria(frozenset([store]), (frozenset([SET_TOPIC]), None, frozenset([topic_k5])))
+    found = backend.get_logs(LogQuery(match, 0, 4))
     assert [lg["blockNumber"] for lg in found] == ["0x2", "0x4"]
-    assert len(backend.get_logs({"fromBlock": "0x3", "toBlock": "0x3"})) == 1
-    assert backend.get_logs({"fromBlock": "0x0", "toBlock": "latest", "address": "0x" + "11" * 20}) == []
-    by_hash = backend.get_logs({"blockHash": found[0]["blockHash"]})
+    assert len(backend.get_logs(LogQuery(LogCriteria(), 3, 3))) == 1
+    assert backend.get_logs(LogQuery(LogCriteria(frozenset([b"\x11" * 20])), 0, 4)) == []
+    by_hash = backend.get_logs(LogQuery(LogCriteria(), block_hash=bytes.fromhex(found[0]["blockHash"][2:])))
     assert by_hash == [found[0]]
     assert backend.fee_history(2, "latest", [50.0])["oldestBlock"] == "0x3"

@@ -5,12 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.support.recon_scenario import generate
 from clearing.errors import UnexplainedResidual
 from clearing.recon import engine
 from clearing.recon.breaks import BreakType
 from clearing.recon.engine import classify
 from clearing.recon.rules import MatchRules
-from clearing.recon.scenario import generate
 from clearing.recon.statement import sections
 from clearing.records import RecordKind, records_to_frame
 from tests.clearing.factories import rec

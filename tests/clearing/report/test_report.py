@@ -6,15 +6,16 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.support.recon_scenario import generate, write_books_csv
 from clearing.books import BooksMapping
 from clearing.index_store import IndexStore
 from clearing.recon.rules import MatchRules
 from clearing.recon.run import run_reconciliation
-from clearing.recon.scenario import generate, write_books_csv
 from clearing.records import frame_to_records
 from clearing.report.chart import breaks_chart_png, html_report
 from clearing.report.export import statement_csv, to_json
-from clearing.report.table import fen, print_result
+from clearing.report.table import print_result
+from contracts.money import fen
 
 
 def scenario_result(tmp_path: Path):

@@ -21,7 +21,7 @@ from eth_account.typed_transactions import TypedTransaction
 from eth_hash.auto import keccak
 from hexbytes import HexBytes
 
-from node.backend_api import BlockTag, JsonDict
+from node.backend_api import BlockTag, CallRequest, JsonDict, LogQuery
 from node.errors import (
     AlreadyKnown,
     BlockNotFound,
@@ -33,6 +33,7 @@ from node.errors import (
     TxRejected,
     WrongChainId,
 )
+from node.log_filter import LogCriteria
 
 ZERO_HASH = "0x" + "00" * 32
 EMPTY_BLOOM = "0x" + "00" * 256
@@ -190,20 +191,18 @@ class MemoryBackend:
             self.mine()
         return tx.hash
 
-    def call(self, tx: JsonDict, tag: BlockTag) -> bytes:
+    def call(self, request: CallRequest, tag: BlockTag) -> bytes:
         self.calls.append(f"call:{tag}")
         self._require_latest(tag)
-        data = bytes.fromhex(str(tx.get("data") or tx.get("input") or "0x")[2:])
-        code = self._account(bytes.fromhex(tx["to"][2:])).code if tx.get("to") else b""
+        code = self._account(request.to).code if request.to is not None else b""
         if code.startswith(REVERT_MARKER):
             revert = code[1:]
             raise ExecutionReverted("execution reverted", data=hx(revert))
-        return data
+        return request.data
 
-    def estimate_gas(self, tx: JsonDict, tag: BlockTag) -> int:
-        self.call(tx, tag)
-        data = bytes.fromhex(str(tx.get("data") or "0x")[2:])
-        return intrinsic_gas(data, not tx.get("to"))
+    def estimate_gas(self, request: CallRequest, tag: BlockTag) -> int:
+        self.call(request, tag)
+        return intrinsic_gas(request.data, request.to is None)
 
     def get_transaction_count(self, address: bytes, tag: BlockTag) -> int:
         if tag == "pending":
@@ -225,18 +224,18 @@ class MemoryBackend:
         self._require_latest(tag)
         return self._account(address).storage.get(slot, 0).to_bytes(32, "big")
 
-    def get_logs(self, criteria: JsonDict) -> list[JsonDict]:
+    def get_logs(self, query: LogQuery) -> list[JsonDict]:
         self.calls.append("get_logs")
-        if "blockHash" in criteria:
-            block = self.get_block_by_hash(bytes.fromhex(criteria["blockHash"][2:]), False)
+        if query.block_hash is not None:
+            block = self.get_block_by_hash(query.block_hash, False)
             if block is None:
                 raise BlockNotFound("unknown block")
             first = last = int(block["number"], 16)
         else:
-            first = self._number(criteria.get("fromBlock", "latest"))
-            last = self._number(criteria.get("toBlock", "latest"))
+            first, last = query.first, query.last
         return [
-            dict(log) for log in self.logs if first <= int(log["blockNumber"], 16) <= last and _matches(log, criteria)
+            dict(log) for log in self.logs
+            if first <= int(log["blockNumber"], 16) <= last and _matches(log, query.criteria)
         ]
 
     def fee_history(self, block_count: int, newest: BlockTag, percentiles: list[float]) -> JsonDict:
@@ -276,7 +275,7 @@ class MemoryBackend:
         self._head_subs[key] = callback
         return lambda: self._head_subs.pop(key, None) and None
 
-    def subscribe_logs(self, criteria: JsonDict, callback: Callable[[JsonDict], None]) -> Callable[[], None]:
+    def subscribe_logs(self, criteria: LogCriteria, callback: Callable[[JsonDict], None]) -> Callable[[], None]:
         key = self._next_sub = self._next_sub + 1
         self._log_subs[key] = (criteria, callback)
         return lambda: self._log_subs.pop(key, None) and None
@@ -315,11 +314,11 @@ class MemoryBackend:
         return self.accounts.setdefault(address, Account_())
 
     def _number(self, tag: BlockTag) -> int:
+        if isinstance(tag, int):
+            return tag
         if tag == "earliest":
             return 0
-        if tag in ("latest", "safe", "finalized", "pending"):
-            return self.block_number()
-        return int(tag, 16)
+        return self.block_number()
 
     def _require_latest(self, tag: BlockTag) -> None:
         number = self._number(tag)
@@ -422,16 +421,13 @@ def _decode_log(data: bytes) -> tuple[list[bytes], bytes] | None:
     return topics, data[1 + 32 * count :]
 
 
-def _matches(log: JsonDict, criteria: JsonDict) -> bool:
-    addresses = criteria.get("address")
-    if isinstance(addresses, str):
-        addresses = [addresses]
-    if addresses and log["address"].lower() not in {a.lower() for a in addresses}:
+def _matches(log: JsonDict, criteria: LogCriteria) -> bool:
+    """An independent reading of the criteria over the rendered (JSON) log."""
+    if criteria.addresses and log["address"].lower() not in {hx(a) for a in criteria.addresses}:
         return False
-    for position, wanted in enumerate(criteria.get("topics") or []):
+    for position, wanted in enumerate(criteria.topics):
         if wanted is None:
             continue
-        options = [wanted] if isinstance(wanted, str) else wanted
-        if position >= len(log["topics"]) or log["topics"][position] not in {o.lower() for o in options}:
+        if position >= len(log["topics"]) or log["topics"][position] not in {hx(o) for o in wanted}:
             return False
     return True

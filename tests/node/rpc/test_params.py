@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from node.backend_api import CallRequest
 from node.errors import InvalidParams
 from node.rpc.params import (
     BlockHashRef,
@@ -116,8 +117,8 @@ def test_storage_slot_allows_padding_but_not_more_than_32_bytes() -> None:
 def test_block_numbers_and_tags() -> None:
     for tag in ("latest", "earliest", "pending", "safe", "finalized"):
         assert parse_block_number(tag, "b") == tag
-    assert parse_block_number("0x10", "b") == "0x10"
-    assert parse_block_number("0X10", "b") == "0x10"
+    assert parse_block_number("0x10", "b") == 16
+    assert parse_block_number("0X10", "b") == 16
     with pytest.raises(InvalidParams, match="unknown block tag 'Latest'"):
         parse_block_number("Latest", "b")
     with pytest.raises(InvalidParams, match="larger than int64"):
@@ -128,7 +129,7 @@ def test_block_numbers_and_tags() -> None:
 
 def test_eip1898_block_references() -> None:
     block_hash = "0x" + "cd" * 32
-    assert parse_block_ref({"blockNumber": "0x2"}, "b") == "0x2"
+    assert parse_block_ref({"blockNumber": "0x2"}, "b") == 2
     assert parse_block_ref({"blockHash": block_hash}, "b") == BlockHashRef(bytes.fromhex("cd" * 32), False)
     assert parse_block_ref({"blockHash": block_hash, "requireCanonical": True}, "b").require_canonical
     for bad in ({}, {"blockNumber": "0x1", "blockHash": block_hash}, {"blockHash": "0x12"}, {"other": 1}):
@@ -152,10 +153,8 @@ def test_call_object_is_normalised_and_checked() -> None:
         {"from": "0x" + "AA" * 20, "to": ADDR, "value": "0x10", "input": "0xABCD", "gas": "0x5208", "extra": 1},
         "argument 0",
     )
-    assert tx == {
-        "from": "0x" + "aa" * 20, "to": ADDR, "value": "0x10", "gas": "0x5208", "data": "0xabcd", "input": "0xabcd",
-    }
-    assert parse_call_object({"to": None}, "a") == {}
+    assert tx == CallRequest(sender=b"\xaa" * 20, to=bytes.fromhex(ADDR[2:]), data=b"\xab\xcd", value=16, gas=21_000)
+    assert parse_call_object({"to": None}, "a") == CallRequest()
     with pytest.raises(InvalidParams, match=r"argument 0\.to: hex string has length"):
         parse_call_object({"to": "0x12"}, "argument 0")
     with pytest.raises(InvalidParams, match="not equal"):

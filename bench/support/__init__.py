@@ -1,0 +1,1 @@
+"""What the benchmarks share (machine description, data generators, process helpers); not benchmarks."""
