@@ -130,7 +130,7 @@ class P2PHost:
         self._loop_thread = threading.get_ident()
         app = web.Application()
         app.router.add_get(P2P_PATH, self._accept_ws)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         server = self._runner.server
         assert server is not None
