@@ -28,9 +28,9 @@ from typing import Any
 
 import aiohttp
 import tomli_w
-from clearing.recon.scenario import generate, write_books_csv
 
 from bench.recon import fill_index
+from bench.support.recon_scenario import generate, write_books_csv
 from clearing.service.keys import Role, add_key
 from clearing.settlement.store import SettlementStore
 from contracts.abi import DecodedEvent

@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, nargs="*", default=list(DEFAULT_SIZES))
     parser.add_argument("--repeat", type=int, default=3, help="best of N")
+    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (1,000 loans, once)")
     args = parser.parse_args(argv)
+    if args.tiny:
+        args.loans, args.repeat = [1_000], 1
     with tempfile.TemporaryDirectory(prefix="colend-bench-") as tmp:
         runs = [bench(n, Path(tmp), args.repeat) for n in args.loans]
     json.dump({"runs": runs}, sys.stdout)

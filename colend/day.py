@@ -5,7 +5,8 @@ slice of it (30-50%, the notice's floor for the cooperating party); one or two p
 The consortium goes live on Colend today: each servicer posts its open loans (drawn on their original value
 dates), the instalments collected since (some late, with a penalty), today's early payoffs and write-offs of
 defaulted loans, and today's new disbursements. Each partner then posts the servicing fee it owes each
-platform for the month. Everything lands in one clearing cycle, which the banks clear at the end of the day.
+platform for the month, and every bank declares its tier-1 net capital and total loans for the regulator's
+limit checks. Everything lands in one clearing cycle, which the banks clear at the end of the day.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ from colend.demo_checks import (
 )
 from colend.demo_network import NETWORKS, DemoNetwork
 from colend.demo_services import ServiceDesk, ServiceSet, demo_services, reconcile_through_service
-from colend.errors import ColendError
+from colend.errors import BadArguments, ColendError, ServiceCallFailed
 from colend.launcher import ProcessLauncher
 from colend.posting import BankSession, Posted, post_day
 from colend.settlement import ChainDesk, SettlementLog, settle_cycle
@@ -59,7 +59,7 @@ from contracts.rpc_client import SuiteClient
 
 DEFAULT_LOANS = 24
 DEFAULT_SEED = 20261124
-DEFAULT_NETWORK = "single"  # consortium nodes in main do not start yet (network/p2p vs the new driver)
+DEFAULT_NETWORK = "consortium"
 CLOSING_BANK = "XWBANK"  # any member may close and net; the day's last poster does it here
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -94,7 +94,8 @@ class DayOutcome:
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
     out = console or Console()
     if args.loans < 1:
-        out.print("error colend.bad_arguments: --loans must be at least 1")
+        err = BadArguments("--loans must be at least 1")
+        out.print(f"error {err.code}: {err.message}")
         return EXIT_USAGE
     root = args.dir or Path(tempfile.mkdtemp(prefix="colend-demo-"))
     _heading(out, "Colend demo: four banks and a regulator")
@@ -154,6 +155,8 @@ def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork, se
     out.print(f"posted {sum(p.txs for p in posted.values())} transactions in {time.perf_counter() - started:.1f} s")
     refusal = _regulator_tries_to_write(_session(network, REGULATOR), day)
     out.print(f"the regulator tried to register a loan and was refused: {refusal}")
+    service_refusal = _regulator_tries_its_service(services)
+    out.print(f"the regulator tried to start a run through its service and was refused: {service_refusal}")
     desk = ServiceDesk(services, ChainDesk(sessions))
     log = settle_cycle(desk, BANKS, closer=CLOSING_BANK, payment_date=f"{day.as_of:%Y%m%d}")
     out.print(f"cycle {log.netting.cycle} closed by {CLOSING_BANK}, netted, confirmed, paid and acknowledged: {log.status}")
@@ -161,7 +164,7 @@ def _run_day(out: Console, root: Path, day: LendingDay, network: DemoNetwork, se
     frames = _reconcile_every_bank(out, root, day, network, outcome, services)
     outcome.findings = [
         nodes_agree(read_heads(network.node_urls)),
-        regulator_refused(refusal),
+        regulator_refused(refusal, service_refusal),
         limits_reported(outcome.exposures, BANKS),
         net_positions_sum_to_zero(log.netting.positions),
         cycle_settled(log),
@@ -190,6 +193,16 @@ def _regulator_tries_to_write(regulator: BankSession, day: LendingDay) -> str | 
         regulator.client.send(regulator.account, "CoLending", "registerLoan", loan)
     except ContractReverted as err:
         return err.error.name if err.error is not None else err.message
+    return None
+
+
+def _regulator_tries_its_service(services: ServiceSet) -> str | None:
+    """The regulator's key reads everything and writes nothing: its service answers a write with 403."""
+    (key,) = services.keys[REGULATOR]
+    try:
+        services.call(REGULATOR, key.key_id, "POST", "/runs")
+    except ServiceCallFailed as err:
+        return str(err.data) if err.data else err.message
     return None
 
 
@@ -231,9 +244,9 @@ def _print_summary(out: Console, day: LendingDay, network: DemoNetwork, services
         for m in (*BANKS, REGULATOR)
     ]
     _heading(out, "Summary")
+    summary.print_listing(out, summary.members_table(members))
+    summary.print_services(out, services.urls, services.keys)
     for t in (
-        summary.members_table(members),
-        summary.services_table(services.urls, services.keys),
         summary.loans_table(day),
         summary.postings_table(outcome.posted),
         summary.positions_table(outcome.log),

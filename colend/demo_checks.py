@@ -140,10 +140,10 @@ def limits_reported(report: ExposureReport | None, banks: Sequence[str]) -> Find
     return Finding(name, True, f"{len(report.checks)} checks, breaches: {breaches}")
 
 
-def regulator_refused(error_name: str | None) -> Finding:
-    """The regulator's write attempt came back refused by the chain's permission rule."""
-    ok = error_name == "ObserverCannotWrite"
-    detail = f"write refused with {error_name}" if ok else f"write not refused as expected ({error_name})"
+def regulator_refused(chain_error: str | None, service_error: str | None) -> Finding:
+    """The regulator's writes came back refused: on chain by the permission rule, by its service by its role."""
+    ok = chain_error == "ObserverCannotWrite" and service_error == "clearing.forbidden"
+    detail = f"on chain: {chain_error or 'not refused'}; by its service: {service_error or 'not refused'}"
     return Finding("regulator is read-only", ok, detail)
 
 

@@ -79,6 +79,8 @@ class ServiceSet:
             error = json.loads(exc.read() or b"{}").get("error", {})
             what = f"{method} {path} at {member}'s service: {exc.code} {error.get('code')}: {error.get('message')}"
             raise ServiceCallFailed(what, data=error.get("code")) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise ServiceCallFailed(f"{method} {path}: {member}'s service did not answer: {exc}") from exc
 
     def wait_for(self, member: str, key_id: str, path: str, ready: Callable[[Any], bool]) -> Any:
         """Polls a GET until `ready` holds: a service sees the chain once its indexer has followed it."""

@@ -61,15 +61,15 @@ def _plain(cell: str) -> str:
 
 
 def print_listing(console: Console, listing: Listing) -> None:
+    console.print(Text(listing.title, style="bold"))  # its own line: a table's title would wrap at the table's width
     if listing.comfortable_width() <= console.width:
-        t = Table(title=listing.title, title_justify="left")
+        t = Table()
         for name in listing.columns:
             t.add_column(name, justify="right" if name in listing.right else "left", overflow="fold")
         for row in listing.rows:
             t.add_row(*row)
         console.print(t)
         return
-    console.print(Text(listing.title, style="italic"))
     for row in listing.rows:
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
@@ -99,12 +99,17 @@ def members_table(members: Sequence[Member]) -> Listing:
     return t
 
 
-def services_table(urls: Mapping[str, str], keys: Mapping[str, Sequence[ApiKey]]) -> Listing:
-    """Where each member's people log in, and their API keys by role (shown once: services store them hashed)."""
-    t = table("Clearing services: dashboards and API keys per role", "member", "dashboard", "API keys")
+def print_services(console: Console, urls: Mapping[str, str], keys: Mapping[str, Sequence[ApiKey]]) -> None:
+    """Where each member's people log in, and their API keys by role (shown once: services store them hashed).
+
+    One key per line, never folded by us (soft wrap: the terminal wraps it for the eye), so it copies whole.
+    """
+    console.print(Text("Clearing services: dashboards and API keys per role", style="bold"))
     for member, url in urls.items():
-        t.add_row(member, f"{url}/dashboard/", "\n".join(f"{key.role}: {key.secret}" for key in keys[member]))
-    return t
+        console.print(f"{member}'s dashboard:")
+        console.print(Text(f"  {url}/dashboard/"), soft_wrap=True)
+        for key in keys[member]:
+            console.print(Text(f"  {key.role} {key.secret}"), soft_wrap=True)
 
 
 def loans_table(day: LendingDay) -> Listing:
@@ -132,7 +137,8 @@ def postings_table(posted: Mapping[str, Posted]) -> Listing:
 
 def positions_table(log: SettlementLog) -> Listing:
     n = log.netting
-    t = table(f"Cycle {n.cycle}: net positions (CNY, sum to zero)", "bank", "net position", "confirmed", right=("net position",))
+    title = f"Cycle {n.cycle}: {n.entries} clearing entries netted to these positions (CNY, sum to zero)"
+    t = table(title, "bank", "net position", "confirmed", right=("net position",))
     for bank, position in sorted(n.positions.items()):
         t.add_row(bank, fen(position), "yes" if bank in log.confirmed_by else "-")
     return t

@@ -14,6 +14,12 @@ class ColendError(Exception):
         self.data = data
 
 
+class BadArguments(ColendError):
+    """A command line the command cannot run with (e.g. `colend demo --loans 0`)."""
+
+    code = "colend.bad_arguments"
+
+
 class DemoNetworkFailed(ColendError):
     """The demo consortium could not be created or started; the message says which step and why."""
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Colend needs on a fresh machine: a venv with the Python packages, and solc-js from npm.
-# Idempotent: re-running only installs what is missing.
+# Idempotent: re-running only installs what is missing. `--demo`: only what `colend demo` needs (no test tools).
 set -euo pipefail
+DEMO_ONLY=0; [ "${1:-}" = "--demo" ] && DEMO_ONLY=1
 cd "$(dirname "$0")/.."
 command -v python3 >/dev/null || { echo "colend setup: python3 (>= 3.11) is required" >&2; exit 2; }
 command -v node >/dev/null && command -v npm >/dev/null || {
@@ -12,9 +13,18 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> installing Python packages"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+if [ "$DEMO_ONLY" = 1 ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+else
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+fi
 echo "==> installing solc-js (pinned in contracts/package.json)"
 (cd contracts && npm ci --silent --no-audit --no-fund)
+if [ "$DEMO_ONLY" = 1 ]; then
+  echo "==> compiling contracts"
+  .venv/bin/colend contracts build
+  exit 0
+fi
 echo "==> installing ethers (the non-Python Ethereum client the e2e tests drive)"
 (cd tests/e2e/js && npm ci --silent --no-audit --no-fund)
 echo "==> installing anvil (the foreign Ethereum node the e2e tests deploy the suite to; pinned in tests/e2e/anvil)"

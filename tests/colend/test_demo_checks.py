@@ -155,9 +155,10 @@ def test_allocations_must_sum_to_the_fen() -> None:
 
 
 def test_the_regulator_must_be_refused_by_the_permission_rule() -> None:
-    assert regulator_refused("ObserverCannotWrite").ok
-    assert not regulator_refused(None).ok
-    assert not regulator_refused("LoanNotFound").ok
+    assert regulator_refused("ObserverCannotWrite", "clearing.forbidden").ok
+    assert not regulator_refused(None, "clearing.forbidden").ok
+    assert not regulator_refused("LoanNotFound", "clearing.forbidden").ok
+    assert not regulator_refused("ObserverCannotWrite", None).ok, "its service must refuse writes too"
 
 
 def test_limits_must_be_reported_for_every_bank_and_a_breach_is_a_finding_not_a_failure() -> None:

@@ -6,7 +6,8 @@ import io
 
 from rich.console import Console
 
-from colend.demo_summary import Listing, print_listing
+from colend.demo_services import ApiKey
+from colend.demo_summary import Listing, print_listing, print_services
 
 
 def render(listing: Listing, width: int) -> str:
@@ -26,6 +27,7 @@ def test_a_wide_terminal_gets_a_table() -> None:
     text = render(sample(), 100)
     assert "┃ bank" in text and "…" not in text
     assert "0x" + "ab" * 32 in text
+    assert text.splitlines()[0].strip() == "Breaks", "the title on its own line"
 
 
 def test_a_middling_terminal_folds_long_cells_in_the_table_and_cuts_nothing() -> None:
@@ -46,3 +48,10 @@ def test_a_narrow_terminal_gets_one_block_per_row_with_every_character() -> None
 
 def test_an_empty_listing_prints_its_title() -> None:
     assert "Breaks" in render(Listing("Breaks", ("bank",)), 40)
+
+
+def test_api_keys_are_printed_whole_even_in_a_narrow_terminal() -> None:
+    buffer = io.StringIO()
+    key = ApiKey("webank-officer-a", "CLEARING_OFFICER", "webank-officer-a." + "x" * 40)
+    print_services(Console(file=buffer, width=40, color_system=None), {"WEBANK": "http://127.0.0.1:1"}, {"WEBANK": [key]})
+    assert f"  CLEARING_OFFICER {key.secret}" in buffer.getvalue().splitlines()

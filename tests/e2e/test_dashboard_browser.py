@@ -56,7 +56,7 @@ def browser() -> Iterator[object]:
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
+    driver.implicitly_wait(15)  # a loaded CI machine answers slowly
     try:
         yield driver
     finally:
@@ -65,13 +65,14 @@ def browser() -> Iterator[object]:
 
 def test_filter_breaks_assign_one_and_see_it_updated(service, browser) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     proc, key = service
     browser.get(proc.url + "/dashboard/breaks")
     assert "/dashboard/login" in browser.current_url  # no key yet: sent to sign in
     browser.find_element(By.ID, "api_key").send_keys(key)
     browser.find_element(By.ID, "sign_in").click()
+    WebDriverWait(browser, 30).until(lambda b: "/dashboard/login" not in b.current_url)  # the key's cookie is set
     browser.get(proc.url + "/dashboard/breaks")
     rows = browser.find_elements(By.CSS_SELECTOR, "#breaks tbody tr[data-break-id]")
     assert len(rows) == 3
