@@ -41,7 +41,8 @@ def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusT
     """The network's driver on this node's engine; with no transport it is a lone validator (n = 1)."""
     signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     return ConsensusDriver(
-        EngineChain(engine, signer.address, config.max_txs_per_block), signer, NodeBlockCodec(),
+        EngineChain(engine, signer.address, config.max_txs_per_block, config.max_block_gas or None), signer,
+        NodeBlockCodec(),
         transport or LoopbackTransport(), thread, ResumeFile(config.path(config.data_dir) / RESUME_FILE),
         WallClock(), DriverConfig(period_ms=config.block_period_ms, allow_empty=config.allow_empty_blocks))
 
