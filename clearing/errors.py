@@ -189,3 +189,26 @@ class ConfigError(ClearingError):
     """service.toml or the API keys file is unreadable or inconsistent."""
 
     code = "clearing.bad_config"
+
+
+class SettlementStoreError(ClearingError):
+    """The settlement view's sqlite file cannot be opened or written."""
+
+    code = "clearing.settlement_store"
+
+
+class AuditError(ServiceError):
+    """The audit log cannot be opened or appended to."""
+
+    code = "clearing.audit"
+
+
+class RunFailed(ClearingError):
+    """A reconciliation run stopped by an error in its worker process; `code` is that error's code."""
+
+    code = "clearing.run_failed"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code

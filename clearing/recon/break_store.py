@@ -272,10 +272,12 @@ class BreakStore:
         states: tuple[BreakState, ...] | None = None,
         types: tuple[str, ...] | None = None,
         assignee: str | None = None,
+        first_seen_between: tuple[dt.date | None, dt.date | None] = (None, None),
         after: str | None = None,
         limit: int = 50,
     ) -> list[BreakRecord]:
-        """One page of a bank's breaks in break_id order (cursor: the last break_id seen), filtered in SQL."""
+        """One page of a bank's breaks in break_id order (cursor: the last break_id seen), filtered in SQL;
+        `first_seen_between` bounds the first-seen date (inclusive, None: open), which is how ages filter."""
         sql = f"SELECT {BREAK_COLUMNS} FROM breaks WHERE bank = ?"
         params: list[object] = [bank]
         if states:
@@ -287,6 +289,13 @@ class BreakStore:
         if assignee is not None:
             sql += " AND assignee = ?"
             params.append(assignee)
+        earliest, latest = first_seen_between
+        if earliest is not None:
+            sql += " AND first_seen >= ?"
+            params.append(earliest.isoformat())
+        if latest is not None:
+            sql += " AND first_seen <= ?"
+            params.append(latest.isoformat())
         if after is not None:
             sql += " AND break_id > ?"
             params.append(after)

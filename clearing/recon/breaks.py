@@ -74,6 +74,15 @@ def age_days(first_seen: dt.date, as_of: dt.date) -> int:
     return max((as_of - first_seen).days, 0)
 
 
+def first_seen_window(bucket: str, as_of: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The first-seen dates (earliest, latest; None: open) of breaks in age `bucket` as of `as_of`."""
+    for name, low, high in AGE_BUCKETS:
+        if name == bucket:
+            earliest = None if high is None else as_of - dt.timedelta(days=high)
+            return earliest, as_of - dt.timedelta(days=low)
+    raise ValueError(f"unknown age bucket {bucket!r}; one of {AGE_BUCKET_NAMES}")
+
+
 def age_bucket(first_seen: dt.date, as_of: dt.date) -> str:
     """Bucket of a break's age, measured from first seen to the run's as-of date (never the wall clock)."""
     days = age_days(first_seen, as_of)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from aiohttp_pydantic.decorator import inject_params
@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError
 
 from clearing.errors import BadRequest, Conflict, NotReady
 from clearing.recon.break_store import BreakRecord, BreakStore
-from clearing.recon.breaks import BreakState, BreakType, age_bucket, age_days
+from clearing.recon.breaks import BreakState, BreakType, age_bucket, age_days, first_seen_window
 from clearing.records import RecordKind
 from clearing.service import models as m
 from clearing.service.access import OFFICER_WRITE, PUBLIC, READ, Access, access, hidden, own_bank, principal, scope
@@ -44,6 +44,7 @@ from clearing.settlement.store import Cycle, Instruction, SettlementStore
 
 STATUS_CACHE_SIZE = 10_000
 Limit = Annotated[int, Field(ge=1, le=500)]
+AgeBucket = Literal["0-1", "2-7", "8-30", ">30"]
 CycleId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 InstructionIndex = Annotated[int, Field(ge=0, le=2**31)]
 Cursor = Annotated[str | None, Field(max_length=200)]
@@ -593,19 +594,21 @@ async def list_breaks(
     state: BreakState | None = None,
     type: BreakType | None = None,
     assignee: Annotated[str | None, Field(max_length=64)] = None,
+    age: AgeBucket | None = None,
     after: Cursor = None,
     limit: Limit = 50,
 ) -> r200[m.BreakPage] | r400[m.ErrorBody] | r401[m.ErrorBody] | r404[m.ErrorBody]:
-    """Breaks of the bank's reconciliation, filtered by state, type and assignee, in break id order.
+    """Breaks of the bank's reconciliation, filtered by state, type, assignee and age bucket (days since
+    first seen, in the bank's zone), in break id order.
 
     Tags: breaks
     """
     whose = _whose(request, bank)
+    now = today(request)
     found = request.config_dict[BREAKS].page(
         whose, states=(state,) if state else None, types=(type.value,) if type else None, assignee=assignee,
-        after=after, limit=limit,
+        first_seen_between=first_seen_window(age, now) if age else (None, None), after=after, limit=limit,
     )  # fmt: skip
-    now = today(request)
     cursor = found[-1].break_id if len(found) == limit else None
     return _json(m.BreakPage(items=[break_model(b, now) for b in found], next=cursor))
 

@@ -17,7 +17,7 @@ import jinja2
 from aiohttp import web
 
 from clearing.errors import BadRequest, ClearingError, Unauthenticated
-from clearing.recon.breaks import BreakState, BreakType
+from clearing.recon.breaks import AGE_BUCKET_NAMES, BreakState, BreakType, first_seen_window
 from clearing.report.table import fen
 from clearing.service import api
 from clearing.service.access import OFFICER_WRITE, PRINCIPAL, PUBLIC, READ, access, principal, scope
@@ -116,23 +116,27 @@ async def breaks_page(request: web.Request) -> dict[str, Any]:
     state = query.get("state") or None
     btype = query.get("type") or None
     assignee = query.get("assignee") or None
+    age = query.get("age") or None
+    if age is not None and age not in AGE_BUCKET_NAMES:
+        raise BadRequest(f"unknown age bucket {age!r}")
     if state is not None and state not in BreakState.__members__:
         raise BadRequest(f"unknown break state {state!r}")
     if btype is not None and btype not in BreakType.__members__:
         raise BadRequest(f"unknown break type {btype!r}")
     bank = api.break_bank(request)
+    today = api.today(request)
     found = request.config_dict[BREAKS].page(
         bank, states=(BreakState(state),) if state else None, types=(btype,) if btype else None,
-        assignee=assignee, after=query.get("after"), limit=100,
+        assignee=assignee, first_seen_between=first_seen_window(age, today) if age else (None, None),
+        after=query.get("after"), limit=100,
     )  # fmt: skip
-    today = api.today(request)
-    filters = {k: v for k, v in (("state", state), ("type", btype), ("assignee", assignee)) if v}
+    filters = {k: v for k, v in (("state", state), ("type", btype), ("assignee", assignee), ("age", age)) if v}
     more = None
     if len(found) == 100:
         more = "/dashboard/breaks?" + urlencode({**filters, "after": found[-1].break_id})
     return _context(
         request, "breaks", bank=bank, breaks=[api.break_model(b, today).model_dump() for b in found],
-        states=[s.value for s in BreakState], types=[t.value for t in BreakType], f=filters,
+        states=[s.value for s in BreakState], types=[t.value for t in BreakType], ages=AGE_BUCKET_NAMES, f=filters,
         back="/dashboard/breaks" + ("?" + urlencode(filters) if filters else ""),
         can_write=principal(request).role is Role.CLEARING_OFFICER, next=more,
     )  # fmt: skip

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clearing.errors import ClearingError, Conflict, NotFound, ServiceError
+from clearing.errors import ClearingError, Conflict, NotFound, RunFailed, ServiceError
 from clearing.index_store import IndexStore
 from clearing.recon.run import STAGES
 from clearing.service.books_watch import books_fingerprint
@@ -35,13 +35,6 @@ from clearing.service.config import BooksConfig
 log = logging.getLogger("clearing.service.runs")
 WORKER_THREADS = 1
 
-
-class RunFailed(ClearingError):
-    """A run that stopped with a clearing error in its worker process; keeps that error's code."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 SCHEMA = """

@@ -14,7 +14,7 @@ import pytest
 from web3 import Web3
 
 from contracts.rpc_client import SuiteClient
-from tests.e2e.node_process import ROOT, NodeProcess
+from tests.e2e.node_process import NodeProcess
 from tests.e2e.service_process import BOOKS_HEADER, ServiceProcess
 from tests.e2e.test_service import drive_ledger
 
@@ -51,7 +51,7 @@ def test_no_server_errors_and_responses_match_the_schema(node: NodeProcess, tmp_
              "--max-examples", MAX_EXAMPLES, "--phases", "examples,coverage,fuzzing", "--generation-deterministic",
              "--workers", "1", "--suppress-health-check", "filter_too_much", "-H", f"X-API-Key: {key}", "--request-timeout", "30",
              *(["--exclude-tag", "regulator"] if POLICY_MISSING else [])],
-            cwd=ROOT, capture_output=True, text=True, timeout=280,
+            cwd=tmp_path, capture_output=True, text=True, timeout=280,  # its cache and reports stay out of the repo
         )  # fmt: skip
     finally:
         service.stop()

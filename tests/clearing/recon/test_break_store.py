@@ -103,3 +103,19 @@ def test_carry_over_auto_resolve_and_reopen(store: BreakStore) -> None:
 def test_age_buckets(days: int, bucket: str) -> None:
     start = dt.date(2026, 1, 1)
     assert age_bucket(start, start + dt.timedelta(days=days)) == bucket
+
+
+def test_age_bucket_windows_agree_with_the_buckets() -> None:
+    import datetime as dt
+
+    from clearing.recon.breaks import AGE_BUCKET_NAMES, age_bucket, first_seen_window
+
+    def within(day: dt.date, window: tuple[dt.date | None, dt.date | None]) -> bool:
+        earliest, latest = window
+        return (earliest is None or earliest <= day) and (latest is None or day <= latest)
+
+    as_of = dt.date(2026, 11, 30)
+    for days in range(0, 45):
+        first_seen = as_of - dt.timedelta(days=days)
+        inside = [name for name in AGE_BUCKET_NAMES if within(first_seen, first_seen_window(name, as_of))]
+        assert inside == [age_bucket(first_seen, as_of)]

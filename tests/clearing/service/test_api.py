@@ -121,6 +121,11 @@ async def test_breaks_filter_and_page_by_cursor(client) -> None:
     assert len(seen) == len(set(seen)) == 3
     missing = await (await client.get("/v1/breaks?type=MISSING_IN_BOOKS", headers=as_("vera"))).json()
     assert [b["key"] for b in missing["items"]] == ["E6"]
+    young = await (await client.get("/v1/breaks?age=0-1", headers=as_("vera"))).json()
+    assert young["items"] == []  # the world's breaks were first seen on 2026-11-02, weeks ago
+    aged = await (await client.get("/v1/breaks?age=8-30&state=OPEN", headers=as_("vera"))).json()
+    old = await (await client.get("/v1/breaks?age=%3E30", headers=as_("vera"))).json()
+    assert len(aged["items"]) + len(old["items"]) == 3
     bad = await client.get("/v1/breaks?type=NOPE", headers=as_("vera"))
     assert bad.status == 400 and (await bad.json())["error"]["code"] == "clearing.bad_request"
 
