@@ -31,8 +31,8 @@ def entry(i: int) -> dict:
 
 
 def loan(i: int) -> dict:
-    tranches = [{"bank": bank_id("WEBANK"), "shareBps": 2_000}, {"bank": bank_id("MYBANK"), "shareBps": 5_000},
-                {"bank": bank_id("XWBANK"), "shareBps": 3_000}]  # fmt: skip
+    tranches = [{"bank": bank_id("WEBANK"), "shareBps": 3_000}, {"bank": bank_id("MYBANK"), "shareBps": 5_000},
+                {"bank": bank_id("XWBANK"), "shareBps": 2_000}]  # fmt: skip
     return {
         "loanId": text_id(f"LN-{i}"), "servicer": bank_id("WEBANK"), "currency": b"CNY", "principal": 1_000_000,
         "borrowerHash": b"\x11" * 32, "termsHash": b"\x22" * 32, "tranches": tranches,

@@ -2,7 +2,9 @@
 
 Exit codes of `recon run`: 0 RECONCILED, 1 BREAKS, 3 RECONCILED_WITH_PENDING, 4 INCOMPLETE (rejects or a
 lagging index), 2 for errors (bad arguments, mapping, unreadable source), printed as `error <code>: ...`.
-A future `--node URL` syncs the index first by passing the chain follower as `run_reconciliation(sync=...)`.
+`recon limits` (the regulator's view of the 2021 notice's limits): 0 when no limit is breached (banks without
+declared figures are listed as UNDECLARED), 1 when one is, 2 for errors.
+With `--node URL` (and `--deployment FILE` for a chain other than Colend's node) the index is synced first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from rich.table import Table
 
 from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
+from clearing.policy import Limits, report
+from clearing.policy.limits import JOINT_LENDING_LIMIT_BPS, PARTNER_LIMIT_BPS
+from clearing.policy.view import print_report
 from clearing.recon.break_store import BreakStore
 from clearing.recon.breaks import BreakState, age_bucket
 from clearing.recon.rules import MatchRules
@@ -26,6 +31,7 @@ from clearing.recon.run import STAGES, IndexSync, RunResult, run_reconciliation
 from clearing.report.chart import write_chart_and_html
 from clearing.report.export import statement_csv, to_json, write_outputs
 from clearing.report.table import print_result
+from contracts.errors import ContractsError
 from contracts.money import fen
 
 EXIT_ERROR = 2
@@ -62,8 +68,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--date-window", type=int, default=0, help="value-date window in days")
     run.add_argument("--no-grouping", action="store_true", help="skip 1:N / N:1 matching by reference")
     run.add_argument("--chain-head", type=int, help="chain head the index must have reached (else INCOMPLETE)")
-    run.add_argument("--node", help="JSON-RPC URL of a Colend node: sync the index from it first")
+    run.add_argument("--node", help="JSON-RPC URL of a node: sync the index from it first")
+    run.add_argument("--deployment", help="with --node: the suite's deployment file (default: a Colend node's own)")
     run.set_defaults(func=cmd_run)
+
+    limits = commands.add_parser("limits", help="joint-lending exposures against the 2021 notice's limits")
+    limits.add_argument("--index", required=True, help="LevelDB query index directory")
+    limits.add_argument("--bank", help="show only this bank's checks (breach exit code still covers all banks)")
+    limits.add_argument("--json", action="store_true", help="print the report as JSON")
+    limits.add_argument("--currency", default="CNY", help="currency of the tranches and declared figures")
+    limits.add_argument("--partner-limit-bps", type=int, default=PARTNER_LIMIT_BPS, help="per-partner limit, bps of tier-1")
+    limits.add_argument("--joint-limit-bps", type=int, default=JOINT_LENDING_LIMIT_BPS, help="joint lending limit, bps of loans")
+    limits.set_defaults(func=cmd_limits)
 
     breaks = commands.add_parser("breaks", help="list and work breaks")
     actions = breaks.add_subparsers(dest="breaks_command", required=True, metavar="ACTION")
@@ -91,7 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history.set_defaults(func=cmd_breaks_history)
 
 
-def _fail(exc: ClearingError) -> int:
+def _fail(exc: ClearingError | ContractsError) -> int:
     Console(stderr=True).print(f"[red]error {exc.code}[/]: {exc.message}", highlight=False)
     return EXIT_ERROR
 
@@ -103,6 +119,9 @@ def _now() -> dt.datetime:
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console()
     err = Console(stderr=True)
+    if args.deployment and not args.node:
+        err.print("[red]error clearing.bad_arguments[/]: --deployment names the suite on a node: give --node URL too")
+        return EXIT_ERROR
     as_of = args.as_of or _now().date()
     rules = MatchRules(
         amount_abs_fen=args.abs_tol_fen,
@@ -139,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 progress=on_stage,
             )
             progress.update(task, completed=len(STAGES))
-    except ClearingError as exc:
+    except (ClearingError, ContractsError) as exc:
         return _fail(exc)
     _emit(console, result, args.format)
     if args.out:
@@ -155,7 +174,7 @@ def _node_sync(args: argparse.Namespace) -> IndexSync | None:
     from clearing.indexer.follower import node_sync  # deferred: web3 is only needed when following a node
 
     IndexStore(args.index).close()
-    return node_sync(args.node)
+    return node_sync(args.node, args.deployment)
 
 
 def _emit(console: Console, result: RunResult, fmt: str) -> None:
@@ -165,6 +184,20 @@ def _emit(console: Console, result: RunResult, fmt: str) -> None:
         sys.stdout.write(statement_csv(result))
     else:
         print_result(console, result)
+
+
+def cmd_limits(args: argparse.Namespace) -> int:
+    try:
+        bounds = Limits(partner_bps=args.partner_limit_bps, joint_lending_bps=args.joint_limit_bps)
+        with IndexStore(args.index, create=False) as store:
+            result = report(store, limits=bounds, currency=args.currency)
+    except ClearingError as exc:
+        return _fail(exc)
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        print_report(Console(), result, bank=args.bank)
+    return 1 if result.breaches else 0
 
 
 def cmd_breaks_list(args: argparse.Namespace) -> int:

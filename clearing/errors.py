@@ -92,3 +92,94 @@ class NodeUnavailable(ClearingError):
     """The node did not answer, or answered something that is not a Colend chain."""
 
     code = "clearing.node_unavailable"
+
+
+class PolicyError(ClearingError):
+    code = "clearing.policy"
+
+
+class InvalidLimit(PolicyError):
+    """A policy limit outside 0..10,000 basis points, or not an integer."""
+
+    code = "clearing.invalid_limit"
+
+
+
+
+class ServiceError(ClearingError):
+    """An error the clearing service API answers with; `status` is its HTTP status."""
+
+    code = "clearing.service"
+    status = 500
+
+
+class BadRequest(ServiceError):
+    """Input the API cannot accept: malformed JSON, a field of the wrong type, an unknown filter value."""
+
+    code = "clearing.bad_request"
+    status = 400
+
+
+class Unauthenticated(ServiceError):
+    """No API key, or one the service does not know."""
+
+    code = "clearing.unauthenticated"
+    status = 401
+
+
+class Forbidden(ServiceError):
+    """The caller's role may not do this (a viewer writing, a regulator writing anything)."""
+
+    code = "clearing.forbidden"
+    status = 403
+
+
+class NotFound(ServiceError):
+    """No such resource, or one outside the caller's bank scope: both answer exactly alike."""
+
+    code = "clearing.not_found"
+    status = 404
+
+
+class MethodNotAllowed(ServiceError):
+    code = "clearing.method_not_allowed"
+    status = 405
+
+
+class Conflict(ServiceError):
+    """The request is valid but the resource's state does not allow it now (a run already going, a
+    payment reference already pending approval, an illegal break transition)."""
+
+    code = "clearing.conflict"
+    status = 409
+
+
+class FourEyes(Conflict):
+    """The officer who entered a payment reference tried to approve it too: a second officer must."""
+
+    code = "clearing.four_eyes"
+
+
+class PayloadTooLarge(ServiceError):
+    code = "clearing.payload_too_large"
+    status = 413
+
+
+class ChainRejected(ServiceError):
+    """The node refused the settlement transaction (the contract reverted, or the node is unreachable)."""
+
+    code = "clearing.chain_rejected"
+    status = 502
+
+
+class NotReady(ServiceError):
+    """A part the request needs is not running (no signer in regulator mode, no books configured)."""
+
+    code = "clearing.not_ready"
+    status = 503
+
+
+class ConfigError(ClearingError):
+    """service.toml or the API keys file is unreadable or inconsistent."""
+
+    code = "clearing.bad_config"

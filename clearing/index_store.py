@@ -19,7 +19,7 @@ below the cursor is a no-op (exact resume, idempotent replay).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import plyvel
@@ -186,6 +186,39 @@ class IndexStore:
     def get(self, bank: str, kind: RecordKind | str, key: str) -> Record | None:
         raw = self._db.get(_primary_key(bank, str(kind), key))
         return None if raw is None else decode_line(bank, raw[BLOCK_BYTES:])
+
+    def scan(
+        self,
+        bank: str,
+        kind: RecordKind,
+        *,
+        after: str | None = None,
+        limit: int = 50,
+        where: Callable[[Record], bool] | None = None,
+        max_scan: int = 100_000,
+    ) -> tuple[list[Record], str | None]:
+        """One page of a bank's records of one kind in key order, for cursor paging: (records, next cursor).
+
+        `after` is the last key of the previous page; `where` filters; at most `max_scan` records are read
+        per page, so a rare filter value returns a short page with a cursor rather than a long wait.
+        """
+        prefix = _primary_key(bank, kind.value, "")
+        start = prefix + after.encode() + b"\x00" if after is not None else prefix
+        found: list[Record] = []
+        last_key: str | None = None
+        rows = self._db.iterator(start=start, stop=prefix[:-1] + bytes([prefix[-1] + 1]), include_key=False)
+        for scanned, value in enumerate(rows, start=1):
+            record = decode_line(bank, value[BLOCK_BYTES:])
+            last_key = record.key
+            if where is None or where(record):
+                found.append(record)
+                if len(found) == limit:
+                    break
+            if scanned >= max_scan:
+                break
+        else:
+            return found, None
+        return found, last_key
 
     def find(self, dim: str, value: str, *, bank: str | None = None) -> list[Record]:
         """Records by a secondary key (counterparty, loan, cycle, entry, value_date as ISO date)."""

@@ -11,7 +11,9 @@ Conventions (the event decoder and every books adapter produce exactly this):
 - `key` is the stable business key, unique per (bank, kind):
   LOAN_TRANCHE "<loan>/<bank>", DRAWDOWN_ALLOCATION "<drawdown>/<bank>",
   REPAYMENT_ALLOCATION "<repayment>/<bank>/<PRINCIPAL|INTEREST|PENALTY>" (one record per component),
-  CLEARING_ENTRY "<entry id>", CYCLE_POSITION "<cycle>/<bank>".
+  CLEARING_ENTRY "<entry id>", CYCLE_POSITION "<cycle>/<bank>",
+  DECLARED_FIGURE "TIER1_NET_CAPITAL" | "TOTAL_LOANS" (amount >= 0, value_date = the figure's as-of date;
+  only the latest declaration is kept, since a later version of a uid replaces the earlier one).
 - `reference` groups records that settle together (1:N, N:1), e.g. a payment reference or batch id.
 - Empty text is not a value: optional text fields are None, never "".
 """
@@ -39,10 +41,17 @@ class RecordKind(StrEnum):
     REPAYMENT_ALLOCATION = "REPAYMENT_ALLOCATION"
     CLEARING_ENTRY = "CLEARING_ENTRY"
     CYCLE_POSITION = "CYCLE_POSITION"
+    DECLARED_FIGURE = "DECLARED_FIGURE"
 
 
 SIGNED_KINDS = frozenset({RecordKind.CLEARING_ENTRY, RecordKind.CYCLE_POSITION})
 REPAYMENT_COMPONENTS = ("PRINCIPAL", "INTEREST", "PENALTY")
+# Kinds a bank's books also carry, so reconciliation compares them; DECLARED_FIGURE is the bank's own
+# regulatory declaration on chain, read by clearing.policy, and has no counterpart row in the books.
+LEDGER_KINDS = frozenset(RecordKind) - {RecordKind.DECLARED_FIGURE}
+TIER1_NET_CAPITAL = "TIER1_NET_CAPITAL"
+TOTAL_LOANS = "TOTAL_LOANS"
+FIGURE_KEYS = (TIER1_NET_CAPITAL, TOTAL_LOANS)
 
 
 @dataclass(frozen=True, slots=True)

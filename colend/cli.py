@@ -20,6 +20,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("node", "run or inspect a node", "node.node_cli"),
     ("index", "follow a node and keep the clearing query index", "clearing.indexer.cli"),
     ("recon", "reconcile a bank's books with the chain", "clearing.cli"),
+    ("serve", "run the clearing service (API, dashboard, metrics) beside a node", "clearing.service.cli"),
+    ("serve-key", "issue API keys for the clearing service", "clearing.service.cli"),
+    ("consortium", "create, run and inspect a multi-process consortium", "colend.consortium.cli"),
     ("sim", "run the seeded QBFT fault simulator and print one JSON object", "network.cli"),
     ("demo", "run a local consortium: loans, clearing, settlement, reconciliation", "colend.demo"),
 )

@@ -1,11 +1,32 @@
-"""The application layer's errors; codes follow the one scheme `package.reason` (lower snake case)."""
+"""The application layer's exception hierarchy: each error has a stable machine code (`colend.<reason>`)."""
 
 from __future__ import annotations
 
-from node.errors import NodeError
+
+class ColendError(Exception):
+    """Base of every error the `colend` application commands report."""
+
+    code: str = "colend.error"
+
+    def __init__(self, message: str, *, data: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
 
 
-class NodeStartFailed(NodeError):
+class DemoNetworkFailed(ColendError):
+    """The demo consortium could not be created or started; the message says which step and why."""
+
+    code = "colend.demo_network_failed"
+
+
+class FourEyesViolation(ColendError):
+    """A payment reference approved by the officer who entered it: a second officer must approve."""
+
+    code = "colend.four_eyes_violation"
+
+
+class NodeStartFailed(ColendError):
     """The node exited, or did not log that it started, in time; the message carries the log's tail."""
 
     code = "colend.node_start_failed"

@@ -10,7 +10,7 @@ from typing import Any
 from contracts import compiler
 from contracts.errors import ArtifactNotFound
 
-SUITE = ("Consortium", "Clearing", "CoLending")
+SUITE = ("Consortium", "Clearing", "CoLending")  # in deploy order: each constructor takes the ones before it
 
 
 @dataclass(frozen=True)

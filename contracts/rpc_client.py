@@ -1,6 +1,7 @@
 """Signs and sends suite calls to a node over standard JSON-RPC (web3.py), decoding reverts by error name.
 
-Used by the demo, the e2e tests and benches: the same path any bank's own systems would take.
+Used by the demo, the e2e tests and benches: the same path any bank's own systems would take. Gas is
+estimated and priced by the node (contracts.tx_sender); addresses come from a deployment file or the caller.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCErro
 
 from contracts.abi import ContractCodec, DecodedEvent, SuiteCodec
 from contracts.artifacts import SUITE, load_artifact
+from contracts.deployment import Deployment
 from contracts.errors import ContractReverted
-
-DEFAULT_GAS = 10_000_000
+from contracts.tx_sender import ZERO_GAS_MIN_LIMIT, TxSender
 
 
 @dataclass(frozen=True)
@@ -41,29 +42,30 @@ class SuiteClient:
         self.addresses = {name: Web3.to_checksum_address(addresses[name]) for name in SUITE}
         self.codecs = {name: ContractCodec(load_artifact(name).abi, name) for name in SUITE}
         self.codec = SuiteCodec(self.codecs, self.addresses)
-        self.chain_id = int(w3.eth.chain_id)
-        self._nonces: dict[str, int] = {}
+        self.sender = TxSender(w3)
+        self.chain_id = self.sender.chain_id
+
+    @classmethod
+    def from_deployment(cls, w3: Web3, deployment: Deployment) -> SuiteClient:
+        """The suite a deployment file names, after checking the node is its chain and holds its code."""
+        deployment.check_node(w3)
+        return cls(w3, deployment.addresses())
 
     def call(self, contract: str, fn: str, *args: Any) -> Any:
         data = self.codecs[contract].encode_call(fn, *args)
         raw = self._eth(lambda: self.w3.eth.call({"to": self.addresses[contract], "data": data}))
         return self.codecs[contract].decode_output(fn, bytes(raw))
 
-    def sign(self, account: LocalAccount, contract: str, fn: str, *args: Any, gas: int = DEFAULT_GAS) -> bytes:
-        """A signed raw tx with the next local nonce (for senders that pipeline many txs)."""
-        nonce = self._next_nonce(account.address)
-        tx = {
-            "to": self.addresses[contract], "data": self.codecs[contract].encode_call(fn, *args), "gas": gas,
-            "gasPrice": 0, "nonce": nonce, "chainId": self.chain_id, "value": 0,
-        }  # fmt: skip
-        return bytes(account.sign_transaction(tx).raw_transaction)
+    def sign(self, account: LocalAccount, contract: str, fn: str, *args: Any, gas: int = ZERO_GAS_MIN_LIMIT) -> bytes:
+        """A signed raw tx with the next local nonce and the node's fees (for senders that pipeline many txs)."""
+        return self.sender.sign(account, self.addresses[contract], self.codecs[contract].encode_call(fn, *args), gas)
 
     def send(self, account: LocalAccount, contract: str, fn: str, *args: Any, timeout_s: float = 30) -> Sent:
-        """Checks the call first (so a revert comes back by name), then sends and waits for the receipt."""
-        data = self.codecs[contract].encode_call(fn, *args)
-        self._eth(lambda: self.w3.eth.estimate_gas({"from": account.address, "to": self.addresses[contract], "data": data}))
-        tx_hash = self.w3.eth.send_raw_transaction(self.sign(account, contract, fn, *args))
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s, poll_latency=0.02)
+        """Estimates first (so a revert comes back by name), then sends with that gas and waits for the receipt."""
+        to, data = self.addresses[contract], self.codecs[contract].encode_call(fn, *args)
+        estimate = self._eth(lambda: self.sender.estimate(account, to, data))
+        receipt = self._eth(lambda: self.sender.send(account, to, data, estimate=estimate, timeout_s=timeout_s))
+        tx_hash = receipt["transactionHash"]
         if receipt["status"] != 1:
             raise ContractReverted(f"{contract}.{fn} reverted in block {receipt['blockNumber']}", data=b"")
         events = [
@@ -71,13 +73,6 @@ class SuiteClient:
             for log in receipt["logs"]
         ]
         return Sent(tx_hash.to_0x_hex(), int(receipt["blockNumber"]), int(receipt["gasUsed"]), events)
-
-    def _next_nonce(self, address: str) -> int:
-        if address not in self._nonces:
-            self._nonces[address] = int(self.w3.eth.get_transaction_count(address, "pending"))
-        nonce = self._nonces[address]
-        self._nonces[address] = nonce + 1
-        return nonce
 
     def _eth(self, request: Any) -> Any:
         try:

@@ -6,7 +6,7 @@ Used to build the genesis state of a chain and by tests and benches. `Suite` add
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,7 +19,9 @@ from contracts.evm import EvmSession, TxOutcome
 from contracts.ids import bank_id
 
 ROLES = {"BANK": 1, "OBSERVER": 2}
-DEFAULT_MIN_PARTNER_SHARE_BPS = 3_000  # the 30% floor of the 2021 rules for joint internet lending
+# The 30% floor of the 2021 notice on the cooperating party's share of each joint loan: in the platform model,
+# the servicer's tranche. The per-partner minimum starts at 1 bps in the contract; both change by governance.
+DEFAULT_MIN_SERVICER_SHARE_BPS = 3_000
 
 
 @dataclass(frozen=True)
@@ -55,15 +57,38 @@ def member_init(members: Sequence[MemberSpec]) -> list[tuple[bytes, str, int, li
     return out
 
 
+@dataclass(frozen=True)
+class SuitePlan:
+    """What a new suite starts with: its members, the validators it records and the servicer-share floor."""
+
+    members: tuple[MemberSpec, ...]
+    validators: tuple[str, ...] = ()
+    min_servicer_share_bps: int = DEFAULT_MIN_SERVICER_SHARE_BPS
+
+    def constructor_args(self, contract: str, deployed: Mapping[str, str]) -> tuple[Any, ...]:
+        """The constructor arguments of `contract`, given the addresses of those deployed before it (SUITE order)."""
+        if contract == "Consortium":
+            return (member_init(self.members), list(self.validators), self.min_servicer_share_bps)
+        if contract == "Clearing":
+            return (deployed["Consortium"],)
+        if contract == "CoLending":
+            return (deployed["Consortium"], deployed["Clearing"])
+        raise BadArguments(f"{contract} is not a contract of the suite")
+
+
+# After all three are deployed, the deployer names CoLending in Clearing (once): Clearing.bindCoLending(CoLending).
+BIND_CALL = ("Clearing", "bindCoLending")
+
+
 def deploy_suite(
     evm: EVM,
     deployer: str,
     members: Sequence[MemberSpec],
     validators: Sequence[str],
-    min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS,
+    min_servicer_share_bps: int = DEFAULT_MIN_SERVICER_SHARE_BPS,
 ) -> SuiteAddresses:
     """Deploys Consortium, Clearing, CoLending from `deployer` (addresses follow its nonce) and binds them."""
-    return Suite.deploy(EvmSession(evm), deployer, members, validators, min_partner_share_bps).addresses
+    return Suite.deploy(EvmSession(evm), deployer, members, validators, min_servicer_share_bps).addresses
 
 
 class Suite:
@@ -83,21 +108,16 @@ class Suite:
         deployer: str,
         members: Sequence[MemberSpec],
         validators: Sequence[str],
-        min_partner_share_bps: int = DEFAULT_MIN_PARTNER_SHARE_BPS,
+        min_servicer_share_bps: int = DEFAULT_MIN_SERVICER_SHARE_BPS,
     ) -> Suite:
         codecs = suite_codecs()
-        consortium = session.deploy(
-            deployer,
-            load_artifact("Consortium").bytecode,
-            codecs["Consortium"],
-            member_init(members),
-            list(validators),
-            min_partner_share_bps,
-        )
-        clearing = session.deploy(deployer, load_artifact("Clearing").bytecode, codecs["Clearing"], consortium)
-        colending = session.deploy(deployer, load_artifact("CoLending").bytecode, codecs["CoLending"], consortium, clearing)
-        suite = cls(session, SuiteAddresses(consortium, colending, clearing), codecs)
-        outcome = suite.transact(deployer, "Clearing", "bindCoLending", colending)
+        plan = SuitePlan(tuple(members), tuple(validators), min_servicer_share_bps)
+        deployed: dict[str, str] = {}
+        for name in SUITE:
+            args = plan.constructor_args(name, deployed)
+            deployed[name] = session.deploy(deployer, load_artifact(name).bytecode, codecs[name], *args)
+        suite = cls(session, SuiteAddresses(deployed["Consortium"], deployed["CoLending"], deployed["Clearing"]), codecs)
+        outcome = suite.transact(deployer, *BIND_CALL, deployed["CoLending"])
         if not outcome.success:
             raise ContractReverted(f"binding CoLending failed: {outcome.error}", data=outcome.output, error=outcome.error)
         return suite

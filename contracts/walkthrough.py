@@ -1,6 +1,6 @@
 """`colend demo`: a joint loan from registration to interbank settlement, on the contracts in pyrevm.
 
-Three banks co-lend: WEBANK services and funds 20%, MYBANK 50%, XWBANK 30%. The walk-through registers the
+Three banks co-lend: WEBANK services and funds 30% (the floor), MYBANK 50%, XWBANK 20%. The walk-through registers the
 loan, draws it down, collects two repayments, then clears the cycle: netting, confirmations, payments and
 acknowledgements, and shows what a regulator (read-only) is refused.
 """
@@ -20,7 +20,7 @@ from contracts.suite import MemberSpec, Suite
 
 ACCOUNTS = {"WEBANK": "0x" + "a1" * 20, "MYBANK": "0x" + "b1" * 20, "XWBANK": "0x" + "c1" * 20}
 REGULATOR = "0x" + "d1" * 20
-SHARES = {"WEBANK": 2_000, "MYBANK": 5_000, "XWBANK": 3_000}
+SHARES = {"WEBANK": 3_000, "MYBANK": 5_000, "XWBANK": 2_000}
 
 
 def net_positions_table(cycle: int, positions: list[dict]) -> Table:

@@ -1,28 +1,10 @@
-"""How a validator's consensus messages reach its peers: the one Transport protocol the node drives.
-
-The node's consensus driver only broadcasts opaque bytes and takes in what peers sent; who the peers are,
-how they authenticate (mTLS, consortium CA) and how bytes travel is the transport's business, so the p2p
-layer, the in-memory test network and a validator with no peers plug into the same driver.
-"""
+"""Transports that need no network: the Transport protocol itself is in network/abc.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from network.abc import Transport, TransportHandler
 
-Receive = Callable[[bytes], None]
-
-
-class Transport(Protocol):
-    """Carries consensus messages between validators; best effort (QBFT tolerates loss through round changes)."""
-
-    def broadcast(self, message: bytes) -> None:
-        """Send `message` to every other validator; never blocks on a slow peer."""
-        ...
-
-    def set_receiver(self, receive: Receive) -> None:
-        """Hand every message a peer sends to `receive` (the driver queues it; it may come from any thread)."""
-        ...
+__all__ = ["LoopbackTransport", "Transport"]
 
 
 class LoopbackTransport:
@@ -33,8 +15,14 @@ class LoopbackTransport:
     def __init__(self) -> None:
         self.sent = 0
 
-    def broadcast(self, message: bytes) -> None:
+    def send(self, peer: bytes, payload: bytes) -> None:
         self.sent += 1
 
-    def set_receiver(self, receive: Receive) -> None:
+    def broadcast(self, payload: bytes) -> None:
+        self.sent += 1
+
+    def disconnect(self, peer: bytes, reason: str) -> None:
+        pass
+
+    def set_handler(self, handler: TransportHandler) -> None:
         pass

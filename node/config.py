@@ -1,4 +1,5 @@
-"""The node configuration file (TOML): where the data, genesis and keys are, RPC address, block and pool limits.
+"""The node configuration file (TOML): where the data, genesis and keys are, RPC address, block and pool limits,
+and, for a consortium node, its role, member id, p2p listener, static peers and TLS files.
 
 Relative paths are resolved against the config file's directory, so a node directory can be moved whole.
 """
@@ -15,6 +16,28 @@ import tomli_w
 from node.defaults import DEFAULT_BLOCK_PERIOD_MS, DEFAULT_MAX_TX_BYTES, DEFAULT_MAX_TXS_PER_BLOCK
 from node.txpool.admission import PoolLimits
 
+ROLES = ("validator", "observer")
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    """A static peer: where to dial it and who its certificate must say it is."""
+
+    url: str
+    member: str
+    address: str  # 0x-hex node (validator) address
+
+
+@dataclass(frozen=True)
+class P2PConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    peers: tuple[PeerConfig, ...] = ()
+    tls_cert: str = "tls/node.pem"  # node certificate, then its agency's
+    tls_key: str = "tls/node.key"
+    tls_ca: str = "tls/ca.pem"
+    tls_crl: str = "tls/crl.pem"
+
 
 @dataclass(frozen=True)
 class NodeConfig:
@@ -29,6 +52,11 @@ class NodeConfig:
     max_txs_per_block: int = DEFAULT_MAX_TXS_PER_BLOCK
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
     pool: PoolLimits = field(default_factory=PoolLimits)
+    role: str = "validator"  # an observer never votes and refuses writes
+    member_id: str = ""
+    p2p: P2PConfig | None = None  # None: a lone node with no peers
+    metrics_port: int = 0  # 0: no Prometheus endpoint
+    rpc_token_file: str = ""  # when set, RPC calls need "Authorization: Bearer <token in this file>"
     base_dir: str = "."
 
     def path(self, value: str) -> Path:
@@ -36,14 +64,18 @@ class NodeConfig:
         return p if p.is_absolute() else Path(self.base_dir) / p
 
     def to_toml(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "node": {"data_dir": self.data_dir, "genesis": self.genesis, "validator_key": self.validator_key,
-                     "node_id": self.node_id},
-            "rpc": {"host": self.rpc_host, "port": self.rpc_port},
+                     "node_id": self.node_id, "role": self.role, "member_id": self.member_id},
+            "rpc": {"host": self.rpc_host, "port": self.rpc_port, "token_file": self.rpc_token_file},
             "chain": {"block_period_ms": self.block_period_ms, "allow_empty_blocks": self.allow_empty_blocks,
                       "max_txs_per_block": self.max_txs_per_block},
             "txpool": {"max_tx_bytes": self.max_tx_bytes, **asdict(self.pool)},
+            "metrics": {"port": self.metrics_port},
         }
+        if self.p2p is not None:
+            doc["p2p"] = {**asdict(self.p2p), "peers": [asdict(p) for p in self.p2p.peers]}
+        return doc
 
     def write(self, path: Path) -> None:
         path.write_bytes(tomli_w.dumps(self.to_toml()).encode())
@@ -52,7 +84,7 @@ class NodeConfig:
 def load_config(path: str | Path) -> NodeConfig:
     path = Path(path)
     doc = tomllib.loads(path.read_text())
-    node, rpc, chain, pool = (doc.get(k, {}) for k in ("node", "rpc", "chain", "txpool"))
+    node, rpc, chain, pool, metrics = (doc.get(k, {}) for k in ("node", "rpc", "chain", "txpool", "metrics"))
     defaults = NodeConfig()
     limits = PoolLimits(**{k: int(v) for k, v in pool.items() if k in PoolLimits.__dataclass_fields__})
     return NodeConfig(
@@ -67,5 +99,22 @@ def load_config(path: str | Path) -> NodeConfig:
         max_txs_per_block=int(chain.get("max_txs_per_block", defaults.max_txs_per_block)),
         max_tx_bytes=int(pool.get("max_tx_bytes", defaults.max_tx_bytes)),
         pool=limits,
+        role=_role(node.get("role", defaults.role)),
+        member_id=str(node.get("member_id", defaults.member_id)),
+        p2p=_p2p(doc["p2p"]) if "p2p" in doc else None,
+        metrics_port=int(metrics.get("port", defaults.metrics_port)),
+        rpc_token_file=str(rpc.get("token_file", defaults.rpc_token_file)),
         base_dir=str(path.resolve().parent),
     )
+
+
+def _role(value: object) -> str:
+    if value not in ROLES:
+        raise ValueError(f"node.role must be one of {', '.join(ROLES)}, not {value!r}")
+    return str(value)
+
+
+def _p2p(section: dict[str, Any]) -> P2PConfig:
+    peers = tuple(PeerConfig(str(p["url"]), str(p["member"]), str(p["address"])) for p in section.get("peers", []))
+    fields = {k: section[k] for k in ("host", "tls_cert", "tls_key", "tls_ca", "tls_crl") if k in section}
+    return P2PConfig(port=int(section.get("port", 0)), peers=peers, **fields)

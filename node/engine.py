@@ -269,8 +269,8 @@ class ChainEngine:
     def validators_for(self, number: int) -> tuple[bytes, ...]:
         """The validators that seal block `number`: Consortium.validators() in the state of block number - 1,
         since a change applies from effectiveFromBlock, the block after the one that made it. Only the head's
-        state is kept, so any number gets the set in force after the head: right for import (number = head + 1);
-        consensus asks for h + 1 before block h is committed and re-asks after (node/consensus_driver.py)."""
+        state is kept, so any number gets the set in force after the head: consensus and sync ask for head + 1
+        only, once the head is committed (network/abc.py ChainAPI.validators_at)."""
         head = self._head()
         return self._validators.get(head.hash, lambda: read_validators(
             self.committed.call, self.committed.consortium, self.genesis.validators))

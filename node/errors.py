@@ -121,3 +121,10 @@ class NodeHalted(NodeError):
 
     code = "node.node_halted"
     rpc_code = -32603
+
+
+class ReadOnlyNode(NodeError):
+    """An observer (regulator) node serves reads only: it never accepts a transaction or any other write."""
+
+    code = "node.read_only_node"
+    rpc_code = -32000

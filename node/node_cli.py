@@ -5,15 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from node.config import load_config
 from node.rpc.client import JsonRpcClient, RemoteError
-
-if TYPE_CHECKING:
-    from node.chain.genesis import Genesis
 
 DEFAULT_CHAIN_ID = 20_250
 DEFAULT_BANKS = "WEBANK,MYBANK,XWBANK"
@@ -53,8 +48,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     from eth_utils import to_checksum_address
 
     from network.qbft import PrivateKeySigner
-    from node.chain.genesis import Genesis, GenesisMember
     from node.config import NodeConfig
+    from node.genesis_setup import new_genesis, new_member
     from node.keyfiles import new_private_key, write_key
 
     root: Path = args.dir
@@ -64,15 +59,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     root.mkdir(parents=True, exist_ok=True)
     validator_key = new_private_key()
     write_key(root / "keys" / "validator.key", validator_key)
-    members = []
-    for ids, role in ((_ids(args.banks), "BANK"), (_ids(args.observers), "OBSERVER")):
-        for bank in ids:
-            key = new_private_key()
-            write_key(root / "keys" / f"{bank.lower()}.key", key)
-            members.append(GenesisMember(bank, bank.title(), role, (PrivateKeySigner(key).address,)))
-    genesis = Genesis(chain_id=args.chain_id, timestamp_ms=time.time_ns() // 1_000_000,
-                      validators=(PrivateKeySigner(validator_key).address,), members=tuple(members))
-    genesis = genesis.with_contracts(genesis_contracts(genesis))
+    members = [new_member(bank, role, root / "keys" / f"{bank.lower()}.key")
+               for ids, role in ((_ids(args.banks), "BANK"), (_ids(args.observers), "OBSERVER")) for bank in ids]
+    genesis = new_genesis(args.chain_id, (PrivateKeySigner(validator_key).address,), tuple(members))
     (root / "genesis.json").write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
     config = NodeConfig(rpc_host=args.rpc_host, rpc_port=args.rpc_port, block_period_ms=args.block_period_ms)
     config.write(root / "node.toml")
@@ -84,17 +73,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         "contracts": {k: to_checksum_address(v) for k, v in sorted(genesis.contracts.items())},
     }, indent=2))
     return 0
-
-
-def genesis_contracts(genesis: Genesis) -> dict[str, bytes]:
-    """Run the genesis deployment once to learn (and pin) the suite's addresses."""
-    from node.chain.genesis import deploy_colend_suite
-    from node.chain.header import ZERO_ADDRESS
-    from node.execution.executor import BlockContext, EvmExecutor
-
-    executor = EvmExecutor(genesis.chain_id, genesis.block_gas_limit, None)
-    executor.set_context(BlockContext(0, genesis.timestamp_ms // 1000, ZERO_ADDRESS, genesis.block_gas_limit))
-    return deploy_colend_suite(executor.evm, genesis)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -7,13 +7,18 @@ import json
 import logging
 import signal
 
+from network.abc import Transport
+from network.driver import ConsensusDriver, DriverConfig
+from network.errors import ChainHalted
 from network.qbft import PrivateKeySigner
-from network.transport import LoopbackTransport, Transport
+from network.transport import LoopbackTransport
 from node.backend import EngineBackend
 from node.chain.genesis import Genesis
 from node.config import NodeConfig
-from node.consensus_driver import ConsensusDriver
-from node.consensus_runner import ConsensusRunner
+from node.consensus.block_codec import NodeBlockCodec
+from node.consensus.chain_adapter import EngineChain
+from node.consensus.clock import WallClock
+from node.consensus.thread import ConsensusThread
 from node.engine import ChainEngine
 from node.keyfiles import read_key
 from node.resume_file import ResumeFile
@@ -31,32 +36,38 @@ def open_engine(config: NodeConfig) -> ChainEngine:
     return ChainEngine(store, genesis, pool_limits=config.pool, max_tx_bytes=config.max_tx_bytes)
 
 
-def consensus_driver(config: NodeConfig, engine: ChainEngine, runner: ConsensusRunner,
+def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusThread,
                      transport: Transport | None = None) -> ConsensusDriver:
-    """The node's QBFT driver; with no transport it is a lone validator (the embedded n = 1 default)."""
+    """The network's driver on this node's engine; with no transport it is a lone validator (n = 1)."""
+    signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     return ConsensusDriver(
-        engine, PrivateKeySigner(read_key(config.path(config.validator_key))), transport or LoopbackTransport(),
-        runner, ResumeFile(config.path(config.data_dir) / RESUME_FILE), period_ms=config.block_period_ms,
-        allow_empty=config.allow_empty_blocks, max_txs=config.max_txs_per_block)
+        EngineChain(engine, signer.address, config.max_txs_per_block), signer, NodeBlockCodec(),
+        transport or LoopbackTransport(), thread, ResumeFile(config.path(config.data_dir) / RESUME_FILE),
+        WallClock(), DriverConfig(period_ms=config.block_period_ms, allow_empty=config.allow_empty_blocks))
 
 
 async def run_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
 
+    if config.p2p is not None:  # a consortium node: peers over mutual TLS (node/p2p_wiring.py)
+        from node.p2p_wiring import run_consortium_node
+
+        return await run_consortium_node(config)
+
     engine = open_engine(config)
     backend = EngineBackend(engine, node_id=config.node_id)
-    runner = ConsensusRunner()
-    driver = consensus_driver(config, engine, runner)
+    thread = ConsensusThread()
+    driver = consensus_driver(config, engine, thread)
     if len(engine.validators_for(engine.head.number + 1)) > 1:
         log.warning("event=consensus_without_peers validators=%d: this node has no p2p transport yet, so it "
                     "cannot finalize blocks on its own", len(engine.validators_for(engine.head.number + 1)))
     runner_rpc = await serve(backend, config.rpc_host, config.rpc_port)
-    await runner.start(driver)
+    await thread.start(driver, engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    consensus = asyncio.create_task(runner.run())
+    consensus = asyncio.create_task(thread.run())
     # Logged only once a SIGTERM would be handled: whoever waits for this line may stop the node cleanly at once.
     log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d", config.node_id,
              engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,
@@ -69,9 +80,12 @@ async def run_node(config: NodeConfig) -> int:
             log.critical("event=node_halted reason=%s", engine.halted)
             break
     stopping.cancel()
-    runner.stop()
+    thread.stop()
     try:
         await consensus
+    except ChainHalted:
+        failed = True
+        log.critical("event=node_halted reason=state_commitment_mismatch", exc_info=True)
     except Exception:
         failed = True
         log.critical("event=consensus_failed", exc_info=True)

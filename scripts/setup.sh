@@ -17,5 +17,7 @@ echo "==> installing solc-js (pinned in contracts/package.json)"
 (cd contracts && npm ci --silent --no-audit --no-fund)
 echo "==> installing ethers (the non-Python Ethereum client the e2e tests drive)"
 (cd tests/e2e/js && npm ci --silent --no-audit --no-fund)
+echo "==> installing anvil (the foreign Ethereum node the e2e tests deploy the suite to; pinned in tests/e2e/anvil)"
+(cd tests/e2e/anvil && npm ci --silent --no-audit --no-fund)
 echo "==> compiling contracts"
 .venv/bin/colend contracts build

@@ -15,10 +15,11 @@ import polars as pl
 
 from clearing.recon.breaks import BreakType
 from clearing.recon.rules import MatchRules
-from clearing.records import RECORD_COLUMNS, RECORD_SCHEMA, SIGNED_KINDS, RecordKind
+from clearing.records import LEDGER_KINDS, RECORD_COLUMNS, RECORD_SCHEMA, SIGNED_KINDS, RecordKind
 
-KINDS = [k.value for k in RecordKind]
-SIGNED = np.array([k in SIGNED_KINDS for k in RecordKind])
+LEDGER = [k for k in RecordKind if k in LEDGER_KINDS]  # enum order, so seeded scenarios stay the same
+KINDS = [k.value for k in LEDGER]
+SIGNED = np.array([k in SIGNED_KINDS for k in LEDGER])
 STATUSES = ["ACTIVE", "CONFIRMED", "NETTED", "SETTLED"]
 COUNTERPARTIES = ["ICBC", "CCB", "ABC", "BOC", "CMB"]
 START = dt.date(2026, 9, 1)

@@ -14,11 +14,11 @@ from clearing.books.amounts import amount_expr
 from clearing.books.mapping import REQUIRED_FIELDS, BooksMapping
 from clearing.books.source import LINE_COLUMN, BooksLoad, RawTable, Reject, RejectCode
 from clearing.errors import MissingColumn
-from clearing.records import RECORD_COLUMNS, RECORD_SCHEMA, SIGNED_KINDS, RecordKind
+from clearing.records import LEDGER_KINDS, RECORD_COLUMNS, RECORD_SCHEMA, SIGNED_KINDS, RecordKind
 
 FORBIDDEN_PATTERN = r"[\t\n\r\x00]"
 DIGEST_SEED = 0xB00C
-KINDS = [k.value for k in RecordKind]
+KINDS = [k.value for k in RecordKind if k in LEDGER_KINDS]  # declared figures live on chain, never in books
 SIGNED = [k.value for k in SIGNED_KINDS]
 
 

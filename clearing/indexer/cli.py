@@ -12,14 +12,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
-from clearing.indexer.follower import sync_from_node
+from clearing.indexer.follower import locate_suite, sync_from_node
+from contracts.errors import ContractsError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("index", help="follow a node and keep the clearing query index")
     sub = parser.add_subparsers(dest="index_command", required=True, metavar="ACTION")
     sync = sub.add_parser("sync", help="bring the index up to the node's head (resumes from its cursor)")
-    sync.add_argument("--node", required=True, help="JSON-RPC URL of a Colend node")
+    sync.add_argument("--node", required=True, help="JSON-RPC URL of a node (Colend's, or any with --deployment)")
+    sync.add_argument("--deployment", help="deployment file of the suite (default: ask a Colend node for its own)")
     sync.add_argument("--index", required=True, help="LevelDB index directory (created if missing)")
     sync.add_argument("--follow", action="store_true", help="keep following new blocks until interrupted")
     sync.add_argument("--poll-s", type=float, default=1.0, help="poll interval with --follow")
@@ -37,11 +39,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
             def on_progress(applied: int, head: int) -> None:
                 progress.update(task, completed=applied + 1, total=head + 1)
 
-            report = asyncio.run(sync_from_node(args.node, index, progress=on_progress))
+            suite = locate_suite(args.node, args.deployment)
+            report = asyncio.run(sync_from_node(args.node, index, suite=suite, progress=on_progress))
             while args.follow:
                 asyncio.run(asyncio.sleep(args.poll_s))
-                report = asyncio.run(sync_from_node(args.node, index, progress=on_progress))
-    except ClearingError as exc:
+                report = asyncio.run(sync_from_node(args.node, index, suite=suite, progress=on_progress))
+    except (ClearingError, ContractsError) as exc:
         print(f"error {exc.code}: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@ Each event carries what its records need except two things taken from earlier ev
 (from LoanRegistered) and an operation's value date (from the DrawdownPosted / RepaymentPosted /
 WriteOffPosted that precedes its per-tranche events in the same transaction). Status changes rewrite the
 records they concern (a loan's tranches, a cycle's positions), found through the index's secondary keys.
-Views: a tranche, allocation or position belongs to its bank; a clearing entry yields one record for each
+Views: a tranche, allocation, position or declared figure belongs to its bank; a clearing entry yields one record for each
 side, signed from that side (payer negative, payee positive).
 """
 
@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 
 from clearing.index_store import IndexStore
 from clearing.records import (
+    TIER1_NET_CAPITAL,
+    TOTAL_LOANS,
     Record,
     RecordKind,
     allocation_key,
@@ -29,6 +31,7 @@ from contracts.enums import CYCLE_STATUS, LOAN_STATUS
 from contracts.errors import ContractsError
 
 ENTRY_POSTED = "POSTED"
+FIGURE_DECLARED = "DECLARED"
 ZERO32 = b"\0" * 32
 COMPONENTS = ("principal", "interest", "penalty")
 
@@ -155,6 +158,16 @@ class BlockDecoder:
         status = LOAN_STATUS.get(event.args["status"], str(event.args["status"]))
         for record in self._loan_records(id_text(event.args["loanId"])):
             self._put(replace(record, status=status))
+
+    def _on_FiguresDeclared(self, event: DecodedEvent, log: ChainLog) -> None:
+        """A bank's declaration: one record per figure, dated as of the declaration, replacing the last one."""
+        a = event.args
+        bank, as_of = id_text(a["bank"]), yyyymmdd(a["asOf"])
+        for key, amount in ((TIER1_NET_CAPITAL, a["tier1NetCapital"]), (TOTAL_LOANS, a["totalLoans"])):
+            self._put(Record(
+                kind=RecordKind.DECLARED_FIGURE, key=key, bank=bank, amount=amount, currency=self.currency,
+                value_date=as_of, status=FIGURE_DECLARED,
+            ))  # fmt: skip
 
     # ------------------------------------------------------------------ Clearing
 

@@ -265,6 +265,54 @@ class BreakStore:
         found = [_break_record(r) for r in rows]
         return found if states is None else [b for b in found if b.state in states]
 
+    def page(
+        self,
+        bank: str,
+        *,
+        states: tuple[BreakState, ...] | None = None,
+        types: tuple[str, ...] | None = None,
+        assignee: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> list[BreakRecord]:
+        """One page of a bank's breaks in break_id order (cursor: the last break_id seen), filtered in SQL."""
+        sql = f"SELECT {BREAK_COLUMNS} FROM breaks WHERE bank = ?"
+        params: list[object] = [bank]
+        if states:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            params.extend(s.value for s in states)
+        if types:
+            sql += f" AND break_type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        if assignee is not None:
+            sql += " AND assignee = ?"
+            params.append(assignee)
+        if after is not None:
+            sql += " AND break_id > ?"
+            params.append(after)
+        sql += " ORDER BY break_id LIMIT ?"
+        params.append(limit)
+        return [_break_record(r) for r in self._db.execute(sql, params).fetchall()]
+
+    def counts(self, bank: str | None = None) -> list[tuple[str, str, str, str]]:
+        """(bank, break_type, state, first_seen) of every unresolved break: what the open-breaks gauges need."""
+        sql = "SELECT bank, break_type, state, first_seen FROM breaks WHERE state != 'RESOLVED'"
+        params: tuple[object, ...] = ()
+        if bank is not None:
+            sql += " AND bank = ?"
+            params = (bank,)
+        return list(self._db.execute(sql, params).fetchall())
+
+    def comment(self, bank: str, break_id: str, *, actor: str, at: dt.datetime, comment: str) -> None:
+        """A note on the trail without a state change (from_state = to_state)."""
+        if not actor.strip() or not comment.strip():
+            raise IllegalTransition("a comment needs an actor and text")
+        if actor == SYSTEM_ACTOR:
+            raise IllegalTransition(f"actor {SYSTEM_ACTOR!r} is reserved for automatic transitions")
+        current = self.get(bank, break_id)
+        state = current.state.value
+        self._append_events(self._db.cursor(), [(bank, break_id, at.isoformat(), actor, state, state, comment, None)])
+
     def assign(self, bank: str, break_id: str, *, assignee: str, actor: str, at: dt.datetime, comment: str) -> None:
         """OPEN or ASSIGNED -> ASSIGNED to `assignee`."""
         self._transition(

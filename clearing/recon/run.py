@@ -21,6 +21,7 @@ from clearing.recon.breaks import BreakState
 from clearing.recon.engine import Classification, classify
 from clearing.recon.rules import MatchRules
 from clearing.recon.statement import Statement, Verdict, age_table, decide_verdict, sections, state_counts
+from clearing.records import LEDGER_KINDS
 
 STAGES = ("sync", "load", "match", "breaks", "statement")
 ProgressCallback = Callable[[str, int, int], None]  # (stage, index of stage from 1, number of stages)
@@ -122,6 +123,7 @@ def run_reconciliation(
                 chain_job = pool.submit(_timed, stages.timings, "load_chain", store.bank_frame, bank)
                 books_job = pool.submit(_timed, stages.timings, "load_books", source.load, bank)
                 chain, loaded = chain_job.result(), books_job.result()
+            chain = ledger_only(chain)
         with stages.stage("match"):
             classification = classify(chain, loaded.frame, rules)
         lag = None if chain_head is None else max(chain_head - (-1 if index_block is None else index_block), 0)
@@ -203,3 +205,8 @@ def build_statement(
         verdict=verdict,
         verdict_reasons=reasons,
     )
+
+
+def ledger_only(chain: pl.DataFrame) -> pl.DataFrame:
+    """The chain records a bank's books also carry: declared regulatory figures are not ledger rows."""
+    return chain.filter(pl.col("kind").is_in(sorted(LEDGER_KINDS)))

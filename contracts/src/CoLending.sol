@@ -6,7 +6,12 @@ import {Clearing} from "./Clearing.sol";
 import {ValueDates} from "./ValueDates.sol";
 
 /// @title CoLending: joint loans split into tranches, with exact pro-rata allocation of every movement.
-/// @notice Only the servicer bank posts a loan's events. Each operation id is idempotent: the same id with
+/// @notice Only the servicer bank posts a loan's events. Tranche shares follow the 2021 notice on commercial
+///         banks' internet loans: the servicer (the cooperating platform bank) funds at least the governance-set
+///         MIN_SERVICER_SHARE_BPS of each loan, each other partner at least MIN_PARTNER_SHARE_BPS. Each bank
+///         declares its own tier-1 net capital and total loans here, so every node monitors the notice's
+///         concentration limits from the same figures; observers (regulators) cannot declare.
+///         Each operation id is idempotent: the same id with
 ///         the same content is a no-op, with different content it reverts. Allocations use largest-remainder
 ///         rounding (ties to the servicer, then tranche order), so the parts always sum to the amount and
 ///         each part is within one minor unit of exact pro rata. Every allocation records the clearing
@@ -54,6 +59,18 @@ contract CoLending {
         uint128 outstanding;
     }
 
+    /// @notice A bank's declared regulatory figures in minor units (fen), as of a yyyymmdd date (0: none yet).
+    struct Figures {
+        uint128 tier1NetCapital;
+        uint128 totalLoans;
+        uint32 asOf;
+    }
+
+    struct ShareRules {
+        uint256 servicerFloorBps;
+        uint256 partnerMinimumBps;
+    }
+
     struct Loan {
         bytes32 servicer;
         uint128 principal;
@@ -73,6 +90,7 @@ contract CoLending {
     mapping(bytes32 => Loan) private _loans;
     mapping(bytes32 => Tranche[]) private _tranches;
     mapping(bytes32 => bytes32) private _opHash;
+    mapping(bytes32 => Figures) private _figures;
 
     error LoanNotFound(bytes32 loanId);
     error IdConflict(bytes32 id);
@@ -80,7 +98,9 @@ contract CoLending {
     error NotServicer(bytes32 loanId, bytes32 caller);
     error TooManyTranches(bytes32 loanId, uint256 count);
     error SharesDoNotSum(bytes32 loanId, uint256 totalBps);
-    error ShareBelowMinimum(bytes32 loanId, bytes32 bank, uint16 shareBps, uint256 minimumBps);
+    error ServicerShareBelowFloor(bytes32 loanId, bytes32 servicer, uint16 shareBps, uint256 floorBps);
+    error PartnerShareBelowMinimum(bytes32 loanId, bytes32 bank, uint16 shareBps, uint256 minimumBps);
+    error ZeroShare(bytes32 loanId, bytes32 bank);
     error DuplicateTranche(bytes32 loanId, bytes32 bank);
     error BankNotActive(bytes32 bankId);
     error ServicerHasNoTranche(bytes32 loanId);
@@ -90,6 +110,8 @@ contract CoLending {
     error LoanClosed(bytes32 loanId, LoanStatus status);
     error InvalidValueDate(uint32 valueDate);
     error InvalidOpId();
+    error InvalidFigures(bytes32 bank, uint256 tier1NetCapital, uint256 totalLoans);
+    error StaleFigures(bytes32 bank, uint32 asOf, uint32 latestAsOf);
 
     event LoanRegistered(
         bytes32 indexed loanId,
@@ -116,6 +138,7 @@ contract CoLending {
     event WriteOffPosted(bytes32 indexed loanId, bytes32 indexed opId, uint256 amount, uint32 valueDate);
     event TrancheWrittenOff(bytes32 indexed loanId, bytes32 indexed bank, bytes32 indexed opId, uint256 amount, uint256 outstanding);
     event LoanStatusChanged(bytes32 indexed loanId, LoanStatus status);
+    event FiguresDeclared(bytes32 indexed bank, uint256 tier1NetCapital, uint256 totalLoans, uint32 asOf);
 
     constructor(Consortium consortium_, Clearing clearing_) {
         consortium = consortium_;
@@ -126,14 +149,14 @@ contract CoLending {
 
     function registerLoan(LoanInput calldata input) external returns (bool created) {
         bytes32 caller = consortium.writerBank(msg.sender);
-        return _register(caller, input, consortium.policy(consortium.MIN_PARTNER_SHARE_BPS()));
+        return _register(caller, input, _shareRules());
     }
 
     function registerLoans(LoanInput[] calldata inputs) external returns (uint256 created) {
         bytes32 caller = consortium.writerBank(msg.sender);
-        uint256 minShare = consortium.policy(consortium.MIN_PARTNER_SHARE_BPS());
+        ShareRules memory rules = _shareRules();
         for (uint256 i = 0; i < inputs.length; i++) {
-            if (_register(caller, inputs[i], minShare)) created++;
+            if (_register(caller, inputs[i], rules)) created++;
         }
     }
 
@@ -185,6 +208,30 @@ contract CoLending {
         return true;
     }
 
+    // ---------------------------------------------------------------- declared figures
+
+    /// @notice The calling bank declares its tier-1 net capital and total loans (fen) as of `asOf` (yyyymmdd).
+    ///         A bank declares only for itself; an earlier as-of date than the latest is refused, the same date
+    ///         again corrects it, and the same figures again are a no-op (false, no event).
+    function declareFigures(uint256 tier1NetCapital, uint256 totalLoans, uint32 asOf) external returns (bool changed) {
+        bytes32 bank = consortium.writerBank(msg.sender);
+        if (!ValueDates.isValid(asOf)) revert InvalidValueDate(asOf);
+        if (tier1NetCapital == 0 || totalLoans == 0 || tier1NetCapital > type(uint128).max || totalLoans > type(uint128).max) {
+            revert InvalidFigures(bank, tier1NetCapital, totalLoans);
+        }
+        Figures storage current = _figures[bank];
+        if (asOf < current.asOf) revert StaleFigures(bank, asOf, current.asOf);
+        if (asOf == current.asOf && tier1NetCapital == current.tier1NetCapital && totalLoans == current.totalLoans) return false;
+        _figures[bank] = Figures(uint128(tier1NetCapital), uint128(totalLoans), asOf);
+        emit FiguresDeclared(bank, tier1NetCapital, totalLoans, asOf);
+        return true;
+    }
+
+    /// @notice A bank's latest declared figures; asOf 0 when it has declared none.
+    function figures(bytes32 bank) external view returns (Figures memory) {
+        return _figures[bank];
+    }
+
     // ---------------------------------------------------------------- views
 
     function loan(bytes32 loanId) external view returns (Loan memory) {
@@ -234,7 +281,7 @@ contract CoLending {
 
     // ---------------------------------------------------------------- internals
 
-    function _register(bytes32 caller, LoanInput calldata input, uint256 minShare) private returns (bool) {
+    function _register(bytes32 caller, LoanInput calldata input, ShareRules memory rules) private returns (bool) {
         bytes32 loanId = input.loanId;
         if (input.servicer != caller) revert NotServicer(loanId, caller);
         bytes32 h = keccak256(abi.encode(input));
@@ -256,12 +303,15 @@ contract CoLending {
                 if (banks[j] == t.bank) revert DuplicateTranche(loanId, t.bank);
             }
             if (!consortium.isActiveBank(t.bank)) revert BankNotActive(t.bank);
+            if (t.shareBps == 0) revert ZeroShare(loanId, t.bank);
             if (t.bank == input.servicer) {
                 servicerIndex = i;
-            } else if (t.shareBps < minShare) {
-                revert ShareBelowMinimum(loanId, t.bank, t.shareBps, minShare);
+                if (t.shareBps < rules.servicerFloorBps) {
+                    revert ServicerShareBelowFloor(loanId, t.bank, t.shareBps, rules.servicerFloorBps);
+                }
+            } else if (t.shareBps < rules.partnerMinimumBps) {
+                revert PartnerShareBelowMinimum(loanId, t.bank, t.shareBps, rules.partnerMinimumBps);
             }
-            if (t.shareBps == 0) revert ShareBelowMinimum(loanId, t.bank, t.shareBps, 1);
             totalBps += t.shareBps;
             banks[i] = t.bank;
             shares[i] = t.shareBps;
@@ -362,6 +412,12 @@ contract CoLending {
             mstore(obligations, m)
         }
         clearing.recordObligations(obligations);
+    }
+
+    function _shareRules() private view returns (ShareRules memory) {
+        return ShareRules(
+            consortium.policy(consortium.MIN_SERVICER_SHARE_BPS()), consortium.policy(consortium.MIN_PARTNER_SHARE_BPS())
+        );
     }
 
     function _servicedLoan(bytes32 loanId, bytes32 caller) private view returns (Loan storage loan) {

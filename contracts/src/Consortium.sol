@@ -35,7 +35,12 @@ contract Consortium {
         bool executed;
     }
 
+    /// @notice The 2021 notice's floor on the cooperating party's share of each joint loan: in the platform
+    ///         model, the servicing platform bank's tranche (default 3,000 bps, set at deployment).
+    bytes32 public constant MIN_SERVICER_SHARE_BPS = "MIN_SERVICER_SHARE_BPS";
+    /// @notice The smallest tranche a non-servicer partner may take (default 1 bps: any non-zero share).
     bytes32 public constant MIN_PARTNER_SHARE_BPS = "MIN_PARTNER_SHARE_BPS";
+    uint256 public constant DEFAULT_MIN_PARTNER_SHARE_BPS = 1;
     uint256 public constant BPS = 10_000;
 
     mapping(bytes32 => Member) private _members;
@@ -78,7 +83,7 @@ contract Consortium {
     event ProposalVoted(uint256 indexed proposalId, bytes32 indexed bankId, uint32 votes, uint256 activeBanks);
     event ProposalExecuted(uint256 indexed proposalId, ProposalKind kind);
 
-    constructor(MemberInit[] memory members, address[] memory validators, uint256 minPartnerShareBps) {
+    constructor(MemberInit[] memory members, address[] memory validators, uint256 minServicerShareBps) {
         for (uint256 i = 0; i < members.length; i++) {
             MemberInit memory m = members[i];
             _addMember(m.bankId, m.name, m.role);
@@ -89,7 +94,8 @@ contract Consortium {
         for (uint256 i = 0; i < validators.length; i++) {
             _addValidator(validators[i]);
         }
-        _setPolicy(MIN_PARTNER_SHARE_BPS, minPartnerShareBps);
+        _setPolicy(MIN_SERVICER_SHARE_BPS, minServicerShareBps);
+        _setPolicy(MIN_PARTNER_SHARE_BPS, DEFAULT_MIN_PARTNER_SHARE_BPS);
     }
 
     // ---------------------------------------------------------------- views the node and contracts rely on
@@ -302,8 +308,10 @@ contract Consortium {
         emit ValidatorRemoved(validator, block.number + 1);
     }
 
+    /// @dev Share policies are basis points of a loan; a partner minimum of 0 would admit empty tranches.
     function _checkPolicy(bytes32 key, uint256 value) private pure {
-        if (key == MIN_PARTNER_SHARE_BPS && value > BPS) revert InvalidPolicy(key, value);
+        if (key == MIN_SERVICER_SHARE_BPS && value > BPS) revert InvalidPolicy(key, value);
+        if (key == MIN_PARTNER_SHARE_BPS && (value == 0 || value > BPS)) revert InvalidPolicy(key, value);
         if (key == bytes32(0)) revert InvalidPolicy(key, value);
     }
 

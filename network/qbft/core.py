@@ -8,7 +8,7 @@ builds and validates blocks on request, and persists the ResumeState it is hande
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from network.qbft.actions import (
     Action,
@@ -43,18 +43,21 @@ from network.qbft.quorum import (
 )
 from network.qbft.seals import make_commit_seal, seal_signer
 
-ValidatorsAt = Callable[[int], Sequence[bytes]]
-
 
 class QbftCore:
-    """One validator's consensus state from `height` on; it moves to the next height when a block is final."""
+    """One validator's consensus state from `height` on.
+
+    The validator set is an input: `validators` is the set in force at `height`, and once a block is final
+    (a Commit action) the core waits, ignoring everything, until the driver has committed it and calls
+    on_new_head(height, set in force at height + 1), read from the chain that now holds the block.
+    """
 
     def __init__(
         self,
         config: QbftConfig,
         signer: Signer,
         height: int,
-        validators: ValidatorsAt,
+        validators: Sequence[bytes],
         codec: BlockCodec,
         resume: ResumeState | None = None,
     ) -> None:
@@ -62,14 +65,13 @@ class QbftCore:
         assert resume is None or resume.height == height, "a resume state belongs to the height being resumed"
         self.config = config
         self._signer = signer
-        self._validators_at = validators
         self._codec = codec
         self._resume = resume
         self._started = False
         self._out: list[Action] = []
         self.dropped: Counter[str] = Counter()  # reason -> count, for observability and tests
         self._future: dict[bytes, list[Message]] = {}
-        self._reset_height(height)
+        self._reset_height(height, validators)
 
     # -- public API: each call returns the actions to perform, in order ------------------------------------
 
@@ -87,6 +89,9 @@ class QbftCore:
 
     def on_message(self, message: bytes | Message) -> list[Action]:
         assert self._started
+        if self.decided:
+            self.dropped["decided"] += 1
+            return []
         if isinstance(message, bytes):
             try:
                 message = decode_message(message, self._codec)
@@ -98,38 +103,38 @@ class QbftCore:
 
     def on_timeout(self, height: int, round_: int) -> list[Action]:
         assert self._started
-        if height == self.height and round_ == self.round:
+        if not self.decided and height == self.height and round_ == self.round:
             self._enter_round(round_ + 1, send_round_change=True)
         return self._flush()
 
     def on_block_built(self, block: Block) -> list[Action]:
         assert self._started
-        if block.height == self.height:
+        if not self.decided and block.height == self.height:
             self._own_block = block
             self._try_propose()
         return self._flush()
 
     def on_proposal_validated(self, block_hash: bytes, ok: bool) -> list[Action]:
         assert self._started
-        if block_hash in self._validated or block_hash not in self._pending:
+        if self.decided or block_hash in self._validated or block_hash not in self._pending:
             return []  # an answer for another height, or a repeated answer
         self._validated[block_hash] = ok
         block, rounds = self._pending.pop(block_hash)
         if ok:
-            height = self.height
             for round_ in sorted(rounds):
-                if self.height != height:
+                if self.decided:
                     break  # the first round already made the block final
                 self._on_valid_proposal(round_, block, block_hash)
         else:
             self.dropped["invalid_block"] += 1
         return self._flush()
 
-    def on_block_imported(self, height: int) -> list[Action]:
-        """The node imported finalized block `height` by sync: move past it without voting on it."""
+    def on_new_head(self, head: int, validators: Sequence[bytes]) -> list[Action]:
+        """The chain's head is now final block `head` (committed after our Commit, or imported by sync):
+        move to head + 1, where `validators` (read from the state after `head`) are in force."""
         assert self._started
-        if height >= self.height:
-            self._advance(height + 1)
+        if head >= self.height:
+            self._advance(head + 1, validators)
         return self._flush()
 
     @property
@@ -138,10 +143,11 @@ class QbftCore:
 
     # -- per-height state ------------------------------------------------------------------------------------
 
-    def _reset_height(self, height: int) -> None:
+    def _reset_height(self, height: int, validators: Sequence[bytes]) -> None:
         self.height = height
         self.round = 0
-        self._validators = tuple(sorted(set(self._validators_at(height))))
+        self.decided = False  # a block of this height is final; waiting for on_new_head
+        self._validators = tuple(sorted(set(validators)))
         assert self._validators, "a validator set is never empty"
         self._members = frozenset(self._validators)
         self._quorum = quorum_size(len(self._validators))
@@ -172,6 +178,8 @@ class QbftCore:
     # -- rounds and heights -----------------------------------------------------------------------------
 
     def _enter_round(self, round_: int, send_round_change: bool) -> None:
+        if self.decided:
+            return
         assert round_ >= self.round, "rounds never go back within a height"
         self.round = round_
         self._out.append(Persist(self._resume_state()))
@@ -182,9 +190,9 @@ class QbftCore:
         self._check_prepared()
         self._try_propose()
 
-    def _advance(self, height: int) -> None:
+    def _advance(self, height: int, validators: Sequence[bytes]) -> None:
         assert height > self.height
-        self._reset_height(height)
+        self._reset_height(height, validators)
         self._enter_round(0, send_round_change=False)
         self._replay_future()
 
@@ -196,17 +204,19 @@ class QbftCore:
             ready.extend(m for m in messages if m.vote.height == self.height)
             if keep:
                 self._future[sender] = keep
-        start_height = self.height
         for message in ready:
-            if self.height != start_height:
-                break  # a replayed message finalized this height; the rest were buffered again for later
+            if self.decided:
+                self._buffer_next(message)  # a replayed message finalized this height; keep the rest for later
+                continue
             self._receive(message)
 
     # -- receiving ------------------------------------------------------------------------------------------
 
     def _receive(self, message: Message) -> None:
         vote = message.vote
-        if vote.height < self.height:
+        if self.decided:
+            self._buffer_next(message)
+        elif vote.height < self.height:
             self.dropped["stale_height"] += 1
         elif message.sender not in self._members:
             self.dropped["not_validator"] += 1
@@ -222,6 +232,13 @@ class QbftCore:
             self._on_commit(message.signed)
         else:
             self._on_round_change(message)
+
+    def _buffer_next(self, message: Message) -> None:
+        """While decided, messages for later heights wait for on_new_head; the rest are stale."""
+        if message.vote.height > self.height:
+            self._buffer_future(message)
+        else:
+            self.dropped["decided"] += 1
 
     def _buffer_future(self, message: Message) -> None:
         if message.vote.height > self.height + self.config.future_height_window:
@@ -326,6 +343,8 @@ class QbftCore:
 
     def _check_prepared(self) -> None:
         """Upon a quorum of PREPAREs for the proposal accepted this round: lock on it and COMMIT."""
+        if self.decided:
+            return
         round_ = self.round
         if round_ not in self._accepted or round_ in self._commit_sent:
             return
@@ -342,6 +361,8 @@ class QbftCore:
 
     def _check_committed(self) -> None:
         """Upon a quorum of COMMITs in one round for a block we hold: the block is final."""
+        if self.decided:
+            return
         for round_ in sorted(self._commits):
             by_digest: dict[bytes, int] = Counter(c.vote.digest for c in self._commits[round_].values())
             for block_hash in sorted(by_digest):
@@ -349,11 +370,13 @@ class QbftCore:
                     commits = self._matching(self._commits, round_, block_hash)
                     seals = tuple(c.vote.commit_seal for c in commits)
                     self._out.append(Commit(self._blocks[block_hash], block_hash, seals))
-                    self._advance(self.height + 1)
+                    self.decided = True
                     return
 
     def _check_round_jump(self) -> None:
         """Upon f+1 ROUND-CHANGEs for rounds above ours, one of them honest: jump to the smallest of them."""
+        if self.decided:
+            return
         highest_by_sender: dict[bytes, int] = {}
         for round_, votes in self._round_changes.items():
             if round_ > self.round:
@@ -368,6 +391,8 @@ class QbftCore:
     def _try_propose(self) -> None:
         """As proposer of the current round: at round 0 propose a new block; later, once a quorum of
         ROUND-CHANGEs arrived, re-propose the highest prepared block or else a new one."""
+        if self.decided:
+            return
         round_ = self.round
         if round_ in self._proposed or not self._is_proposer(round_):
             return

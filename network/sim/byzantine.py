@@ -1,15 +1,17 @@
-"""Byzantine validators: an honest core whose outgoing messages are rewritten, split or salted with junk."""
+"""Byzantine validators: an honest core whose outgoing consensus messages are rewritten, split or salted with
+junk, or an honest node whose sync answers lie (a false height, forged blocks)."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
 
-from network.qbft.block import Block, BlockCodec
+from network.qbft.block import BlockCodec
 from network.qbft.crypto import PrivateKeySigner, Signer, keccak256
 from network.qbft.messages import Message, MessageKind, Vote, decode_message, encode_message, sign_vote
 from network.qbft.seals import make_commit_seal
 from network.sim.scenario import Role
+from network.sync.messages import Blocks, Status, decode_sync_message, encode_sync_message
 
 SELECTIVE_SEND_PROBABILITY = 0.4
 OUTSIDER = PrivateKeySigner(keccak256(b"colend-sim-outsider"))  # a key no validator set contains
@@ -20,7 +22,7 @@ def outgoing(
 ) -> list[tuple[int, bytes]]:
     """(peer, bytes) pairs to send in place of broadcasting `data` to `peers`."""
     honest = [(peer, data) for peer in peers]
-    if role is Role.HONEST or role is Role.INVALID_BLOCK:
+    if role in (Role.HONEST, Role.INVALID_BLOCK, Role.FORGE_SYNC, Role.LIE_HEIGHT):
         return honest
     if role is Role.SELECTIVE:
         return [(peer, data) for peer in peers if rng.random() < SELECTIVE_SEND_PROBABILITY]
@@ -33,10 +35,6 @@ def outgoing(
     if role is Role.FORGE:
         return honest + [(peer, junk) for peer in peers for junk in _junk(message, signer, codec, rng)]
     return honest
-
-
-def invalid_block(height: int, parent_hash: bytes, author: int) -> Block:
-    return Block(height, parent_hash, b"invalid:" + author.to_bytes(2, "big"))
 
 
 def _split(peers: list[int], first: bytes, second: bytes, rng: random.Random) -> list[tuple[int, bytes]]:
@@ -84,3 +82,34 @@ def _junk(message: Message, signer: Signer, codec: BlockCodec, rng: random.Rando
         encode_message(Message(sign_vote(commit, OUTSIDER)), codec),
         encode_message(Message(sign_vote(commit, signer)), codec),
     ]
+
+
+LIE_LEAD = 1_000  # how far above its head a lying peer claims to be
+FORGERIES = ("payload", "parent", "few_seals", "outsider_seals", "garbage")
+
+
+def tamper_sync(role: Role, body: bytes, codec: BlockCodec, rng: random.Random) -> bytes:
+    """What a sync-Byzantine peer sends in place of an honest sync message `body`."""
+    message = decode_sync_message(body)
+    if role is Role.LIE_HEIGHT:
+        if isinstance(message, Status):
+            return encode_sync_message(Status(message.height + LIE_LEAD, message.head_hash))
+        if isinstance(message, Blocks):
+            return encode_sync_message(Blocks(message.request_id, ()))
+        return body
+    if role is not Role.FORGE_SYNC or not isinstance(message, Blocks) or not message.blocks:
+        return body
+    raw, seals = message.blocks[0]
+    block = codec.decode(raw)
+    forgery = rng.choice(FORGERIES)
+    if forgery == "payload":
+        raw = codec.encode(replace(block, payload=block.payload + b"forged"))
+    elif forgery == "parent":
+        raw = codec.encode(replace(block, parent_hash=keccak256(b"colend-sim-forged-parent" + raw)))
+    elif forgery == "few_seals":
+        seals = seals[:1]
+    elif forgery == "outsider_seals":
+        seals = tuple(make_commit_seal(codec.hash(block), OUTSIDER) for _ in seals)
+    else:
+        raw = rng.randbytes(rng.randint(0, 64))
+    return encode_sync_message(Blocks(message.request_id, ((raw, seals), *message.blocks[1:])))

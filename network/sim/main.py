@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing
 import sys
 import time
@@ -15,7 +16,8 @@ from network.sim.scenario import draw_scenario
 
 DESCRIPTION = (
     "Seeded QBFT fault simulator: n validators on a virtual network with delays, losses, partitions, "
-    "crashes and Byzantine validators; checks safety and liveness and prints one JSON object."
+    "crashes, wiped data directories, Byzantine validators and sync peers, and validator-set changes; checks "
+    "safety, agreement of heads and states, and liveness, and prints one JSON object."
 )
 DEFAULT_SIZES = "4,7"
 DEFAULT_HEIGHTS = 3
@@ -43,6 +45,16 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    quiet = logging.getLogger("colend")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report
+    try:
+        return _run(args)
+    finally:
+        quiet.setLevel(level)  # `colend sim` may run inside a longer-lived process (tests, a shell)
+
+
+def _run(args: argparse.Namespace) -> int:
     sizes = parse_sizes(args.n)
     if args.seed is not None:
         report = replay(args.seed, sizes, args.heights)

@@ -18,6 +18,8 @@ class Role(StrEnum):
     FORGE = "forge"  # adds garbage, corrupted and non-validator signatures
     INVALID_BLOCK = "invalid_block"  # proposes blocks honest nodes refuse
     SELECTIVE = "selective"  # sends each message to a random subset of peers only
+    FORGE_SYNC = "forge_sync"  # honest in consensus; serves forged, mis-sealed or wrong-parent blocks to sync
+    LIE_HEIGHT = "lie_height"  # honest in consensus; advertises a height far above its own and serves nothing
 
 
 BYZANTINE_ROLES = (
@@ -27,13 +29,19 @@ BYZANTINE_ROLES = (
     Role.FORGE,
     Role.INVALID_BLOCK,
     Role.SELECTIVE,
+    Role.FORGE_SYNC,
+    Role.LIE_HEIGHT,
 )
+SYNC_ROLES = (Role.FORGE_SYNC, Role.LIE_HEIGHT)
 
 
 class Kind(StrEnum):
     CLEAN = "clean"  # no fault at all: the baseline
     MIXED = "mixed"  # up to f faulty validators plus network chaos, then healed
     OVERLOAD = "overload"  # more than f validators down for a while (crash, data kept), then back
+    WIPED = "wiped"  # validators restart with an empty data directory: only sync can bring them back
+    BYZANTINE_SYNC = "byzantine_sync"  # honest validators fall far behind; f peers lie to their sync
+    SET_CHANGE = "set_change"  # a node is voted in as validator and another voted out, mid-run
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,19 @@ class LinkOutage:
 
 
 @dataclass(frozen=True)
+class Governance:
+    """At `at_ms` the consortium approves adding (or removing) node `node` as validator; every node's pool
+    gets the change and the next block that carries it changes the set from the height after it."""
+
+    at_ms: int
+    add: bool
+    node: int
+
+
+@dataclass(frozen=True)
 class Scenario:
     seed: int
-    n: int
+    n: int  # genesis validators; nodes n .. nodes - 1 start as followers
     kind: Kind
     heal_ms: int
     chaos: LinkConditions
@@ -74,6 +92,12 @@ class Scenario:
     partitions: list[Partition] = field(default_factory=list)
     outages: list[LinkOutage] = field(default_factory=list)
     sync_interval_ms: int = 500  # slow sync leaves consensus itself to bring lagging validators along
+    nodes: int = 0  # 0: n
+    governance: list[Governance] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return self.nodes or self.n
 
     def faulty(self) -> list[int]:
         """Nodes whose behaviour may break what honest ones rely on: Byzantine, amnesic or gone for good."""
@@ -87,14 +111,15 @@ class Scenario:
 MAX_CHAOS_MS = 8_000
 MAX_OUTAGE_MS = 1_500
 SYNC_INTERVALS_MS = (500, 2_000, 8_000)
-CLEAN_WEIGHT, MIXED_WEIGHT, OVERLOAD_WEIGHT = 1, 7, 2
+KIND_WEIGHTS = {
+    Kind.CLEAN: 1, Kind.MIXED: 6, Kind.OVERLOAD: 2, Kind.WIPED: 2, Kind.BYZANTINE_SYNC: 2, Kind.SET_CHANGE: 2
+}
 
 
 def draw_scenario(rng: random.Random, seed: int, sizes: list[int]) -> Scenario:
     """Draws from `rng` (seeded with `seed` by the caller, who goes on using it for the run itself)."""
     n = rng.choice(sizes)
-    weights = [CLEAN_WEIGHT, MIXED_WEIGHT, OVERLOAD_WEIGHT]
-    kind = rng.choices([Kind.CLEAN, Kind.MIXED, Kind.OVERLOAD], weights)[0]
+    kind = rng.choices(list(KIND_WEIGHTS), list(KIND_WEIGHTS.values()))[0]
     max_delay = rng.choice([10, 50, 200, 700])
     healed = LinkConditions(1, max_delay, 0.0, rng.choice([0.0, 0.02, 0.1]), rng.choice([0.0, 0.02]), 1_500)
     if kind is Kind.CLEAN:
@@ -110,7 +135,36 @@ def draw_scenario(rng: random.Random, seed: int, sizes: list[int]) -> Scenario:
     )
     roles = [Role.HONEST] * n
     crashes: list[Crash] = []
-    if kind is Kind.OVERLOAD:
+    nodes, governance = n, []
+    if kind is Kind.WIPED:
+        wiped = sorted(rng.sample(range(n), rng.randint(1, max_faulty(n))))
+        for node in wiped:
+            at = rng.randint(0, heal_ms // 2)
+            crashes.append(Crash(node, at, rng.randint(at + 1, heal_ms), keep_data=False))
+        others = [i for i in range(n) if i not in wiped]
+        for node in rng.sample(others, max_faulty(n) - len(wiped)):
+            roles[node] = rng.choice(SYNC_ROLES)
+    elif kind is Kind.BYZANTINE_SYNC:
+        liars = rng.sample(range(n), rng.randint(1, max_faulty(n)))
+        for node in liars:
+            roles[node] = rng.choice(SYNC_ROLES)
+        for node in rng.sample([i for i in range(n) if i not in liars], rng.randint(1, 2)):
+            at = rng.randint(0, heal_ms // 4)
+            crashes.append(Crash(node, at, rng.randint((at + heal_ms) // 2, heal_ms), keep_data=True))
+    elif kind is Kind.SET_CHANGE:
+        nodes = n + 1
+        byzantine = rng.sample(range(n), rng.randint(0, max_faulty(n)))
+        for node in byzantine:
+            roles[node] = rng.choice(BYZANTINE_ROLES)
+        roles.append(Role.HONEST)
+        added = rng.randint(0, heal_ms // 2)
+        removed = rng.choice([i for i in range(n) if i not in byzantine])
+        governance = [Governance(added, True, n), Governance(rng.randint(added, heal_ms), False, removed)]
+        for node in range(nodes):
+            if roles[node] is Role.HONEST and rng.random() < 0.15:
+                at = rng.randint(0, heal_ms - 1)
+                crashes.append(Crash(node, at, rng.randint(at + 1, heal_ms), keep_data=True))
+    elif kind is Kind.OVERLOAD:
         down = rng.sample(range(n), rng.randint(max_faulty(n) + 1, n))
         for node in sorted(down):
             at = rng.randint(0, heal_ms // 2)
@@ -134,15 +188,16 @@ def draw_scenario(rng: random.Random, seed: int, sizes: list[int]) -> Scenario:
     partitions: list[Partition] = []
     for _ in range(rng.choice([0, 0, 1, 2])):
         start = rng.randint(0, heal_ms - 1)
-        members = list(range(n))
+        members = list(range(nodes))
         rng.shuffle(members)
-        cut = rng.randint(1, n - 1)
+        cut = rng.randint(1, nodes - 1)
         groups = [sorted(members[:cut]), sorted(members[cut:])]
         partitions.append(Partition(start, rng.randint(start + 1, heal_ms), groups))
     outages: list[LinkOutage] = []
     for _ in range(rng.choice([0, n, 4 * n])):
-        src, dst = rng.sample(range(n), 2)
+        src, dst = rng.sample(range(nodes), 2)
         start = rng.randint(0, heal_ms - 1)
         outages.append(LinkOutage(src, dst, start, min(heal_ms, start + rng.randint(50, MAX_OUTAGE_MS))))
     sync_interval = rng.choice(SYNC_INTERVALS_MS)
-    return Scenario(seed, n, kind, heal_ms, chaos, healed, roles, crashes, partitions, outages, sync_interval)
+    return Scenario(seed, n, kind, heal_ms, chaos, healed, roles, crashes, partitions, outages, sync_interval,
+                    nodes, governance)

@@ -36,7 +36,7 @@ class Genesis:
     members: tuple[GenesisMember, ...]
     block_gas_limit: int = DEFAULT_BLOCK_GAS_LIMIT
     deployer: bytes = DEFAULT_DEPLOYER
-    min_partner_share_bps: int = 3000
+    min_servicer_share_bps: int = 3000  # the 2021 notice's floor on the servicer's tranche
     contracts: dict[str, bytes] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -49,7 +49,7 @@ class Genesis:
             "members": [{"bankId": m.bank_id, "name": m.name, "role": m.role,
                          "accounts": [to_checksum_address(a) for a in m.accounts]} for m in self.members],
             "deployer": to_checksum_address(self.deployer),
-            "minPartnerShareBps": self.min_partner_share_bps,
+            "minServicerShareBps": self.min_servicer_share_bps,
             "contracts": {k: to_checksum_address(v) for k, v in sorted(self.contracts.items())},
         }
 
@@ -73,7 +73,7 @@ class Genesis:
             members=tuple(GenesisMember(m["bankId"], m["name"], m["role"], tuple(addr(a) for a in m["accounts"]))
                           for m in doc["members"]),
             deployer=addr(doc.get("deployer", "0x" + DEFAULT_DEPLOYER.hex())),
-            min_partner_share_bps=int(doc.get("minPartnerShareBps", 3000)),
+            min_servicer_share_bps=int(doc.get("minServicerShareBps", 3000)),
             contracts={k: addr(v) for k, v in doc.get("contracts", {}).items()},
         )
 
@@ -92,5 +92,5 @@ def deploy_colend_suite(evm: pyrevm.EVM, genesis: Genesis) -> dict[str, bytes]:
     members = [MemberSpec(m.bank_id, m.name, m.role, tuple(to_checksum_address(a) for a in m.accounts))  # type: ignore[arg-type]
                for m in genesis.members]
     addresses = deploy_suite(evm, to_checksum_address(genesis.deployer), members,
-                             [to_checksum_address(v) for v in genesis.validators], genesis.min_partner_share_bps)
+                             [to_checksum_address(v) for v in genesis.validators], genesis.min_servicer_share_bps)
     return {name: bytes.fromhex(a[2:]) for name, a in addresses.as_dict().items()}

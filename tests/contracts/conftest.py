@@ -109,7 +109,7 @@ def entry_input(entry_id: bytes, payer: str, payee: str, amount: int, kind: int 
     }
 
 
-SHARES = {"WEBANK": 2_000, "MYBANK": 5_000, "XWBANK": 3_000}
+SHARES = {"WEBANK": 3_000, "MYBANK": 5_000, "XWBANK": 2_000}  # the servicer at the 30% floor
 
 
 def deploy(banks: list[str] | None = None, min_share: int = 3_000) -> Ledger:

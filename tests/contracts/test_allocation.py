@@ -44,15 +44,14 @@ def test_ties_go_to_the_servicer(shared_ledger: Ledger) -> None:
 
 @st.composite
 def tranche_shares(draw: st.DrawFn) -> dict[str, int]:
-    """Valid tranches: every partner >= 3,000 bps, the servicer WEBANK holds the rest (> 0)."""
+    """Valid tranches: the servicer WEBANK holds >= 3,000 bps (the floor), every partner >= 1 bps."""
     partners = draw(st.sampled_from([["MYBANK"], ["XWBANK"], ["MYBANK", "XWBANK"]]))
-    shares: dict[str, int] = {}
-    left = 10_000
-    for p in partners:
-        share = draw(st.integers(min_value=3_000, max_value=left - 1 - 3_000 * (len(partners) - len(shares) - 1)))
-        shares[p] = share
-        left -= share
-    shares["WEBANK"] = left
+    shares = {"WEBANK": draw(st.integers(min_value=3_000, max_value=10_000 - len(partners)))}
+    left = 10_000 - shares["WEBANK"]
+    for i, p in enumerate(partners):
+        last = i == len(partners) - 1
+        shares[p] = left if last else draw(st.integers(min_value=1, max_value=left - (len(partners) - i - 1)))
+        left -= shares[p]
     return shares
 
 

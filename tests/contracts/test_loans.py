@@ -11,12 +11,12 @@ from tests.contracts.conftest import SHARES, Ledger, drawdown_input, loan_input,
 @pytest.mark.parametrize(
     ("shares", "error"),
     [
-        ({"WEBANK": 1_999, "MYBANK": 5_000, "XWBANK": 3_000}, "SharesDoNotSum"),
-        ({"WEBANK": 4_001, "MYBANK": 3_000, "XWBANK": 2_999}, "ShareBelowMinimum"),
+        ({"WEBANK": 3_000, "MYBANK": 5_000, "XWBANK": 1_999}, "SharesDoNotSum"),
+        ({"WEBANK": 2_999, "MYBANK": 5_000, "XWBANK": 2_001}, "ServicerShareBelowFloor"),
         ({"MYBANK": 5_000, "XWBANK": 5_000}, "ServicerHasNoTranche"),
         ({"WEBANK": 5_000, "REGULATOR": 5_000}, "BankNotActive"),
         ({"WEBANK": 4_000, "NOBANK": 6_000}, "BankNotActive"),
-        ({"WEBANK": 10_000, "MYBANK": 0}, "ShareBelowMinimum"),
+        ({"WEBANK": 10_000, "MYBANK": 0}, "ZeroShare"),
         ({}, "TooManyTranches"),
     ],
 )
@@ -30,9 +30,21 @@ def test_duplicate_tranche_refused(ledger: Ledger) -> None:
     assert ledger.fails("WEBANK", "CoLending", "registerLoan", loan) == "DuplicateTranche"
 
 
-def test_servicer_share_may_be_below_the_partner_floor(ledger: Ledger) -> None:
-    loan = loan_input(text_id("LN-SMALL"), {"WEBANK": 500, "MYBANK": 9_500})
-    assert ledger.ok("WEBANK", "CoLending", "registerLoan", loan).events("LoanRegistered")[0]["sharesBps"] == (500, 9_500)
+def test_servicer_funds_at_least_the_floor_exactly_30_percent_passes(ledger: Ledger) -> None:
+    at_floor = loan_input(text_id("LN-FLOOR"), {"WEBANK": 3_000, "MYBANK": 7_000})
+    assert ledger.ok("WEBANK", "CoLending", "registerLoan", at_floor).events("LoanRegistered")[0]["sharesBps"] == (3_000, 7_000)
+    below = loan_input(text_id("LN-BELOW"), {"WEBANK": 2_999, "MYBANK": 7_001})
+    outcome = ledger.tx("WEBANK", "CoLending", "registerLoan", below)
+    assert not outcome.success and outcome.error is not None
+    assert outcome.error.name == "ServicerShareBelowFloor"
+    assert outcome.error.args["shareBps"] == 2_999 and outcome.error.args["floorBps"] == 3_000
+
+
+def test_a_partner_may_take_a_small_slice_but_not_none(ledger: Ledger) -> None:
+    loan = loan_input(text_id("LN-SMALL"), {"WEBANK": 9_999, "MYBANK": 1})
+    assert ledger.ok("WEBANK", "CoLending", "registerLoan", loan).events("LoanRegistered")[0]["sharesBps"] == (9_999, 1)
+    alone = loan_input(text_id("LN-ALONE"), {"WEBANK": 10_000})
+    assert ledger.ok("WEBANK", "CoLending", "registerLoan", alone).events("LoanRegistered")
 
 
 def test_same_id_same_content_is_a_noop_and_different_content_reverts(ledger: Ledger) -> None:

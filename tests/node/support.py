@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from eth_account import Account
 from eth_utils import to_checksum_address
 
+from network.abc import Timer, TimerKind
+from network.driver import ConsensusDriver, DriverConfig
 from network.qbft import PrivateKeySigner
 from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.chain.genesis import Genesis, GenesisMember
-from node.consensus_driver import ConsensusDriver
+from node.consensus.block_codec import NodeBlockCodec
+from node.consensus.chain_adapter import EngineChain
 from node.engine import ChainEngine
 from node.resume_file import MemoryResumeStore
 from node.store.chain_store import ChainStore
@@ -49,36 +51,57 @@ class Clock:
     def __init__(self, start_ms: int = GENESIS_MS) -> None:
         self.now = start_ms
 
-    def __call__(self) -> int:
+    def now_ms(self) -> int:
         self.now += 250
         return self.now
 
 
+class ManualClock:
+    """A clock that moves only when the test sets `now`."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def now_ms(self) -> int:
+        return self.now
+
+
 class ManualTimers:
-    """The core's round timers, kept for the test to fire: the test is the clock."""
+    """The driver's timers, kept for the test to fire: the test is the clock."""
 
     def __init__(self) -> None:
-        self.latest: tuple[int, int, int] | None = None  # (height, round, delay_ms)
+        self.latest: tuple[int, int, int] | None = None  # the round timer: (height, round, delay_ms)
+        self.pending: dict[TimerKind, tuple[Timer, int]] = {}
 
-    def set_timer(self, height: int, round_: int, delay_ms: int) -> None:
-        self.latest = (height, round_, delay_ms)
+    def set_timer(self, timer: Timer, delay_ms: int) -> None:
+        self.pending[timer.kind] = (timer, delay_ms)
+        if timer.kind is TimerKind.ROUND:
+            self.latest = (timer.height, timer.round, delay_ms)
+
+
+def node_driver(engine: ChainEngine, key: bytes, transport, timers, resume, clock, *,
+                config: DriverConfig | None = None, max_txs: int = 5_000) -> ConsensusDriver:
+    """The network's ConsensusDriver on a real engine, as node/service.py wires it."""
+    return ConsensusDriver(EngineChain(engine, PrivateKeySigner(key).address, max_txs), PrivateKeySigner(key),
+                           NodeBlockCodec(), transport, timers, resume, clock, config)
 
 
 class Producer:
     """A lone validator's consensus driver stepped by hand: one produce_once() runs QBFT for one height."""
 
-    def __init__(self, engine: ChainEngine, *, allow_empty: bool = False, clock_ms: Callable[[], int] | None = None,
+    def __init__(self, engine: ChainEngine, *, allow_empty: bool = False, clock: object | None = None,
                  key: bytes = VALIDATOR) -> None:
         self.timers = ManualTimers()
         self.resume = MemoryResumeStore()
-        self.driver = ConsensusDriver(engine, PrivateKeySigner(key), LoopbackTransport(), self.timers, self.resume,
-                                      period_ms=0, allow_empty=allow_empty,
-                                      clock_ms=clock_ms or Clock(engine.head.timestamp_ms))
+        self.driver = node_driver(engine, key, LoopbackTransport(), self.timers, self.resume,
+                                  clock or Clock(engine.head.timestamp_ms),
+                                  config=DriverConfig(period_ms=0, allow_empty=allow_empty))
+        self.chain: EngineChain = self.driver.chain  # type: ignore[assignment]
         self.driver.start()
 
     def produce_once(self) -> Block | None:
         """Propose, execute, finalize and commit one block; None when there was nothing to include."""
-        return self.driver.last_block if self.driver.try_build() else None
+        return self.chain.last_block if self.driver.try_build() else None
 
 
 def producer(engine: ChainEngine, **kwargs: object) -> Producer:

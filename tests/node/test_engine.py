@@ -2,10 +2,10 @@ import random
 
 import pytest
 
+from network.errors import ConsensusFailed
 from network.qbft import PrivateKeySigner, make_commit_seal
 from node.chain.block import Block
 from node.chain.state import StateDiff
-from node.consensus_driver import ConsensusFailed
 from node.errors import ChainIntegrityError, NodeHalted, NotPermitted, StateCommitmentMismatch
 from node.execution.executor import create_address
 from node.tx.decode import decode_transaction

@@ -65,7 +65,7 @@ class Cluster:
             state = self.persisted[i] if resume and self.persisted[i] is not None else None
             if state is not None and state.height != height:
                 state = None
-            core = QbftCore(self.config, self.signers[i], height, self.validators_at, CODEC, state)
+            core = QbftCore(self.config, self.signers[i], height, self.validators_at(height), CODEC, state)
             self.cores[i] = core
             self.perform(i, core.start())
 
@@ -96,7 +96,9 @@ class Cluster:
             elif isinstance(action, Persist):
                 self.persisted[i] = action.state
             elif isinstance(action, Commit):
-                self.commits[i].append(action)
+                self.commits[i].append(action)  # the chain holds it: now the core may read the next set
+                height = action.block.height
+                todo.extend(self.core(i).on_new_head(height, self.validators_at(height + 1)))
             elif isinstance(action, BuildBlock) and action.height > self.build_limit:
                 self.held_builds[i] = action.height
             elif isinstance(action, BuildBlock):

@@ -49,18 +49,22 @@ def test_a_single_validator_seals_its_own_blocks_immediately() -> None:
     assert cluster.heights() == [3]
 
 
-def test_a_single_core_moves_on_by_itself_after_commit() -> None:
-    signer = signers(1)[0]
-    core = QbftCore(QbftConfig(), signer, 1, lambda h: [signer.address], CODEC)
+def test_a_single_core_waits_for_the_commit_then_moves_on_with_the_set_it_is_given() -> None:
+    signer, newcomer = signers(2)
+    core = QbftCore(QbftConfig(), signer, 1, [signer.address], CODEC)
     parent = b"\x00" * 32
     actions = core.start()
     for height in range(1, 4):
         assert BuildBlock(height) in actions
         actions = core.on_block_built(Block(height, parent, b"x"))
-        commit = next(a for a in actions if isinstance(a, Commit))
-        assert commit.block.height == height
+        commit = actions[-1]
+        assert isinstance(commit, Commit) and commit.block.height == height  # nothing after the Commit
+        assert core.decided and core.on_timeout(height, 0) == [] and core.height == height
         parent = commit.block_hash
+        actions = core.on_new_head(height, [signer.address])
     assert core.height == 4
+    core.on_new_head(4, [signer.address, newcomer.address])  # e.g. block 4 voted a validator in
+    assert core.height == 5 and core.validators == tuple(sorted([signer.address, newcomer.address]))
 
 
 def test_four_validators_agree_on_one_block_with_a_quorum_of_seals() -> None:
@@ -93,7 +97,7 @@ def test_duplicates_stale_messages_and_outsiders_are_dropped() -> None:
 def test_future_messages_are_buffered_within_bounds_and_replayed() -> None:
     config = QbftConfig(future_height_window=2, max_buffered_per_sender=2)
     keys = signers(4)
-    core = QbftCore(config, keys[0], 1, lambda h: [k.address for k in keys], CODEC)
+    core = QbftCore(config, keys[0], 1, [k.address for k in keys], CODEC)
     core.start()
     for height in (2, 3, 3):
         future = Message(sign_vote(Vote(MessageKind.ROUND_CHANGE, height, 1), keys[1]))
@@ -105,7 +109,7 @@ def test_future_messages_are_buffered_within_bounds_and_replayed() -> None:
     far_round = Message(sign_vote(Vote(MessageKind.ROUND_CHANGE, 1, 1 + config.max_round_lookahead), keys[2]))
     core.on_message(encode_message(far_round, CODEC))
     assert core.dropped["round_too_far"] == 1
-    core.on_block_imported(1)  # the buffered height-2 round change is replayed now
+    core.on_new_head(1, [k.address for k in keys])  # the buffered height-2 round change is replayed now
     assert core.height == 2 and 1 in core._round_changes and keys[1].address in core._round_changes[1]
 
 
@@ -150,7 +154,7 @@ def test_a_refused_proposal_gets_no_prepare() -> None:
 
 def test_f_plus_one_round_changes_pull_a_validator_to_their_smallest_round() -> None:
     keys = signers(4)
-    core = QbftCore(QbftConfig(), keys[0], 1, lambda h: [k.address for k in keys], CODEC)
+    core = QbftCore(QbftConfig(), keys[0], 1, [k.address for k in keys], CODEC)
     core.start()
     core.on_message(encode_message(Message(sign_vote(Vote(MessageKind.ROUND_CHANGE, 1, 5), keys[1])), CODEC))
     assert core.round == 0  # one could be a liar

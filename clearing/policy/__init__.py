@@ -1,0 +1,31 @@
+"""Regulator views: joint-lending exposures per bank and per partner against the 2021 notice's limits."""
+
+from clearing.policy.exposure import TranchePosition, compute_exposures, tranche_frame
+from clearing.policy.limits import JOINT_LENDING_LIMIT_BPS, PARTNER_LIMIT_BPS, Limits
+from clearing.policy.model import (
+    BankExposure,
+    CheckStatus,
+    DeclaredFigures,
+    ExposureReport,
+    LimitCheck,
+    LoanContribution,
+    Rule,
+)
+from clearing.policy.report import report
+
+__all__ = [
+    "JOINT_LENDING_LIMIT_BPS",
+    "PARTNER_LIMIT_BPS",
+    "BankExposure",
+    "CheckStatus",
+    "DeclaredFigures",
+    "ExposureReport",
+    "LimitCheck",
+    "Limits",
+    "LoanContribution",
+    "Rule",
+    "TranchePosition",
+    "compute_exposures",
+    "report",
+    "tranche_frame",
+]

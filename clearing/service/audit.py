@@ -1,0 +1,78 @@
+"""The append-only audit log of every write attempt, allowed or refused: who, when, what, outcome.
+
+sqlite triggers refuse UPDATE and DELETE, as in the break store, so the trail can only grow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from clearing.errors import ServiceError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
+    bank TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL, outcome TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+"""
+
+
+class AuditError(ServiceError):
+    code = "clearing.audit"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: str
+    actor: str
+    role: str
+    bank: str | None
+    method: str
+    path: str
+    status: int
+    outcome: str
+
+
+class AuditLog:
+    def __init__(self, path: str | Path) -> None:
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged write's trail survives power loss
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot open audit log {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def append(
+        self, *, at: dt.datetime, actor: str, role: str, bank: str | None, method: str, path: str, status: int, outcome: str
+    ) -> int:
+        cur = self._db.execute(
+            "INSERT INTO audit (at, actor, role, bank, method, path, status, outcome) VALUES (?,?,?,?,?,?,?,?)",
+            (at.isoformat(), actor, role, bank, method, path, status, outcome),
+        )
+        return int(cur.lastrowid or 0)
+
+    def page(self, *, bank: str | None, after: int | None, limit: int) -> list[AuditEntry]:
+        """Newest first; `after` is the last seq seen; `bank` None: every bank's entries."""
+        sql = "SELECT seq, at, actor, role, bank, method, path, status, outcome FROM audit WHERE 1 = 1"
+        params: list[object] = []
+        if bank is not None:
+            sql += " AND bank = ?"
+            params.append(bank)
+        if after is not None:
+            sql += " AND seq < ?"
+            params.append(after)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        params.append(limit)
+        return [AuditEntry(*row) for row in self._db.execute(sql, params)]

@@ -1,0 +1,1 @@
+"""Settlement view: clearing cycles projected from chain events."""

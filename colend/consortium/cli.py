@@ -1,0 +1,114 @@
+"""`colend consortium init|add-node|revoke|up|status`: a real consortium, one process per bank's node."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from node.node_cli import DEFAULT_CHAIN_ID
+
+DEFAULT_BANKS = "WEBANK,MYBANK,XWBANK,HRBANK"
+
+
+def _ids(text: str) -> list[str]:
+    return [part.strip().upper() for part in text.split(",") if part.strip()]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("consortium", help="create, run and inspect a multi-process consortium")
+    sub = parser.add_subparsers(dest="consortium_command", required=True, metavar="ACTION")
+    init = sub.add_parser("init", help="CA, certificates, keys, genesis and a node folder per member")
+    init.add_argument("--banks", default=DEFAULT_BANKS, help="comma-separated bank ids: one validator node each")
+    init.add_argument("--observers", default="", help="comma-separated observer ids (e.g. REGULATOR): one observer node each")
+    init.add_argument("--out", required=True, type=Path, help="the consortium folder to create")
+    init.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_ID)
+    init.add_argument("--base-port", type=int, default=30300, help="first port (p2p, rpc, metrics per node); 0 picks free ports")
+    init.add_argument("--block-period-ms", type=int, default=200)
+    init.set_defaults(func=cmd_init)
+    add = sub.add_parser("add-node", help="certificate and folder for one more node (it signs only once voted in)")
+    add.add_argument("dir", type=Path)
+    add.add_argument("--member", required=True)
+    add.add_argument("--role", choices=("validator", "observer"), default="validator")
+    add.add_argument("--name", default=None)
+    add.add_argument("--base-port", type=int, default=0)
+    add.set_defaults(func=cmd_add_node)
+    revoke = sub.add_parser("revoke", help="revoke a node's certificate (new CRL to every node; live sessions close)")
+    revoke.add_argument("dir", type=Path)
+    revoke.add_argument("--node", required=True)
+    revoke.set_defaults(func=cmd_revoke)
+    up = sub.add_parser("up", help="start every node as a process (a log per node); Ctrl-C stops them all")
+    up.add_argument("dir", type=Path)
+    up.set_defaults(func=cmd_up)
+    status = sub.add_parser("status", help="height, round, peers and lag of every node")
+    status.add_argument("dir", type=Path)
+    status.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+    status.set_defaults(func=cmd_status)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from colend.consortium.setup import init_consortium
+
+    try:
+        manifest = init_consortium(args.out, banks=_ids(args.banks), observers=_ids(args.observers),
+                                   chain_id=args.chain_id, base_port=args.base_port,
+                                   block_period_ms=args.block_period_ms)
+    except (FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"dir": str(args.out), "chainId": manifest.chain_id,
+                      "nodes": [{"name": n.name, "member": n.member, "role": n.role, "address": n.address,
+                                 "p2pPort": n.p2p_port, "rpcPort": n.rpc_port, "metricsPort": n.metrics_port,
+                                 "config": str(n.config(args.out))} for n in manifest.nodes]}, indent=2))
+    return 0
+
+
+def cmd_add_node(args: argparse.Namespace) -> int:
+    from colend.consortium.setup import add_node
+
+    try:
+        entry = add_node(args.dir, member=args.member.upper(), role=args.role, name=args.name, base_port=args.base_port)
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"name": entry.name, "member": entry.member, "role": entry.role, "address": entry.address,
+                      "config": str(entry.config(args.dir)),
+                      "next": f"it joins as a follower; to sign blocks, members vote Consortium.proposeAddValidator"
+                              f"({entry.address}), then restart the other nodes to pick up the new static peer"},
+                     indent=2))
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from colend.consortium.setup import revoke_node
+
+    try:
+        serial = revoke_node(args.dir, args.node)
+    except (KeyError, FileNotFoundError) as exc:
+        print(f"error: no such node or consortium: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"revoked": args.node, "serial": f"{serial:x}"}))
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from colend.consortium.operate import run_up
+
+    try:
+        return run_up(args.dir)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from colend.consortium.operate import collect_status, format_rows, status_rows
+
+    try:
+        rows = status_rows(collect_status(args.dir))
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
+    return 0 if all(r["height"] is not None for r in rows) else 1

@@ -1,0 +1,125 @@
+"""`colend consortium up` and `status`: every node of a folder as its own process, and a look at them all."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from colend.consortium.layout import Manifest, NodeEntry, read_manifest
+from colend.launcher import NodeLauncher
+
+POLL_S = 0.5
+
+
+def start_all(root: Path, manifest: Manifest, *, only: list[str] | None = None) -> dict[str, NodeLauncher]:
+    """Start the nodes (a log per node in DIR/logs/<node>.log); stops the ones started if one fails."""
+    (root / "logs").mkdir(exist_ok=True)
+    entries = [e for e in manifest.nodes if not only or e.name in only]
+    launchers = {e.name: NodeLauncher(e.config(root), root / "logs" / f"{e.name}.log") for e in entries}
+    # All at once: validators that come up seconds apart would time out rounds waiting for each other.
+    with ThreadPoolExecutor(len(launchers) or 1) as pool:
+        results = list(pool.map(_start, launchers.values()))
+    failed = [r for r in results if r is not None]
+    if failed:
+        stop_all({n: launcher for n, launcher in launchers.items() if launcher.running()})
+        raise failed[0]
+    for entry in entries:
+        launcher = launchers[entry.name]
+        print(f"started {entry.name:<14} {entry.role:<9} rpc {launcher.url}  p2p {entry.p2p_port}  "
+              f"log {launcher.log_path}", flush=True)
+    return launchers
+
+
+def _start(launcher: NodeLauncher) -> Exception | None:
+    try:
+        launcher.start()
+    except Exception as exc:
+        return exc
+    return None
+
+
+def stop_all(launchers: dict[str, NodeLauncher]) -> dict[str, int]:
+    """SIGTERM to every running node at once, then wait for each (killed if it does not exit in time)."""
+    for launcher in launchers.values():
+        if launcher.running() and launcher.proc is not None:
+            launcher.proc.send_signal(signal.SIGTERM)
+    return {name: launcher.stop() if launcher.proc is not None else 0 for name, launcher in launchers.items()}
+
+
+def run_up(root: Path) -> int:
+    """Until Ctrl-C (0) or until a node dies on its own (1, the others are stopped too)."""
+    manifest = read_manifest(root)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    launchers = start_all(root, manifest)
+    print(f"consortium up: {len(launchers)} nodes; Ctrl-C stops them all", flush=True)
+    died: str | None = None
+    while not stop.wait(POLL_S):
+        died = next((name for name, launcher in launchers.items() if not launcher.running()), None)
+        if died is not None:
+            break
+    codes = stop_all(launchers)
+    if died is not None:
+        print(f"node {died} exited with code {codes[died]} (log {launchers[died].log_path}); stopped the others",
+              flush=True)
+        return 1
+    print("consortium stopped: " + ", ".join(f"{n} exit {c}" for n, c in codes.items()), flush=True)
+    return 0
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    entry: NodeEntry
+    reply: dict[str, Any] | None
+    error: str = ""
+
+    @property
+    def height(self) -> int | None:
+        return int(self.reply["head"]["number"], 16) if self.reply else None
+
+
+def rpc_status(entry: NodeEntry, timeout_s: float = 3.0) -> NodeStatus:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "colend_status", "params": []}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{entry.rpc_port}", body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            reply = json.loads(response.read())
+    except OSError as exc:
+        return NodeStatus(entry, None, f"unreachable ({exc.__class__.__name__})")
+    if "error" in reply:
+        return NodeStatus(entry, None, str(reply["error"].get("message")))
+    return NodeStatus(entry, reply["result"])
+
+
+def collect_status(root: Path) -> list[NodeStatus]:
+    return [rpc_status(entry) for entry in read_manifest(root).nodes]
+
+
+def status_rows(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
+    top = max((s.height for s in statuses if s.height is not None), default=0)
+    rows = []
+    for s in statuses:
+        row: dict[str, Any] = {"node": s.entry.name, "member": s.entry.member, "role": s.entry.role}
+        if s.reply is None:
+            row.update(height=None, round=None, peers=None, lag=None, state=None, error=s.error)
+        else:
+            row.update(height=s.height, round=s.reply.get("round", 0), peers=s.reply.get("peers"),
+                       lag=top - (s.height or 0), state=s.reply["stateCommitment"], error=s.reply.get("halted") or "")
+        rows.append(row)
+    return rows
+
+
+def format_rows(rows: list[dict[str, Any]]) -> str:
+    columns = ("node", "member", "role", "height", "round", "peers", "lag", "state", "error")
+    cells = [[("-" if r[c] is None else (str(r[c])[:12] if c == "state" else str(r[c]))) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)

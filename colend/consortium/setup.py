@@ -1,0 +1,170 @@
+"""Writing a consortium folder: CA, agencies, node keys and certificates, genesis, node configs, revocations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import socket
+from dataclasses import replace
+from pathlib import Path
+
+from eth_utils import to_checksum_address
+
+from colend.consortium.layout import Manifest, NodeEntry, agency_dir, ca_dir, read_manifest
+from network.pki.certs import build_crl, create_ca, issue_agency, issue_node, node_validity
+from network.pki.files import read_cert, read_private_key, write_certs, write_crl, write_private_key
+from network.qbft import PrivateKeySigner
+from node.chain.genesis import GenesisMember
+from node.config import NodeConfig, P2PConfig, PeerConfig, load_config
+from node.genesis_setup import new_genesis, new_member
+from node.keyfiles import new_private_key, write_key
+
+CA_NAME = "Colend Consortium CA"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class PortPlan:
+    """Consecutive ports from `base`, or free ones picked now when base is 0 (tests on a shared machine)."""
+
+    def __init__(self, base: int, taken: set[int] | None = None) -> None:
+        self.next = base
+        self.taken = set(taken or ())
+
+    def take(self) -> int:
+        if self.next == 0:
+            while True:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", 0))
+                    port = int(sock.getsockname()[1])
+                if port not in self.taken:
+                    self.taken.add(port)
+                    return port
+        while self.next in self.taken:
+            self.next += 1
+        self.taken.add(self.next)
+        return self.next
+
+
+def _ensure_agency(root: Path, member: str) -> None:
+    folder = agency_dir(root, member)
+    if (folder / "agency.pem").exists():
+        return
+    ca_key = read_private_key(ca_dir(root) / "ca.key")
+    key, cert = issue_agency(ca_key, read_cert(ca_dir(root) / "ca.pem"), member, _now())
+    write_private_key(folder / "agency.key", key)
+    write_certs(folder / "agency.pem", [cert])
+
+
+def _issue_node_files(root: Path, member: str, name: str, role: str) -> tuple[bytes, int]:
+    """Node key (0600) and TLS certificate chain in the node's folder; returns (address, serial)."""
+    folder = root / member / name
+    secret = new_private_key()
+    write_key(folder / "keys" / "validator.key", secret)
+    address = PrivateKeySigner(secret).address
+    agency_key = read_private_key(agency_dir(root, member) / "agency.key")
+    agency_cert = read_cert(agency_dir(root, member) / "agency.pem")
+    key, cert = issue_node(agency_key, agency_cert, member, name, address,
+                           "OBSERVER" if role == "observer" else "BANK", **node_validity(_now()))
+    write_private_key(folder / "tls" / "node.key", key)
+    write_certs(folder / "tls" / "node.pem", [cert, agency_cert])
+    shutil.copyfile(ca_dir(root) / "ca.pem", folder / "tls" / "ca.pem")
+    shutil.copyfile(ca_dir(root) / "crl.pem", folder / "tls" / "crl.pem")
+    return address, cert.serial_number
+
+
+def _peer(entry: NodeEntry) -> PeerConfig:
+    return PeerConfig(f"wss://127.0.0.1:{entry.p2p_port}/p2p", entry.member, entry.address)
+
+
+def _write_node_config(root: Path, entry: NodeEntry, everyone: tuple[NodeEntry, ...], block_period_ms: int) -> None:
+    peers = tuple(_peer(e) for e in everyone if e.name != entry.name)
+    config = NodeConfig(node_id=entry.name, rpc_port=entry.rpc_port, block_period_ms=block_period_ms, role=entry.role,
+                        member_id=entry.member, metrics_port=entry.metrics_port,
+                        p2p=P2PConfig(port=entry.p2p_port, peers=peers))
+    config.write(entry.config(root))
+
+
+def init_consortium(root: Path, *, banks: list[str], observers: list[str], chain_id: int, base_port: int,
+                    block_period_ms: int) -> Manifest:
+    """A new consortium: one validator node per bank, one observer node per observer, one genesis for all."""
+    if (root / "consortium.json").exists():
+        raise FileExistsError(f"{root} already holds a consortium")
+    if not banks:
+        raise ValueError("a consortium needs at least one bank")
+    root.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = create_ca(CA_NAME, _now())
+    write_private_key(ca_dir(root) / "ca.key", ca_key)
+    write_certs(ca_dir(root) / "ca.pem", [ca_cert])
+    write_crl(ca_dir(root) / "crl.pem", build_crl(ca_key, ca_cert, [], _now()))
+    (ca_dir(root) / "revoked.json").write_text("[]\n")
+    ports = PortPlan(base_port)
+    entries: list[NodeEntry] = []
+    members: list[GenesisMember] = []
+    for member, role in [(b, "validator") for b in banks] + [(o, "observer") for o in observers]:
+        _ensure_agency(root, member)
+        members.append(new_member(member, "BANK" if role == "validator" else "OBSERVER",
+                                  root / member / "keys" / "account.key"))
+        name = f"{member.lower()}-0"
+        address, serial = _issue_node_files(root, member, name, role)
+        entries.append(NodeEntry(name, member, role, to_checksum_address(address), ports.take(), ports.take(),
+                                 ports.take(), f"{serial:x}"))
+    validators = tuple(bytes.fromhex(e.address[2:]) for e in entries if e.role == "validator")
+    genesis = new_genesis(chain_id, validators, tuple(members))
+    text = json.dumps(genesis.to_json(), indent=2) + "\n"
+    (root / "genesis.json").write_text(text)
+    manifest = Manifest(chain_id, tuple(entries))
+    for entry in entries:
+        (entry.folder(root) / "genesis.json").write_text(text)
+        _write_node_config(root, entry, manifest.nodes, block_period_ms)
+    manifest.write(root)
+    return manifest
+
+
+def add_node(root: Path, *, member: str, role: str, name: str | None, base_port: int) -> NodeEntry:
+    """A certificate and folder for one more node; every existing node gets it as a static peer.
+
+    It starts as a follower: it only signs blocks once a governance vote adds its address as validator."""
+    manifest = read_manifest(root)
+    index = sum(1 for e in manifest.nodes if e.member == member)
+    name = name or f"{member.lower()}-{index}"
+    if any(e.name == name for e in manifest.nodes):
+        raise FileExistsError(f"node {name} already exists")
+    _ensure_agency(root, member)
+    if not (root / member / "keys" / "account.key").exists():
+        new_member(member, "BANK" if role == "validator" else "OBSERVER", root / member / "keys" / "account.key")
+    address, serial = _issue_node_files(root, member, name, role)
+    taken = {p for e in manifest.nodes for p in (e.p2p_port, e.rpc_port, e.metrics_port)}
+    ports = PortPlan(base_port or 0, taken)
+    entry = NodeEntry(name, member, role, to_checksum_address(address), ports.take(), ports.take(), ports.take(),
+                      f"{serial:x}")
+    shutil.copyfile(root / "genesis.json", entry.folder(root) / "genesis.json")
+    everyone = (*manifest.nodes, entry)
+    block_period_ms = load_config(manifest.nodes[0].config(root)).block_period_ms
+    _write_node_config(root, entry, everyone, block_period_ms)
+    for other in manifest.nodes:
+        config = load_config(other.config(root))
+        assert config.p2p is not None
+        peers = (*config.p2p.peers, _peer(entry))
+        replace(config, p2p=replace(config.p2p, peers=peers)).write(other.config(root))
+    Manifest(manifest.chain_id, everyone).write(root)
+    return entry
+
+
+def revoke_node(root: Path, name: str) -> int:
+    """Revoke a node's certificate: the CA signs a new CRL, copied to every node's tls/crl.pem (each node
+    re-reads it within a second and closes live sessions with the revoked certificate)."""
+    manifest = read_manifest(root)
+    serial = int(manifest.node(name).cert_serial, 16)
+    revoked_file = ca_dir(root) / "revoked.json"
+    revoked = set(json.loads(revoked_file.read_text())) | {f"{serial:x}"}
+    revoked_file.write_text(json.dumps(sorted(revoked)) + "\n")
+    crl = build_crl(read_private_key(ca_dir(root) / "ca.key"), read_cert(ca_dir(root) / "ca.pem"),
+                    [int(s, 16) for s in revoked], _now())
+    write_crl(ca_dir(root) / "crl.pem", crl)
+    for entry in manifest.nodes:
+        write_crl(entry.folder(root) / "tls" / "crl.pem", crl)
+    return serial

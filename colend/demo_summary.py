@@ -1,0 +1,167 @@
+"""The demo's summary, readable at any width and when piped: a table where it fits, else one block per row.
+
+Cells are never cut: long ones fold inside their column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from clearing.recon.run import RunResult
+from colend.day import LendingDay
+from colend.demo_books import PlantedBreak
+from colend.demo_checks import Finding
+from colend.posting import Posted
+from colend.settlement import SettlementLog
+
+
+def fen(amount: int | None) -> str:
+    """Int fen as yuan with thousands separators, by integer arithmetic only."""
+    if amount is None:
+        return ""
+    sign = "-" if amount < 0 else ""
+    whole, cents = divmod(abs(amount), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+COMFORTABLE_CELL = 20  # longer cells (hashes, URLs) may fold inside a table; shorter ones should not
+
+
+@dataclass
+class Listing:
+    """Rows under named columns, printed as a table where it fits and as one block per row where it does not."""
+
+    title: str
+    columns: tuple[str, ...]
+    right: tuple[str, ...] = ()
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(cells)
+
+    def comfortable_width(self) -> int:
+        """Width of the table with no header word and no short cell broken (borders and padding included)."""
+        widths = []
+        for i, name in enumerate(self.columns):
+            cells = [_plain(row[i]) for row in self.rows]
+            widths.append(max(max(len(w) for w in name.split()), *(min(len(c), COMFORTABLE_CELL) for c in cells)))
+        return sum(widths) + 3 * len(widths) + 1
+
+
+def _plain(cell: str) -> str:
+    return Text.from_markup(cell).plain
+
+
+def print_listing(console: Console, listing: Listing) -> None:
+    if listing.comfortable_width() <= console.width:
+        t = Table(title=listing.title, title_justify="left")
+        for name in listing.columns:
+            t.add_column(name, justify="right" if name in listing.right else "left", overflow="fold")
+        for row in listing.rows:
+            t.add_row(*row)
+        console.print(t)
+        return
+    console.print(Text(listing.title, style="italic"))
+    for row in listing.rows:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for name, cell in zip(listing.columns, row, strict=True):
+            grid.add_row(f"{name}:", cell)
+        console.print(Padding(grid, (0, 0, 0, 2)))
+        console.print()
+
+
+def table(title: str, *columns: str, right: Sequence[str] = ()) -> Listing:
+    return Listing(title, columns, tuple(right))
+
+
+@dataclass(frozen=True)
+class Member:
+    member: str
+    role: str
+    node_url: str
+    account: str
+
+
+def members_table(members: Sequence[Member]) -> Listing:
+    t = table("Consortium members and the node each one uses", "member", "role", "node", "account")
+    for m in members:
+        t.add_row(m.member, m.role, m.node_url, m.account)
+    return t
+
+
+def loans_table(day: LendingDay) -> Listing:
+    t = table("The day's joint loans by servicer (CNY)", "servicer", "loans", "principal", "outstanding", "paid off",
+              "written off", right=("loans", "principal", "outstanding", "paid off", "written off"))  # fmt: skip
+    for bank in day.servicers:
+        loans = day.serviced_by(bank)
+        t.add_row(
+            bank, str(len(loans)), fen(sum(x.principal for x in loans)), fen(sum(x.outstanding for x in loans)),
+            str(sum(1 for x in loans if x.status == "PAID_OFF")), str(sum(1 for x in loans if x.status == "WRITTEN_OFF")),
+        )  # fmt: skip
+    return t
+
+
+def postings_table(posted: Mapping[str, Posted]) -> Listing:
+    t = table("What each bank posted to its own node", "bank", "txs", "loans", "drawdowns", "repayments", "write-offs",
+              "entries", right=("txs", "loans", "drawdowns", "repayments", "write-offs", "entries"))  # fmt: skip
+    for bank, p in posted.items():
+        t.add_row(
+            bank, str(p.txs), str(p.count("LoanRegistered")), str(p.count("DrawdownPosted")), str(p.count("RepaymentPosted")),
+            str(p.count("WriteOffPosted")), str(p.count("EntryPosted")),
+        )  # fmt: skip
+    return t
+
+
+def positions_table(log: SettlementLog) -> Listing:
+    n = log.netting
+    t = table(f"Cycle {n.cycle}: net positions (CNY, sum to zero)", "bank", "net position", "confirmed", right=("net position",))
+    for bank, position in sorted(n.positions.items()):
+        t.add_row(bank, fen(position), "yes" if bank in log.confirmed_by else "-")
+    return t
+
+
+def payments_table(log: SettlementLog) -> Listing:
+    t = table(f"Cycle {log.netting.cycle}: settlement ({log.status})", "#", "payer", "payee", "amount", "payment ref",
+              "entered by", "approved by", "acknowledged by", right=("#", "amount"))  # fmt: skip
+    for step in log.payments:
+        ins = step.instruction
+        t.add_row(str(ins.index), ins.payer, ins.payee, fen(ins.amount), step.reference, step.entered_by, step.approved_by,
+                  step.acknowledged_by)  # fmt: skip
+    return t
+
+
+def reconciliation_table(results: Mapping[str, RunResult]) -> Listing:
+    t = table("Reconciliation of each bank's books against the chain", "bank", "chain rows", "books rows", "matched",
+              "breaks", "residual", "verdict", right=("chain rows", "books rows", "matched", "breaks", "residual"))  # fmt: skip
+    for bank, result in results.items():
+        s = result.statement
+        t.add_row(bank, str(s.overall.chain.count), str(s.overall.books.count), str(s.overall.matched_count),
+                  str(result.breaks.height), fen(s.overall.residual), s.verdict.value)  # fmt: skip
+    return t
+
+
+def breaks_table(results: Mapping[str, RunResult], planted: Mapping[str, Sequence[PlantedBreak]]) -> Listing:
+    """Every break per bank, beside the mistake that was planted for it (or "NOT PLANTED")."""
+    t = table("Breaks by type per bank, and the mistakes planted in the books", "bank", "break", "record", "key", "planted as")
+    for bank, result in results.items():
+        why = {p.break_id: p.mistake for p in planted.get(bank, ())}
+        for break_id, break_type, kind, key in result.breaks.select("break_id", "break_type", "kind", "key").iter_rows():
+            t.add_row(bank, break_type, kind, key, why.pop(break_id, "NOT PLANTED"))
+        for break_id, mistake in why.items():
+            t.add_row(bank, "NOT FOUND", "", break_id, mistake)
+    return t
+
+
+def checks_table(findings: Sequence[Finding]) -> Listing:
+    t = table("Checks", "check", "result", "detail")
+    for f in findings:
+        t.add_row(f.check, "[green]pass[/green]" if f.ok else "[bold red]FAIL[/bold red]", f.detail)
+    return t

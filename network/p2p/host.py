@@ -1,0 +1,401 @@
+"""The p2p host: a generic authenticated message host between consortium nodes.
+
+Every connection is mutual TLS 1.3 against the consortium CA, then the versioned handshake
+(network/p2p/handshake.py), then the node's membership view; only then does it carry binary frames
+(one channel byte + payload) for consensus, tx gossip and block sync. Static peers are dialled and redialled
+with backoff; one session per peer address survives (the one dialled by the lower address), so two nodes
+dialling each other at once converge. The revocation list and certificate expiry are re-checked on a
+short poll and live sessions that fail them are closed; the node calls recheck() when membership moves.
+
+Thread-safe at its edges: send()/broadcast()/recheck() may be called from any thread (the consensus thread
+does); everything else runs on the host's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+import ssl
+import threading
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import WSMsgType, web
+
+from network.errors import (
+    CertificateExpired,
+    CertificateRevoked,
+    HandshakeFailed,
+    IdentityMismatch,
+    NetworkError,
+    PeerStalled,
+    PkiError,
+    RefusedByPeer,
+)
+from network.p2p.abc import Channel, Inbound, MembershipView, PeerEvent, StaticPeer, admit_everyone
+from network.p2p.handshake import (
+    READY_FRAME,
+    ChainTag,
+    auth_frame,
+    check_auth,
+    check_hello,
+    new_hello,
+    parse_frame,
+    parse_hello,
+    refuse_frame,
+)
+from network.p2p.session import PeerSession, WebSocket
+from network.p2p.tls_accept import HANDSHAKE_TIMEOUT_S, TlsAcceptor
+from network.pki.files import read_cert
+from network.pki.identity import NodeIdentity, identity_from_der, node_identity
+from network.pki.revocation import RevocationList
+from network.pki.tls import TlsFiles, classify_tls_error, client_context, server_context
+from network.qbft.crypto import Signer
+
+log = logging.getLogger("colend.p2p")
+P2P_PATH = "/p2p"
+MAX_REFUSALS_KEPT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class HostConfig:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 0
+    peers: tuple[StaticPeer, ...] = ()
+    queue_limit: int = 4_096  # frames per peer before it counts as stalled
+    max_frame_bytes: int = 16 * 1024 * 1024
+    heartbeat_s: float = 5.0
+    redial_min_s: float = 0.2
+    redial_max_s: float = 10.0
+    recheck_s: float = 1.0  # how often the CRL file and certificate expiry are looked at
+
+
+class P2PHost:
+    def __init__(self, config: HostConfig, tls: TlsFiles, signer: Signer, chain: ChainTag,
+                 membership: MembershipView = admit_everyone,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self.config = config
+        self.tls = tls
+        self.signer = signer
+        self.chain = chain
+        self.membership = membership
+        self.clock = clock
+        self.identity = node_identity(read_cert(tls.cert_chain))
+        if self.identity.address != signer.address:
+            raise PkiError(f"node certificate binds {self.identity.address_hex}, the node key is 0x{signer.address.hex()}")
+        self.crl = RevocationList(read_cert(tls.ca), tls.crl)
+        self.port = 0
+        self.refusals: deque[tuple[str, str]] = deque(maxlen=MAX_REFUSALS_KEPT)  # (peer label, code), newest last
+        self._server_ctx = server_context(tls)
+        self._client_ctx = client_context(tls)
+        self._sessions: dict[bytes, PeerSession] = {}
+        self._receivers: dict[int, Inbound] = {}
+        self._up: list[PeerEvent] = []
+        self._down: list[PeerEvent] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pending: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._runner: web.AppRunner | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self._stopping = False
+
+    # -- wiring -----------------------------------------------------------------------------------------
+
+    def on_message(self, channel: Channel, receive: Inbound) -> None:
+        """`receive(sender_address, payload)` for each frame of `channel`; runs on the host's loop."""
+        self._receivers[int(channel)] = receive
+
+    def on_peer_up(self, callback: PeerEvent) -> None:
+        self._up.append(callback)
+
+    def on_peer_down(self, callback: PeerEvent) -> None:
+        self._down.append(callback)
+
+    def peers(self) -> list[NodeIdentity]:
+        return [s.identity for s in self._sessions.values()]
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        app = web.Application()
+        app.router.add_get(P2P_PATH, self._accept_ws)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        server = self._runner.server
+        assert server is not None
+        self._server = await self._loop.create_server(
+            lambda: TlsAcceptor(self._server_ctx, server, self._refused), self.config.listen_host,
+            self.config.listen_port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
+        self._tasks = [asyncio.create_task(self._dial_loop(peer)) for peer in self.config.peers
+                       if peer.address != self.identity.address]
+        self._tasks.append(asyncio.create_task(self._recheck_loop()))
+        log.info("event=p2p_listening host=%s port=%d member=%s address=%s peers=%d", self.config.listen_host,
+                 self.port, self.identity.member_id, self.identity.address_hex, len(self.config.peers))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await asyncio.gather(*(s.close("network.shutdown") for s in list(self._sessions.values())),
+                             return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- sending (any thread) ---------------------------------------------------------------------------
+
+    def send(self, address: bytes, channel: Channel, payload: bytes) -> None:
+        self._on_loop(self._send_now, address, bytes([channel]) + payload)
+
+    def broadcast(self, channel: Channel, payload: bytes) -> None:
+        self._on_loop(self._broadcast_now, bytes([channel]) + payload)
+
+    def recheck(self) -> None:
+        """Re-apply revocation, expiry and membership to every live session (e.g. after a block)."""
+        self._on_loop(self._recheck_now)
+
+    def _on_loop(self, fn: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            fn(*args)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to send to
+                loop.call_soon_threadsafe(fn, *args)
+
+    def _send_now(self, address: bytes, frame: bytes) -> None:
+        session = self._sessions.get(address)
+        if session is not None:
+            self._enqueue(session, frame)
+
+    def _broadcast_now(self, frame: bytes) -> None:
+        for session in list(self._sessions.values()):
+            self._enqueue(session, frame)
+
+    def _enqueue(self, session: PeerSession, frame: bytes) -> None:
+        if not session.closing and not session.enqueue(frame):
+            self._drop(session, PeerStalled(f"send queue of {self.config.queue_limit} frames is full"))
+
+    # -- checks -----------------------------------------------------------------------------------------
+
+    def _cert_identity(self, ssl_object: ssl.SSLObject | None) -> NodeIdentity:
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if not der:
+            raise HandshakeFailed("peer presented no certificate")
+        identity = identity_from_der(der)
+        self._check_standing(identity)
+        return identity
+
+    def _check_standing(self, identity: NodeIdentity) -> None:
+        if self.crl.is_revoked(identity.serial):
+            raise CertificateRevoked(f"certificate serial {identity.serial:x} of {identity.member_id} is revoked")
+        if identity.not_after <= self.clock():
+            raise CertificateExpired(f"certificate of {identity.member_id} expired at {identity.not_after.isoformat()}")
+
+    def _recheck_now(self) -> None:
+        for session in list(self._sessions.values()):
+            try:
+                self._check_standing(session.identity)
+                self.membership(session.identity)
+            except NetworkError as exc:
+                self._drop(session, exc)
+
+    async def _recheck_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.recheck_s)
+            self.crl.reload_if_changed()
+            self._recheck_now()
+
+    # -- sessions ---------------------------------------------------------------------------------------
+
+    async def _accept_ws(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=self.config.max_frame_bytes, heartbeat=self.config.heartbeat_s)
+        await ws.prepare(request)
+        transport = request.transport
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+        peer = request.remote or "?"
+        with contextlib.suppress(NetworkError):
+            await self._run_session(ws, ssl_object, outbound=False, expected=None, label=peer)
+        return ws
+
+    async def _dial(self, peer: StaticPeer) -> bool:
+        """One connection to a static peer, for as long as it lasts; True if a session came up."""
+        assert self._client is not None
+        try:
+            ws = await self._client.ws_connect(peer.url, ssl=self._client_ctx, max_msg_size=self.config.max_frame_bytes,
+                                               heartbeat=self.config.heartbeat_s, timeout=aiohttp.ClientWSTimeout(
+                                                   ws_receive=None, ws_close=5))
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            error = classify_tls_error(exc)
+            if error.code == "network.unreachable":
+                log.debug("event=peer_unreachable url=%s reason=%s", peer.url, exc)
+            else:
+                self._refused(peer.url, error)
+            return False
+        return await self._run_session(ws, ws.get_extra_info("ssl_object"), outbound=True, expected=peer,
+                                       label=peer.url)
+
+    async def _run_session(self, ws: WebSocket, ssl_object: ssl.SSLObject | None, *, outbound: bool,
+                           expected: StaticPeer | None, label: str) -> bool:
+        try:
+            identity = await asyncio.wait_for(self._handshake(ws, ssl_object, expected), HANDSHAKE_TIMEOUT_S)
+        except TimeoutError:
+            self._refused(label, HandshakeFailed("handshake timed out"))
+            await ws.close()
+            return False
+        except NetworkError as exc:
+            self._refused(label, exc)
+            if not isinstance(exc, RefusedByPeer):
+                with contextlib.suppress(Exception):
+                    await ws.send_str(refuse_frame(exc.code, exc.message))
+            with contextlib.suppress(Exception):
+                await ws.close()
+            return False
+        session = PeerSession(identity, ws, outbound=outbound, queue_limit=self.config.queue_limit)
+        if not self._register(session):
+            await ws.close()
+            return False
+        session.start()
+        try:
+            await self._read_loop(session)
+        finally:
+            await session.close(session.close_code or "network.peer_closed")
+            self._unregister(session)
+        return True
+
+    async def _handshake(self, ws: WebSocket, ssl_object: ssl.SSLObject | None, expected: StaticPeer | None) -> NodeIdentity:
+        identity = self._cert_identity(ssl_object)
+        if expected is not None and (identity.member_id, identity.address) != (expected.member_id, expected.address):
+            raise IdentityMismatch(f"{expected.url} should be {expected.member_id}/0x{expected.address.hex()}, its "
+                                   f"certificate binds {identity.member_id}/{identity.address_hex}")
+        hello = new_hello(self.chain, self.identity.member_id, self.identity.address)
+        await ws.send_str(hello.to_json())
+        theirs = parse_hello(await self._receive_text(ws))
+        check_hello(self.chain, theirs, identity)
+        await ws.send_str(auth_frame(self.chain, self.signer, theirs.nonce))
+        check_auth(await self._receive_text(ws), self.chain, hello.nonce, identity)
+        self.membership(identity)
+        await ws.send_str(READY_FRAME)  # both ends admit each other before either counts the session as up
+        parse_frame(await self._receive_text(ws), "ready")
+        return identity
+
+    async def _receive_text(self, ws: WebSocket) -> str:
+        msg = await ws.receive()
+        if msg.type == WSMsgType.TEXT:
+            return str(msg.data)
+        if msg.type == WSMsgType.ERROR:
+            raise classify_tls_error(ws.exception() or ConnectionError("websocket error"))
+        raise HandshakeFailed(f"peer closed during the handshake ({msg.type.name})")
+
+    def _register(self, session: PeerSession) -> bool:
+        existing = self._sessions.get(session.address)
+        if existing is not None:
+            if not self._preferred(session):
+                return False
+            self._sessions[session.address] = session
+            self._background(existing.close("network.duplicate_session"))
+            return True
+        self._sessions[session.address] = session
+        log.info("event=peer_up member=%s address=%s direction=%s peers=%d", session.identity.member_id,
+                 session.identity.address_hex, "out" if session.outbound else "in", len(self._sessions))
+        for callback in self._up:
+            self._safely(callback, session.identity)
+        return True
+
+    def _preferred(self, session: PeerSession) -> bool:
+        """Of two sessions between the same pair, both ends keep the one the lower address dialled."""
+        mine_lower = self.identity.address < session.address
+        return session.outbound == mine_lower
+
+    def _unregister(self, session: PeerSession) -> None:
+        if self._sessions.get(session.address) is not session:
+            return
+        del self._sessions[session.address]
+        log.info("event=peer_down member=%s address=%s code=%s peers=%d", session.identity.member_id,
+                 session.identity.address_hex, session.close_code, len(self._sessions))
+        for callback in self._down:
+            self._safely(callback, session.identity)
+
+    async def _read_loop(self, session: PeerSession) -> None:
+        async for msg in session.ws:
+            if session.close_code is not None:
+                break
+            if msg.type == WSMsgType.BINARY:
+                data: bytes = msg.data
+                receive = self._receivers.get(data[0]) if data else None
+                if receive is not None:
+                    self._safely(receive, session.address, data[1:])
+            elif msg.type == WSMsgType.TEXT:
+                with contextlib.suppress(NetworkError):
+                    parse_frame(str(msg.data), "none")
+                break
+            elif msg.type == WSMsgType.ERROR:
+                exc = session.ws.exception()
+                code = "network.frame_too_large" if "size" in str(exc).lower() else "network.peer_error"
+                log.warning("event=peer_dropped member=%s address=%s code=%s reason=%s", session.identity.member_id,
+                            session.identity.address_hex, code, exc)
+                session.close_code = code
+                self.refusals.append((session.identity.member_id, code))
+                break
+
+    def _drop(self, session: PeerSession, exc: NetworkError) -> None:
+        if session.closing:
+            return
+        session.closing = True
+        log.warning("event=peer_dropped member=%s address=%s code=%s reason=%s", session.identity.member_id,
+                    session.identity.address_hex, exc.code, exc.message)
+        self.refusals.append((session.identity.member_id, exc.code))
+        self._background(session.close(exc.code, exc.message)).add_done_callback(lambda _t: self._unregister(session))
+
+    def _refused(self, label: str, exc: NetworkError) -> None:
+        event = "refused_by_peer" if isinstance(exc, RefusedByPeer) else "peer_refused"
+        log.warning("event=%s peer=%s code=%s reason=%s", event, label, exc.code, exc.message)
+        self.refusals.append((label, exc.code))
+
+    def _background(self, coro: Coroutine[None, None, None]) -> asyncio.Task[None]:
+        """A task kept referenced until done (the loop holds tasks only weakly)."""
+        task = asyncio.create_task(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    @staticmethod
+    def _safely(fn: Callable[..., None], *args: object) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("event=p2p_callback_failed callback=%s", getattr(fn, "__qualname__", fn))
+
+    # -- the dialler ------------------------------------------------------------------------------------
+
+    async def _dial_loop(self, peer: StaticPeer) -> None:
+        delay = self.config.redial_min_s
+        while not self._stopping:
+            current = self._sessions.get(peer.address)
+            if current is not None:
+                await current.closed.wait()
+                await asyncio.sleep(0)  # let the closing session unregister
+                continue
+            if await self._dial(peer):
+                delay = self.config.redial_min_s
+                continue
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: peers restarted together spread out
+            delay = min(delay * 2, self.config.redial_max_s)

@@ -1,0 +1,1 @@
+"""Consortium PKI: CA -> agency (bank) -> node certificates, identity binding and revocation."""

@@ -1,0 +1,105 @@
+"""network.abc.ChainAPI on the node's ChainEngine: builds, validates, commits and imports real blocks.
+
+The executed form of each proposal of the current height is kept by its hash, so the block consensus
+finalizes is committed without running it twice; a final block this node never executed (a lock
+re-proposed after a restart) is imported instead, seals checked, halting on a state-commitment mismatch.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from network.abc import ChainHead, SealedBlock
+from network.errors import BlockRejected, ChainHalted
+from network.qbft import Block as ConsensusBlock
+from network.qbft.errors import MalformedMessage
+from node.chain.block import Block
+from node.consensus.block_codec import from_consensus, to_consensus
+from node.engine import ChainEngine, PendingBlock
+from node.errors import NodeError, NodeHalted, StateCommitmentMismatch
+
+log = logging.getLogger("colend.consensus")
+DEFAULT_MAX_TXS_PER_BLOCK = 5_000
+
+
+class EngineChain:
+    def __init__(self, engine: ChainEngine, proposer: bytes, max_txs: int = DEFAULT_MAX_TXS_PER_BLOCK) -> None:
+        self.engine = engine
+        self.proposer = proposer
+        self.max_txs = max_txs
+        self.last_block: Block | None = None  # the last block committed through consensus
+        self._executed: dict[bytes, PendingBlock] = {}  # block hash -> executed proposal of this height
+
+    def head(self) -> ChainHead:
+        engine = self.engine
+        return ChainHead(engine.head.number, engine.head_hash, engine.head.timestamp_ms)
+
+    def validators_at(self, height: int) -> tuple[bytes, ...]:
+        """Consortium.validators() in the state after block height - 1; the node keeps the head's state only."""
+        if height != self.engine.head.number + 1:
+            raise LookupError(f"the validator set of height {height} is not at hand (head {self.engine.head.number})")
+        return self.engine.validators_for(height)
+
+    def pending_work(self, new_height: bool) -> bool:
+        return self.engine.tx_arrived.is_set() or (new_height and len(self.engine.pool) > 0)
+
+    def build_block(self, height: int, timestamp_ms: int, allow_empty: bool) -> ConsensusBlock | None:
+        engine = self.engine
+        assert height == engine.head.number + 1
+        engine.tx_arrived.clear()  # before selecting: a tx admitted from here on wakes the next try
+        pending = engine.propose(timestamp_ms, self.proposer, self.max_txs, allow_empty=allow_empty)
+        if pending is None:
+            return None
+        block = Block(pending.header, tuple(pending.execution.included))
+        self._executed[block.hash] = pending
+        return to_consensus(block)
+
+    def validate_proposal(self, block: ConsensusBlock, block_hash: bytes) -> bool:
+        """Decode the proposal, check it extends the head (parent, height, timestamp) and execute it: the
+        state commitment, tx and receipt roots must be what this node computes."""
+        if block_hash in self._executed:
+            return True
+        try:
+            pending = self.engine.validate_block(from_consensus(block, self.engine.limits))
+        except NodeHalted:
+            raise
+        except (NodeError, MalformedMessage) as exc:
+            level = logging.ERROR if isinstance(exc, StateCommitmentMismatch) else logging.WARNING
+            log.log(level, "event=proposal_rejected height=%d hash=0x%s reason=%s", block.height, block_hash.hex(), exc)
+            return False
+        self._executed[block_hash] = pending
+        return True
+
+    def commit(self, block: ConsensusBlock, block_hash: bytes, seals: tuple[bytes, ...]) -> None:
+        engine = self.engine
+        pending = self._executed.pop(block_hash, None)
+        if pending is None or pending.header.parent_hash != engine.head_hash:
+            self.import_block(SealedBlock(block, seals), block_hash)
+            self.last_block = engine.store.block(engine.head_hash)
+            return
+        sealed = Block(pending.header, tuple(pending.execution.included), seals)
+        engine.verify_seals(sealed)  # the invariant every importer will check, asserted at the source
+        self.last_block = engine.commit(pending, seals)
+        self._forget()
+
+    def import_block(self, sealed: SealedBlock, block_hash: bytes) -> None:
+        try:
+            decoded = from_consensus(sealed.block, self.engine.limits)
+            self.engine.import_block(Block(decoded.header, decoded.txs, sealed.seals))
+        except (StateCommitmentMismatch, NodeHalted) as exc:
+            raise ChainHalted(str(exc)) from exc
+        except (NodeError, MalformedMessage) as exc:
+            raise BlockRejected(f"block {sealed.block.height}: {exc}") from exc
+        finally:
+            self._forget()
+
+    def sealed_block(self, height: int) -> SealedBlock | None:
+        store = self.engine.store
+        block_hash = store.hash_by_number(height)
+        block = store.block(block_hash) if block_hash is not None and height >= 1 else None
+        return None if block is None else SealedBlock(to_consensus(block), block.seals)
+
+    def _forget(self) -> None:
+        for other in self._executed.values():
+            self.engine.abandon(other)
+        self._executed.clear()
