@@ -183,3 +183,15 @@ class ConfigError(ClearingError):
     """service.toml or the API keys file is unreadable or inconsistent."""
 
     code = "clearing.bad_config"
+
+
+class SettlementStoreError(ClearingError):
+    """The settlement store (SQLite) cannot be opened or read."""
+
+    code = "clearing.settlement_store"
+
+
+class AuditError(ServiceError):
+    """The append-only audit log cannot be opened or written."""
+
+    code = "clearing.audit"

@@ -8,7 +8,6 @@ uses. Today the consortium runs one validator process that every member talks to
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 
 from colend.errors import DemoNetworkFailed, NodeStartFailed
 from colend.launcher import NodeLauncher
+from colend.ports import free_loopback_port
 
 NODE_START_TIMEOUT_S = 60
 BLOCK_PERIOD_MS = 50
@@ -59,7 +59,7 @@ def single_node_network(root: Path, banks: tuple[str, ...], observers: tuple[str
     node_dir = root / "node"
     done = subprocess.run(
         [sys.executable, "-m", "colend", "init", "--dir", str(node_dir), "--banks", ",".join(banks),
-         "--observers", ",".join(observers), "--rpc-port", str(_free_port()), "--block-period-ms", str(BLOCK_PERIOD_MS)],
+         "--observers", ",".join(observers), "--rpc-port", str(free_loopback_port()), "--block-period-ms", str(BLOCK_PERIOD_MS)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -77,9 +77,3 @@ def single_node_network(root: Path, banks: tuple[str, ...], observers: tuple[str
         member_node={member: "node" for member in (*banks, *observers)},
         launchers={"node": launcher},
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-ERROR_MODULES = ["node.errors", "node.rpc.errors", "network.qbft.errors", "clearing.errors", "contracts.errors",
+ERROR_MODULES = ["node.errors", "node.rpc.errors", "network.errors", "network.qbft.errors", "clearing.errors", "contracts.errors",
                  "colend.errors"]
 SCHEME = re.compile(r"^(?P<package>[a-z]+)\.[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearing.errors import ServiceError
+from clearing.errors import AuditError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -22,10 +22,6 @@ BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 """
-
-
-class AuditError(ServiceError):
-    code = "clearing.audit"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearing.errors import ClearingError
+from clearing.errors import SettlementStoreError
 from clearing.records import id_text
 from contracts.abi import DecodedEvent
 
@@ -45,10 +45,6 @@ CREATE TABLE IF NOT EXISTS confirmations (
     cycle_id INTEGER NOT NULL, bank TEXT NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (cycle_id, bank)
 );
 """
-
-
-class SettlementStoreError(ClearingError):
-    code = "clearing.settlement_store"
 
 
 @dataclass(frozen=True)
