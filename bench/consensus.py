@@ -15,8 +15,8 @@ import sys
 import time
 
 from network.sim.network import LinkConditions
-from network.sim.runner import Simulation
 from network.sim.scenario import Kind, Role, Scenario
+from network.sim.world import SimWorld
 
 DEFAULT_SIZES = "4,7,10"
 DEFAULT_HEIGHTS = 200
@@ -33,7 +33,7 @@ def percentile(values: list[int], fraction: float) -> int:
 def bench_size(n: int, heights: int, max_delay_ms: int, seed: int) -> dict[str, object]:
     link = LinkConditions(1, max_delay_ms, 0.0, 0.0, 0.0, 0)
     scenario = Scenario(seed, n, Kind.CLEAN, 0, link, link, [Role.HONEST] * n)
-    simulation = Simulation(scenario, random.Random(seed), heights)
+    simulation = SimWorld(scenario, random.Random(seed), heights)
     began = time.perf_counter()
     result = simulation.run()
     wall_s = time.perf_counter() - began
