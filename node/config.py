@@ -51,6 +51,7 @@ class NodeConfig:
     allow_empty_blocks: bool = False
     max_txs_per_block: int = DEFAULT_MAX_TXS_PER_BLOCK
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
+    recover_senders_in_workers: bool = True  # signature recovery of RPC batches in worker processes
     pool: PoolLimits = field(default_factory=PoolLimits)
     role: str = "validator"  # an observer never votes and refuses writes
     member_id: str = ""
@@ -70,7 +71,8 @@ class NodeConfig:
             "rpc": {"host": self.rpc_host, "port": self.rpc_port, "token_file": self.rpc_token_file},
             "chain": {"block_period_ms": self.block_period_ms, "allow_empty_blocks": self.allow_empty_blocks,
                       "max_txs_per_block": self.max_txs_per_block},
-            "txpool": {"max_tx_bytes": self.max_tx_bytes, **asdict(self.pool)},
+            "txpool": {"max_tx_bytes": self.max_tx_bytes, "recover_senders_in_workers": self.recover_senders_in_workers,
+                       **asdict(self.pool)},
             "metrics": {"port": self.metrics_port},
         }
         if self.p2p is not None:
@@ -98,6 +100,7 @@ def load_config(path: str | Path) -> NodeConfig:
         allow_empty_blocks=bool(chain.get("allow_empty_blocks", defaults.allow_empty_blocks)),
         max_txs_per_block=int(chain.get("max_txs_per_block", defaults.max_txs_per_block)),
         max_tx_bytes=int(pool.get("max_tx_bytes", defaults.max_tx_bytes)),
+        recover_senders_in_workers=bool(pool.get("recover_senders_in_workers", defaults.recover_senders_in_workers)),
         pool=limits,
         role=_role(node.get("role", defaults.role)),
         member_id=str(node.get("member_id", defaults.member_id)),
