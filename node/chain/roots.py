@@ -21,7 +21,7 @@ from node.chain.bloom import BLOOM_BYTES, bloom_int
 from node.chain.receipt import Receipt
 from node.chain.rlp_codec import Item
 from node.chain.rlp_codec import encode as rlp_encode
-from node.tx.model import LEGACY, Transaction
+from node.tx.model import Transaction
 
 EMPTY_TRIE_ROOT = keccak(rlp_encode(b""))  # 0x56e81f17...b421
 
@@ -90,13 +90,6 @@ def tx_root(raw_txs: Sequence[bytes]) -> bytes:
     return ordered_trie_root(raw_txs)
 
 
-def consensus_receipt(tx_type: int, receipt: Receipt, bloom: bytes) -> bytes:
-    """The receipt as Ethereum commits to it (EIP-2718): what receiptsRoot is built from."""
-    logs = [log.fields() for log in receipt.logs]
-    body = rlp_encode([receipt.status, receipt.cumulative_gas_used, bloom, logs])
-    return body if tx_type == LEGACY else bytes([tx_type]) + body
-
-
 @dataclass(frozen=True, slots=True)
 class BlockRoots:
     tx_root: bytes
@@ -107,7 +100,7 @@ class BlockRoots:
 def block_roots(txs: Sequence[Transaction], receipts: Sequence[Receipt]) -> BlockRoots:
     """The header's commitments to a block's txs and receipts; each receipt's bloom is computed once."""
     blooms = [bloom_int(r.logs) for r in receipts]
-    encoded = [consensus_receipt(tx.type, r, bloom.to_bytes(BLOOM_BYTES, "big"))
+    encoded = [r.consensus_encoding(tx.type, bloom.to_bytes(BLOOM_BYTES, "big"))
                for tx, r, bloom in zip(txs, receipts, blooms, strict=True)]
     block_bloom = 0
     for bloom in blooms:
