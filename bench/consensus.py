@@ -1,7 +1,8 @@
 """Consensus benchmark: simulated QBFT messages per wall-clock second and virtual-time finality per height.
 
-Runs the fault simulator's fault-free network (real cores, signatures and encoding; virtual time) and
-prints one JSON object with its inputs and results. Run: python -m bench.consensus [--n 4,7,10] [--tiny]
+Runs the fault simulator's fault-free network (the real ConsensusDriver: core, sync, signatures, encoding;
+virtual time) and prints one JSON object with its inputs and results.
+Run: python -m bench.consensus [--n 4,7,10] [--tiny]
 """
 
 from __future__ import annotations

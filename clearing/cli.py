@@ -22,6 +22,7 @@ from rich.table import Table
 from clearing.errors import ClearingError
 from clearing.index_store import IndexStore
 from clearing.policy import Limits, report
+from clearing.policy.exposure import MAX_LOANS_LISTED
 from clearing.policy.limits import JOINT_LENDING_LIMIT_BPS, PARTNER_LIMIT_BPS
 from clearing.policy.view import print_report
 from clearing.recon.break_store import BreakStore
@@ -79,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     limits.add_argument("--currency", default="CNY", help="currency of the tranches and declared figures")
     limits.add_argument("--partner-limit-bps", type=int, default=PARTNER_LIMIT_BPS, help="per-partner limit, bps of tier-1")
     limits.add_argument("--joint-limit-bps", type=int, default=JOINT_LENDING_LIMIT_BPS, help="joint lending limit, bps of loans")
+    limits.add_argument("--max-loans", type=int, default=MAX_LOANS_LISTED, help="loans listed per breach, largest first")
     limits.set_defaults(func=cmd_limits)
 
     breaks = commands.add_parser("breaks", help="list and work breaks")
@@ -190,7 +192,7 @@ def cmd_limits(args: argparse.Namespace) -> int:
     try:
         bounds = Limits(partner_bps=args.partner_limit_bps, joint_lending_bps=args.joint_limit_bps)
         with IndexStore(args.index, create=False) as store:
-            result = report(store, limits=bounds, currency=args.currency)
+            result = report(store, limits=bounds, currency=args.currency, max_loans=args.max_loans)
     except ClearingError as exc:
         return _fail(exc)
     if args.json:

@@ -104,8 +104,6 @@ class InvalidLimit(PolicyError):
     code = "clearing.invalid_limit"
 
 
-
-
 class ServiceError(ClearingError):
     """An error the clearing service API answers with; `status` is its HTTP status."""
 
@@ -166,9 +164,17 @@ class PayloadTooLarge(ServiceError):
 
 
 class ChainRejected(ServiceError):
-    """The node refused the settlement transaction (the contract reverted, or the node is unreachable)."""
+    """The contract refused the settlement transaction (reverted by name): the chain's state does not
+    allow it, as for any other conflict."""
 
     code = "clearing.chain_rejected"
+    status = 409
+
+
+class NodeUnreachable(ServiceError):
+    """The node did not answer the settlement transaction in time."""
+
+    code = "clearing.node_unreachable"
     status = 502
 
 

@@ -5,7 +5,8 @@ slice of it (30-50%, the notice's floor for the cooperating party); one or two p
 The consortium goes live on Colend today: each servicer posts its open loans (drawn on their original value
 dates), the instalments collected since (some late, with a penalty), today's early payoffs and write-offs of
 defaulted loans, and today's new disbursements. Each partner then posts the servicing fee it owes each
-platform for the month. Everything lands in one clearing cycle, which the banks clear at the end of the day.
+platform for the month, and every bank declares its tier-1 net capital and total loans for the regulator's
+limit checks. Everything lands in one clearing cycle, which the banks clear at the end of the day.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ REGULATOR = "REGULATOR"
 AS_OF = dt.date(2026, 11, 24)
 BPS = 10_000
 SERVICER_SHARES_BPS = (3_000, 3_500, 4_000, 4_500, 5_000)  # >= 30%: the servicer is the cooperating party
-MIN_PARTNER_SHARE_BPS = 3_000  # today's CoLending floor per partner; shares keep both rules satisfied
+MIN_PARTNER_SHARE_BPS = 3_000  # the demo gives partners >= 30% too; the contract asks >= 1 bps (governance may raise it)
 ANNUAL_RATES_BPS = (720, 900, 1_080, 1_440, 1_800)  # 7.2% to 18% a year
 TERM_MONTHS = 12
 MAX_AGE_MONTHS = 6
@@ -30,6 +31,11 @@ LATE_PENALTY_BPS_PER_DAY = 5  # 0.05% a day on the overdue instalment
 SERVICING_FEE_BPS = 30  # 0.3% of the partner's funded principal, monthly
 ENTRY_KIND_FEE = 2  # Clearing.EntryKind.FEE
 TERMS_HASH = b"\x22" * 32  # hash of the standard loan contract document
+DEFAULT_TIER1_MULTIPLE = 50  # tenths: tier-1 net capital = 5x the largest single-partner balance
+TIER1_MULTIPLE = {"HRBANK": 35}  # 3.5x: past the 25% single-partner limit
+TOTAL_LOANS_MULTIPLE = 20  # joint lending = 5% of total loans
+FIGURE_ROUNDING_FEN = 1_000_000  # declared figures in whole 10,000 yuan
+FIGURE_FLOOR_FEN = 10_000_000
 # what happens to loan n, by n % 8: disbursed today, paid off early today, written off today, or on schedule
 FATES = ("ON_SCHEDULE", "NEW", "PAYOFF", "ON_SCHEDULE", "ON_SCHEDULE", "DEFAULT", "ON_SCHEDULE", "NEW")
 
@@ -100,6 +106,16 @@ class Fee:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """What a bank declares on chain for the regulator's limit checks: tier-1 net capital and total loans."""
+
+    bank: str
+    tier1_net_capital: int
+    total_loans: int
+    as_of: dt.date
+
+
+@dataclass(frozen=True)
 class LendingDay:
     seed: int
     as_of: dt.date
@@ -115,6 +131,35 @@ class LendingDay:
     @property
     def servicers(self) -> list[str]:
         return [b for b in BANKS if self.serviced_by(b)]
+
+    def partner_balances(self) -> dict[tuple[str, str], int]:
+        """(bank, partner) -> the bank's outstanding principal in loans it shares with the partner (pro rata)."""
+        balances: dict[tuple[str, str], int] = {}
+        for loan in self.loans:
+            for t in loan.tranches:
+                for other in loan.tranches:
+                    if other.bank != t.bank:
+                        pair = (t.bank, other.bank)
+                        balances[pair] = balances.get(pair, 0) + loan.outstanding * t.share_bps // BPS
+        return balances
+
+    def declared_figures(self) -> list[Figures]:
+        """Each bank's declaration, sized to the day's portfolio (a demo consortium is small) so the limits bite.
+
+        Joint lending comes to about 5% of each bank's total loans (tier-1 capital then is about a tenth of
+        them, as at real banks); its largest single-partner balance to about 20% of its tier-1 net capital,
+        except at HRBANK, a small bank, which runs past its 25% limit.
+        """
+        balances = self.partner_balances()
+        figures = []
+        for bank in BANKS:
+            joint = sum(t.share_bps * loan.outstanding // BPS for loan in self.loans for t in loan.tranches if t.bank == bank)
+            largest = max((v for (b, _), v in balances.items() if b == bank), default=0)
+            multiple = TIER1_MULTIPLE.get(bank, DEFAULT_TIER1_MULTIPLE)
+            tier1 = _round_up(max(largest * multiple // 10, FIGURE_FLOOR_FEN), FIGURE_ROUNDING_FEN)
+            total = _round_up(max(joint * TOTAL_LOANS_MULTIPLE, FIGURE_FLOOR_FEN), FIGURE_ROUNDING_FEN)
+            figures.append(Figures(bank, tier1, total, self.as_of))
+        return figures
 
 
 def plan_day(loans: int, seed: int, *, as_of: dt.date = AS_OF) -> LendingDay:
@@ -205,6 +250,10 @@ def _fees(loans: tuple[Loan, ...], as_of: dt.date) -> tuple[Fee, ...]:
         for (payer, payee), amount in sorted(funded.items())
         if amount * SERVICING_FEE_BPS // BPS > 0
     )
+
+
+def _round_up(amount: int, unit: int) -> int:
+    return -(-amount // unit) * unit
 
 
 def _months_after(day: dt.date, months: int) -> dt.date:

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from clearing.recon.breaks import BreakType, Side, break_id
-from clearing.records import RECORD_COLUMNS, RecordKind
+from clearing.records import LEDGER_KINDS, RECORD_COLUMNS, RecordKind
 
 # record field -> export column, in export order (currency is a mapping constant: every book is in CNY)
 FIELDS = ("kind", "key", "amount", "value_date", "status", "counterparty", "loan_id", "cycle_id", "reference")
@@ -204,7 +204,8 @@ def plant_mistakes(chain: pl.DataFrame, bank: str, seed: int, as_of: dt.date) ->
     Each mistake touches its own record, so each causes exactly one break; a mistake that finds no record
     of its kind (a tiny day) is skipped rather than planted where it would not be one clean break.
     """
-    planting = Planting(chain, chain.select(RECORD_COLUMNS), random.Random(f"{seed}/{bank}"), bank, as_of)
+    ledger = chain.filter(pl.col("kind").is_in(sorted(LEDGER_KINDS)))  # declared figures are on chain only
+    planting = Planting(ledger, ledger.select(RECORD_COLUMNS), random.Random(f"{seed}/{bank}"), bank, as_of)
     planted: list[PlantedBreak] = []
     for mistake in RECIPES.get(bank, ()):
         expected = mistake(planting)
@@ -215,6 +216,12 @@ def plant_mistakes(chain: pl.DataFrame, bank: str, seed: int, as_of: dt.date) ->
 
 
 # ---------------------------------------------------------------------------------------------- export
+
+
+def books_paths(bank: str, folder: Path) -> tuple[Path, Path]:
+    """Where the bank's export and its column mapping go (known before they are written, for its service)."""
+    suffix = "txt" if FORMATS[bank].delimiter == "|" else "csv"
+    return folder / f"{bank.lower()}_books.{suffix}", folder / f"{bank.lower()}_mapping.toml"
 
 
 def write_books(books: pl.DataFrame, bank: str, folder: Path) -> tuple[Path, Path]:
@@ -238,9 +245,7 @@ def write_books(books: pl.DataFrame, bank: str, folder: Path) -> tuple[Path, Pat
         "value_date": pl.col("value_date").dt.strftime(fmt.date_format),
     }
     export = books.select(exprs.get(name, pl.col(name)).alias(column) for name, column in zip(FIELDS, fmt.columns, strict=True))
-    suffix = "txt" if fmt.delimiter == "|" else "csv"
-    path = folder / f"{bank.lower()}_books.{suffix}"
+    path, mapping = books_paths(bank, folder)
     path.write_bytes(export.write_csv(separator=fmt.delimiter).encode(fmt.encoding))
-    mapping = folder / f"{bank.lower()}_mapping.toml"
     mapping.write_text(fmt.mapping_toml(), encoding="utf-8")
     return path, mapping

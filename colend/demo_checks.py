@@ -6,16 +6,16 @@ or a reconciliation that missed a planted mistake and see it fail.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
+from clearing.policy import ExposureReport
 from colend.day import LendingDay
 from colend.demo_books import PlantedBreak
 from colend.settlement import SettlementLog
+from node.rpc.client import JsonRpcClient
 
 RPC_TIMEOUT_S = 10
 
@@ -109,8 +109,11 @@ def allocations_sum_exactly(day: LendingDay, allocations: pl.DataFrame, tranches
     return Finding(name, True, f"{len(expected)} amounts and {len(outstanding)} loans, to the fen")
 
 
-def planted_breaks_found(bank: str, planted: Sequence[PlantedBreak], found_break_ids: Iterable[str], residual: int) -> Finding:
-    """Reconciliation found each planted mistake as exactly its break (type and key), nothing else, residual 0."""
+def planted_breaks_found(
+    bank: str, planted: Sequence[PlantedBreak], found_break_ids: Iterable[str], residual: int, verdict: str
+) -> Finding:
+    """Reconciliation found each planted mistake as exactly its break (type and key), nothing else, residual 0,
+    and read every books row (a run that could not is INCOMPLETE, whatever breaks it found)."""
     name = f"{bank} breaks = planted"
     want = {p.break_id for p in planted}
     got = set(found_break_ids)
@@ -118,37 +121,46 @@ def planted_breaks_found(bank: str, planted: Sequence[PlantedBreak], found_break
     problems = [f"not found: {', '.join(missed)}"] if missed else []
     problems += [f"unexpected: {', '.join(extra)}"] if extra else []
     problems += [f"unexplained residual {residual}"] if residual else []
+    expected_verdict = "BREAKS" if want else "RECONCILED"
+    problems += [f"verdict {verdict}, expected {expected_verdict}"] if verdict != expected_verdict else []
     if problems:
         return Finding(name, False, "; ".join(problems))
     return Finding(name, True, f"{len(want)} planted, {len(got)} found, residual 0")
 
 
-def regulator_refused(error_name: str | None) -> Finding:
-    """The regulator's write attempt came back refused by the chain's permission rule."""
-    ok = error_name == "ObserverCannotWrite"
-    detail = f"write refused with {error_name}" if ok else f"write not refused as expected ({error_name})"
+def limits_reported(report: ExposureReport | None, banks: Sequence[str]) -> Finding:
+    """The regulator's limit view covers every bank with declared figures (a breach is a finding, not a failure)."""
+    name = "limits checked"
+    if report is None:
+        return Finding(name, False, "no exposure report")
+    missing = sorted(set(banks) - {b.bank for b in report.banks if b.figures is not None})
+    if missing:
+        return Finding(name, False, f"no declared figures for {', '.join(missing)}")
+    breaches = ", ".join(f"{c.bank}/{c.partner or 'all'}" for c in report.breaches) or "none"
+    return Finding(name, True, f"{len(report.checks)} checks, breaches: {breaches}")
+
+
+def regulator_refused(chain_error: str | None, service_error: str | None) -> Finding:
+    """The regulator's writes came back refused: on chain by the permission rule, by its service by its role."""
+    ok = chain_error == "ObserverCannotWrite" and service_error == "clearing.forbidden"
+    detail = f"on chain: {chain_error or 'not refused'}; by its service: {service_error or 'not refused'}"
     return Finding("regulator is read-only", ok, detail)
 
 
 # ---------------------------------------------------------------------------------------------- reading the nodes
 
 
-def rpc(url: str, method: str, *params: object) -> object:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=RPC_TIMEOUT_S) as response:
-        reply = json.loads(response.read())
-    if "error" in reply:
-        raise RuntimeError(f"{method} at {url}: {reply['error']}")
-    return reply["result"]
-
-
 def read_heads(node_urls: Mapping[str, str]) -> list[NodeHead]:
     """Each node's block at the lowest head among them (colend_status, then eth_getBlockByNumber)."""
-    heights = {name: int(rpc(url, "colend_status")["head"]["number"], 16) for name, url in node_urls.items()}  # type: ignore[index]
-    common = min(heights.values())
-    heads = []
-    for name, url in sorted(node_urls.items()):
-        block = rpc(url, "eth_getBlockByNumber", hex(common), False)
-        heads.append(NodeHead(name, int(block["number"], 16), block["hash"], block["stateRoot"]))  # type: ignore[index]
-    return heads
+    clients = {name: JsonRpcClient(url, timeout_s=RPC_TIMEOUT_S) for name, url in sorted(node_urls.items())}
+    try:
+        heights = {name: int(c.call("colend_status")["head"]["number"], 16) for name, c in clients.items()}  # type: ignore[index]
+        common = min(heights.values())
+        heads = []
+        for name, client in clients.items():
+            block = client.call("eth_getBlockByNumber", hex(common), False)
+            heads.append(NodeHead(name, int(block["number"], 16), block["hash"], block["stateRoot"]))  # type: ignore[index]
+        return heads
+    finally:
+        for client in clients.values():
+            client.close()

@@ -13,10 +13,12 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from clearing.recon.run import RunResult
+from clearing.policy import CheckStatus, ExposureReport, Rule
+from colend.bank_recon import BankRecon
 from colend.day import LendingDay
 from colend.demo_books import PlantedBreak
 from colend.demo_checks import Finding
+from colend.demo_services import ApiKey
 from colend.posting import Posted
 from colend.settlement import SettlementLog
 
@@ -49,8 +51,8 @@ class Listing:
         """Width of the table with no header word and no short cell broken (borders and padding included)."""
         widths = []
         for i, name in enumerate(self.columns):
-            cells = [_plain(row[i]) for row in self.rows]
-            widths.append(max(max(len(w) for w in name.split()), *(min(len(c), COMFORTABLE_CELL) for c in cells)))
+            lines = [line for row in self.rows for line in _plain(row[i]).splitlines()]
+            widths.append(max([len(w) for w in name.split()] + [min(len(line), COMFORTABLE_CELL) for line in lines]))
         return sum(widths) + 3 * len(widths) + 1
 
 
@@ -59,15 +61,15 @@ def _plain(cell: str) -> str:
 
 
 def print_listing(console: Console, listing: Listing) -> None:
+    console.print(Text(listing.title, style="bold"))  # its own line: a table's title would wrap at the table's width
     if listing.comfortable_width() <= console.width:
-        t = Table(title=listing.title, title_justify="left")
+        t = Table()
         for name in listing.columns:
             t.add_column(name, justify="right" if name in listing.right else "left", overflow="fold")
         for row in listing.rows:
             t.add_row(*row)
         console.print(t)
         return
-    console.print(Text(listing.title, style="italic"))
     for row in listing.rows:
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
@@ -97,6 +99,19 @@ def members_table(members: Sequence[Member]) -> Listing:
     return t
 
 
+def print_services(console: Console, urls: Mapping[str, str], keys: Mapping[str, Sequence[ApiKey]]) -> None:
+    """Where each member's people log in, and their API keys by role (shown once: services store them hashed).
+
+    One key per line, never folded by us (soft wrap: the terminal wraps it for the eye), so it copies whole.
+    """
+    console.print(Text("Clearing services: dashboards and API keys per role", style="bold"))
+    for member, url in urls.items():
+        console.print(f"{member}'s dashboard:")
+        console.print(Text(f"  {url}/dashboard/"), soft_wrap=True)
+        for key in keys[member]:
+            console.print(Text(f"  {key.role} {key.secret}"), soft_wrap=True)
+
+
 def loans_table(day: LendingDay) -> Listing:
     t = table("The day's joint loans by servicer (CNY)", "servicer", "loans", "principal", "outstanding", "paid off",
               "written off", right=("loans", "principal", "outstanding", "paid off", "written off"))  # fmt: skip
@@ -122,7 +137,8 @@ def postings_table(posted: Mapping[str, Posted]) -> Listing:
 
 def positions_table(log: SettlementLog) -> Listing:
     n = log.netting
-    t = table(f"Cycle {n.cycle}: net positions (CNY, sum to zero)", "bank", "net position", "confirmed", right=("net position",))
+    title = f"Cycle {n.cycle}: {n.entries} clearing entries netted to these positions (CNY, sum to zero)"
+    t = table(title, "bank", "net position", "confirmed", right=("net position",))
     for bank, position in sorted(n.positions.items()):
         t.add_row(bank, fen(position), "yes" if bank in log.confirmed_by else "-")
     return t
@@ -138,25 +154,34 @@ def payments_table(log: SettlementLog) -> Listing:
     return t
 
 
-def reconciliation_table(results: Mapping[str, RunResult]) -> Listing:
+def reconciliation_table(recons: Mapping[str, BankRecon]) -> Listing:
     t = table("Reconciliation of each bank's books against the chain", "bank", "chain rows", "books rows", "matched",
               "breaks", "residual", "verdict", right=("chain rows", "books rows", "matched", "breaks", "residual"))  # fmt: skip
-    for bank, result in results.items():
-        s = result.statement
-        t.add_row(bank, str(s.overall.chain.count), str(s.overall.books.count), str(s.overall.matched_count),
-                  str(result.breaks.height), fen(s.overall.residual), s.verdict.value)  # fmt: skip
+    for bank, r in recons.items():
+        t.add_row(bank, str(r.chain_rows), str(r.books_rows), str(r.matched), str(len(r.breaks)), fen(r.residual), r.verdict)
     return t
 
 
-def breaks_table(results: Mapping[str, RunResult], planted: Mapping[str, Sequence[PlantedBreak]]) -> Listing:
+def breaks_table(recons: Mapping[str, BankRecon], planted: Mapping[str, Sequence[PlantedBreak]]) -> Listing:
     """Every break per bank, beside the mistake that was planted for it (or "NOT PLANTED")."""
     t = table("Breaks by type per bank, and the mistakes planted in the books", "bank", "break", "record", "key", "planted as")
-    for bank, result in results.items():
+    for bank, r in recons.items():
         why = {p.break_id: p.mistake for p in planted.get(bank, ())}
-        for break_id, break_type, kind, key in result.breaks.select("break_id", "break_type", "kind", "key").iter_rows():
-            t.add_row(bank, break_type, kind, key, why.pop(break_id, "NOT PLANTED"))
+        for b in r.breaks:
+            t.add_row(bank, b.break_type, b.kind, b.key, why.pop(b.break_id, "NOT PLANTED"))
         for break_id, mistake in why.items():
             t.add_row(bank, "NOT FOUND", "", break_id, mistake)
+    return t
+
+
+def limits_table(report: ExposureReport) -> Listing:
+    """The regulator's view: each bank's joint lending and single-partner balances against the notice's limits."""
+    t = table("Limit checks (2021 notice): exposure against limit, CNY", "bank", "rule", "partner", "exposure", "limit",
+              "status", right=("exposure", "limit"))  # fmt: skip
+    for check in report.checks:
+        rule = "joint <= 50% of loans" if check.rule is Rule.JOINT_TOTAL_LOANS else "partner <= 25% tier-1"
+        status = check.status.value if check.status is not CheckStatus.BREACH else "[bold red]BREACH[/bold red]"
+        t.add_row(check.bank, rule, check.partner or "all", fen(check.exposure), fen(check.limit_amount), status)
     return t
 
 

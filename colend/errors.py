@@ -14,6 +14,12 @@ class ColendError(Exception):
         self.data = data
 
 
+class BadArguments(ColendError):
+    """A command line the command cannot run with (e.g. `colend demo --loans 0`)."""
+
+    code = "colend.bad_arguments"
+
+
 class DemoNetworkFailed(ColendError):
     """The demo consortium could not be created or started; the message says which step and why."""
 
@@ -26,7 +32,23 @@ class FourEyesViolation(ColendError):
     code = "colend.four_eyes_violation"
 
 
-class NodeStartFailed(ColendError):
+class ChildStartFailed(ColendError):
+    """A child process exited, or did not log that it started, in time; the message carries the log's tail."""
+
+    code = "colend.start_failed"
+
+
+class NodeStartFailed(ChildStartFailed):
     """The node exited, or did not log that it started, in time; the message carries the log's tail."""
 
     code = "colend.node_start_failed"
+
+
+class ServiceStartFailed(ChildStartFailed):
+    code = "colend.service_start_failed"
+
+
+class ServiceCallFailed(ColendError):
+    """A clearing service answered a demo call with an error, or did not show what it should in time."""
+
+    code = "colend.service_call_failed"

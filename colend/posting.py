@@ -1,7 +1,8 @@
 """Each bank's own systems posting its part of the day: signed with its own key, sent to its own node.
 
-Servicers post their loans (register, draw down, instalments, payoffs, write-offs) in batch calls; partners
-post the fees they owe. The banks work side by side (one thread each), as separate institutions would.
+Each bank declares its tier-1 net capital and total loans for the regulator's limit checks; servicers post
+their loans (register, draw down, instalments, payoffs, write-offs) in batch calls; partners post the fees
+they owe. The banks work side by side (one thread each), as separate institutions would.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def _post_bank(day: LendingDay, session: BankSession) -> Posted:
     posted = Posted(session.bank)
     loans = day.serviced_by(session.bank)
     send = _sender(session, posted)
+    for figures in day.declared_figures():
+        if figures.bank == session.bank:
+            send("CoLending", "declareFigures", figures.tier1_net_capital, figures.total_loans, yyyymmdd(figures.as_of))
     for chunk in _chunks([loan_input(loan) for loan in loans]):
         send("CoLending", "registerLoans", chunk)
     for chunk in _chunks([drawdown_input(loan) for loan in loans]):

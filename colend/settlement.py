@@ -34,6 +34,7 @@ class Netting:
     cycle: int
     positions: dict[str, int]
     instructions: tuple[Instruction, ...]
+    entries: int = 0  # clearing entries the cycle held when it closed
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,15 @@ class ChainDesk:
     def close_and_net(self, bank: str) -> Netting:
         s = self.sessions[bank]
         cycle = int(s.client.call("Clearing", "currentCycle"))
-        s.client.send(s.account, "Clearing", "closeCycle")
+        closed = s.client.send(s.account, "Clearing", "closeCycle")
+        entries = sum(int(e["entryCount"]) for e in closed.named("CycleClosed"))
         netted = s.client.send(s.account, "Clearing", "netCycle", cycle)
         positions = {id_text(e["bankId"]): int(e["position"]) for e in netted.named("NetPosition")}
         plan = tuple(
             Instruction(int(e["index"]), id_text(e["payer"]), id_text(e["payee"]), int(e["amount"]))
             for e in netted.named("SettlementInstruction")
         )
-        return Netting(cycle, positions, plan)
+        return Netting(cycle, positions, plan, entries)
 
     def confirm(self, bank: str, cycle: int) -> None:
         s = self.sessions[bank]

@@ -51,7 +51,7 @@ def _deploy(args: argparse.Namespace) -> int:
         account = load_account(args.key_file)
         w3 = Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30}))
         compiler.build()
-        print(f"deploying to {args.rpc} (chain {w3.eth.chain_id}) as {account.address}: {fee_summary(w3)}", flush=True)
+        print(f"{args.rpc}: chain {w3.eth.chain_id}, deployer {account.address}, {fee_summary(w3)}", flush=True)
         result = deploy(w3, account, plan, args.out, timeout_s=args.timeout_s,
                         say=lambda line: print(line, flush=True))  # fmt: skip
     except ContractsError as err:

@@ -1,7 +1,8 @@
 """Deploys the suite to any Ethereum JSON-RPC node: Consortium (with its members), Clearing, CoLending, then binds.
 
-Each confirmed step is written to the deployment file at once, so a deploy stopped at any point resumes where
-it stopped and a finished one re-run is a no-op. A deployed contract counts only once its code checks out: the
+Each step is written to the deployment file at once: its tx hash when sent, its result when confirmed. So a
+deploy stopped at any point (even kill -9 while a tx is in flight) resumes where it stopped, waiting for that
+tx instead of sending another, and a finished one re-run is a no-op. A deployed contract counts only once its code checks out: the
 keccak of eth_getCode must equal that of the code the artifact's creation bytecode yields with the same
 constructor args and deployer, replayed in pyrevm (this covers immutables, which hold those args).
 """
@@ -15,9 +16,10 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from hexbytes import HexBytes
 from pyrevm import EVM
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from contracts import compiler
 from contracts.abi import ContractCodec, SuiteCodec
@@ -81,22 +83,25 @@ def deploy(w3: Web3, account: LocalAccount, plan: SuitePlan, out: Path, *, say: 
     for name in SUITE:
         if name in deployment.contracts:
             verify_contract(w3, deployment, name)
-            continue
-        placed = _deploy_one(w3, sender, account, plan, deployment, name, timeout_s)
-        deployment = deployment.with_contract(name, placed)
-        deployment.save(out)
-        actions.append(f"{name} deployed at {placed.address} in block {placed.block}")
-        say(f"{actions[-1]}, code verified")
+        else:
+            steps = _Steps(w3, sender, account, out, deployment, timeout_s)
+            placed = _deploy_one(steps, plan, name)
+            deployment = steps.deployment.with_contract(name, placed)
+            deployment.save(out)
+            actions.append(f"{name} deployed at {placed.address} in block {placed.block}")
+            say(f"{actions[-1]}, code verified")
+        if name == "Consortium":  # before building on it: a re-run with other members stops here
+            check_members(w3, deployment, plan)
     if not deployment.bound:
-        bound_in = _bind(w3, sender, account, deployment, timeout_s)
-        deployment = replace(deployment, bound=True)
+        steps = _Steps(w3, sender, account, out, deployment, timeout_s)
+        bound_in = _bind(steps)
+        deployment = replace(steps.deployment.with_pending(BIND_STEP, None), bound=True)
         deployment.save(out)
         if bound_in is not None:
             actions.append(f"CoLending bound to Clearing in block {bound_in}")
             say(actions[-1])
     else:
         _check_bound(w3, deployment)
-    check_members(w3, deployment, plan)
     return DeployResult(deployment, actions)
 
 
@@ -126,8 +131,9 @@ def check_evm(w3: Web3, sender: str) -> None:
 
 
 def fee_summary(w3: Web3) -> str:
-    fees = node_fees(w3).fields
-    if fees == {"gasPrice": 0}:
+    priced = node_fees(w3)
+    fees = priced.fields
+    if priced.zero_gas:
         return "zero-gas chain (gas price 0)"
     if "gasPrice" in fees:
         return f"legacy gas price {fees['gasPrice']:,} wei"
@@ -152,15 +158,56 @@ def _start(out: Path, chain_id: int, account: LocalAccount) -> Deployment:
     return existing
 
 
-def _deploy_one(w3: Web3, sender: TxSender, account: LocalAccount, plan: SuitePlan, deployment: Deployment,
-                name: str, timeout_s: float) -> DeployedContract:  # fmt: skip
+class _Steps:
+    """Sends a step's tx (or finds the one a stopped run sent) and records it as pending before waiting."""
+
+    def __init__(self, w3: Web3, sender: TxSender, account: LocalAccount, out: Path, deployment: Deployment,
+                 timeout_s: float) -> None:  # fmt: skip
+        self.w3, self.sender, self.account, self.out = w3, sender, account, out
+        self.deployment = deployment
+        self.timeout_s = timeout_s
+
+    def mined(self, step: str, to: str | None, data: bytes, what: str) -> Any:
+        """The successful receipt of `step`: of its pending tx if the node knows it, else of a new one."""
+        recorded = self.deployment.pending.get(step)
+        if recorded is not None and self._known(recorded):
+            tx_hash = HexBytes(recorded)
+        else:
+            tx_hash = _submit(self.sender, self.account, to, data, what)
+            self.deployment = self.deployment.with_pending(step, tx_hash.to_0x_hex())
+            self.deployment.save(self.out)
+        receipt = self.sender.wait(tx_hash, self.timeout_s)
+        if receipt["status"] != 1:
+            self.deployment = self.deployment.with_pending(step, None)
+            self.deployment.save(self.out)
+            raise TransactionFailed(f"{what} failed in block {receipt['blockNumber']} (tx {tx_hash.to_0x_hex()})")
+        return receipt
+
+    def _known(self, tx_hash: str) -> bool:
+        """False for a tx the node never saw or dropped: that step is sent again."""
+        try:
+            self.w3.eth.get_transaction(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return False
+        return True
+
+
+BIND_STEP = "bind"
+
+
+def _deploy_one(steps: _Steps, plan: SuitePlan, name: str) -> DeployedContract:
+    w3 = steps.w3
     artifact = load_artifact(name)
     codec = ContractCodec(artifact.abi, name)
-    args = codec.encode_deploy(b"", *plan.constructor_args(name, deployment.addresses()))
-    receipt = _send(w3, sender, account, None, artifact.bytecode + args, f"deploying {name}", timeout_s)
+    planned = artifact.bytecode + codec.encode_deploy(b"", *plan.constructor_args(name, steps.deployment.addresses()))
+    receipt = steps.mined(name, None, planned, f"deploying {name}")
+    sent = bytes(w3.eth.get_transaction(receipt["transactionHash"])["input"])  # a resumed step's tx may predate this run
+    if not sent.startswith(artifact.bytecode):
+        raise BytecodeMismatch(f"the {name} tx {receipt['transactionHash'].to_0x_hex()} deploys other code than the artifact")
+    args = sent[len(artifact.bytecode) :]
     address = to_checksum_address(receipt["contractAddress"])
     on_chain = code_hash(bytes(w3.eth.get_code(address)))
-    expected = expected_code_hash(name, args, account.address)
+    expected = expected_code_hash(name, args, steps.account.address)
     if on_chain != expected:
         raise BytecodeMismatch(f"{name} deployed at {address} holds other code than its artifact yields ({on_chain[:18]}…"
                                f" vs {expected[:18]}…): is the chain's EVM at least {compiler.EVM_VERSION}?")
@@ -168,17 +215,18 @@ def _deploy_one(w3: Web3, sender: TxSender, account: LocalAccount, plan: SuitePl
                             initcode_hash(name), on_chain)  # fmt: skip
 
 
-def _bind(w3: Web3, sender: TxSender, account: LocalAccount, deployment: Deployment, timeout_s: float) -> int | None:
+def _bind(steps: _Steps) -> int | None:
     """Binds CoLending in Clearing; None when an earlier, interrupted run already did."""
     contract, fn = BIND_CALL
-    current = _call(w3, deployment, contract, "coLending")
+    deployment = steps.deployment
+    current = _call(steps.w3, deployment, contract, "coLending")
     colending = deployment.contracts["CoLending"].address
     if current.lower() == colending.lower():
         return None
     if current != ZERO_ADDRESS:
         raise DeploymentDiffers(f"Clearing at {deployment.contracts[contract].address} is bound to {current}, not {colending}")
     data = ContractCodec(load_artifact(contract).abi, contract).encode_call(fn, colending)
-    receipt = _send(w3, sender, account, deployment.contracts[contract].address, data, "binding CoLending", timeout_s)
+    receipt = steps.mined(BIND_STEP, deployment.contracts[contract].address, data, "binding CoLending")
     return int(receipt["blockNumber"])
 
 
@@ -210,18 +258,14 @@ def _call(w3: Web3, deployment: Deployment, contract: str, fn: str, *args: Any) 
     return codec.decode_output(fn, bytes(w3.eth.call({"to": to, "data": codec.encode_call(fn, *args)})))
 
 
-def _send(w3: Web3, sender: TxSender, account: LocalAccount, to: str | None, data: bytes, what: str,
-          timeout_s: float) -> Any:  # fmt: skip
+def _submit(sender: TxSender, account: LocalAccount, to: str | None, data: bytes, what: str) -> HexBytes:
     try:
-        receipt = sender.send(account, to, data, timeout_s=timeout_s)
+        return sender.submit(account, to, data)
     except (ContractCustomError, ContractLogicError) as err:
         decoded = SuiteCodec(suite_codecs()).decode_error(_bytes(err.data))
         raise TransactionFailed(f"{what} reverted: {decoded or err}") from err
     except Web3RPCError as err:
         raise TransactionFailed(f"{what}: the node refused the transaction: {err}") from err
-    if receipt["status"] != 1:
-        raise TransactionFailed(f"{what} failed in block {receipt['blockNumber']} (tx {receipt['transactionHash'].to_0x_hex()})")
-    return receipt
 
 
 def _bytes(data: Any) -> bytes:

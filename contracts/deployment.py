@@ -64,6 +64,7 @@ class Deployment:
     compiler: str
     contracts: dict[str, DeployedContract] = field(default_factory=dict)
     bound: bool = False
+    pending: dict[str, str] = field(default_factory=dict)  # step -> hash of a sent tx whose receipt is not yet in
 
     @property
     def complete(self) -> bool:
@@ -78,7 +79,13 @@ class Deployment:
         return {name: c.address for name, c in self.contracts.items()}
 
     def with_contract(self, name: str, contract: DeployedContract) -> Deployment:
-        return replace(self, contracts={**self.contracts, name: contract})
+        pending = {k: v for k, v in self.pending.items() if k != name}
+        return replace(self, contracts={**self.contracts, name: contract}, pending=pending)
+
+    def with_pending(self, step: str, tx_hash: str | None) -> Deployment:
+        """Records (or, with None, forgets) the tx of a step, so a re-run after a crash waits for it, not resends."""
+        pending = {k: v for k, v in self.pending.items() if k != step}
+        return replace(self, pending=pending if tx_hash is None else {**pending, step: tx_hash})
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"format": DEPLOYMENT_FORMAT, "chainId": self.chain_id, "deployer": self.deployer,
@@ -86,6 +93,8 @@ class Deployment:
         if self.contracts:
             doc["block"] = self.block
         doc["contracts"] = {name: c.to_json() for name, c in self.contracts.items()}
+        if self.pending:
+            doc["pending"] = dict(self.pending)
         return doc
 
     @classmethod
@@ -94,8 +103,9 @@ class Deployment:
             raise DeploymentFileInvalid(f"{source} is not a {DEPLOYMENT_FORMAT} document")
         try:
             contracts = {str(n): DeployedContract.from_json(c) for n, c in doc["contracts"].items()}
+            pending = {str(k): str(v) for k, v in doc.get("pending", {}).items()}
             return cls(int(doc["chainId"]), to_checksum_address(doc["deployer"]), str(doc["compiler"]), contracts,
-                       bool(doc.get("bound", False)))  # fmt: skip
+                       bool(doc.get("bound", False)), pending)  # fmt: skip
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise DeploymentFileInvalid(f"{source} is damaged: {type(err).__name__} {err}") from err
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import MethodUnavailable, TimeExhausted, Web3RPCError
 
@@ -79,14 +80,20 @@ class TxSender:
     def send(self, account: LocalAccount, to: str | None, data: bytes, *, estimate: int | None = None,
              timeout_s: float = 30) -> Any:  # fmt: skip
         """Sends (estimating gas unless given the estimate) and returns the receipt, whatever its status."""
+        return self.wait(self.submit(account, to, data, estimate=estimate), timeout_s)
+
+    def submit(self, account: LocalAccount, to: str | None, data: bytes, *, estimate: int | None = None) -> HexBytes:
+        """Prices, signs and sends; returns the tx hash without waiting for it to be mined."""
         fees = node_fees(self.w3)
         gas = gas_limit(self.estimate(account, to, data) if estimate is None else estimate, fees)
         raw = self.sign(account, to, data, gas, fees)
         try:
-            tx_hash = self.w3.eth.send_raw_transaction(raw)
+            return self.w3.eth.send_raw_transaction(raw)
         except Exception:
             self._nonces.pop(account.address, None)  # the nonce was not used: read it again next time
             raise
+
+    def wait(self, tx_hash: HexBytes, timeout_s: float = 30) -> Any:
         try:
             return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s, poll_latency=0.02)
         except TimeExhausted as err:

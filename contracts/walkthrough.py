@@ -52,7 +52,10 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         "borrowerHash": borrower_hash(b"webank-salt-0001", "110101199001011234"), "termsHash": b"\x22" * 32,
         "tranches": [{"bank": bank_id(b), "shareBps": s} for b, s in SHARES.items()],
     }  # fmt: skip
-    step("WEBANK registers a 50,000.00 CNY loan, 20/50/30", ACCOUNTS["WEBANK"], "CoLending", "registerLoan", loan)
+    below_floor = dict(loan, loanId=text_id("LN-2026-000002"), tranches=[
+        {"bank": bank_id("WEBANK"), "shareBps": 2_000}, {"bank": bank_id("MYBANK"), "shareBps": 8_000}])  # fmt: skip
+    step("WEBANK offers a loan it funds only 20% of", ACCOUNTS["WEBANK"], "CoLending", "registerLoan", below_floor)
+    step("WEBANK registers a 50,000.00 CNY loan, 30/50/20", ACCOUNTS["WEBANK"], "CoLending", "registerLoan", loan)
     step("the regulator tries to write", REGULATOR, "CoLending", "registerLoan", loan)
     step("MYBANK tries to post for WEBANK's loan", ACCOUNTS["MYBANK"], "CoLending", "drawdown",
          {"loanId": loan_id, "drawdownId": text_id("DD-X"), "amount": 1, "valueDate": 20261124})  # fmt: skip

@@ -23,7 +23,7 @@ class NetworkError(Exception):
 class MalformedWireMessage(NetworkError):
     """Bytes from a peer that are not a message of ours; the receiver drops them (and may penalise the peer)."""
 
-    code = "network.malformed_message"
+    code = "network.malformed_wire_message"
 
 
 class MessageTooLarge(MalformedWireMessage):

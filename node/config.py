@@ -58,6 +58,7 @@ class NodeConfig:
     p2p: P2PConfig | None = None  # None: a lone node with no peers
     metrics_port: int = 0  # 0: no Prometheus endpoint
     rpc_token_file: str = ""  # when set, RPC calls need "Authorization: Bearer <token in this file>"
+    rpc_client_ca: str = ""  # when set, RPC is HTTPS and callers need a client certificate of this CA
     base_dir: str = "."
 
     def path(self, value: str) -> Path:
@@ -68,7 +69,8 @@ class NodeConfig:
         doc: dict[str, Any] = {
             "node": {"data_dir": self.data_dir, "genesis": self.genesis, "validator_key": self.validator_key,
                      "node_id": self.node_id, "role": self.role, "member_id": self.member_id},
-            "rpc": {"host": self.rpc_host, "port": self.rpc_port, "token_file": self.rpc_token_file},
+            "rpc": {"host": self.rpc_host, "port": self.rpc_port, "token_file": self.rpc_token_file,
+                    "client_ca": self.rpc_client_ca},
             "chain": {"block_period_ms": self.block_period_ms, "allow_empty_blocks": self.allow_empty_blocks,
                       "max_txs_per_block": self.max_txs_per_block},
             "txpool": {"max_tx_bytes": self.max_tx_bytes, "recover_senders_in_workers": self.recover_senders_in_workers,
@@ -107,6 +109,7 @@ def load_config(path: str | Path) -> NodeConfig:
         p2p=_p2p(doc["p2p"]) if "p2p" in doc else None,
         metrics_port=int(metrics.get("port", defaults.metrics_port)),
         rpc_token_file=str(rpc.get("token_file", defaults.rpc_token_file)),
+        rpc_client_ca=str(rpc.get("client_ca", defaults.rpc_client_ca)),
         base_dir=str(path.resolve().parent),
     )
 

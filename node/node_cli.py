@@ -88,11 +88,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The RPC workers, the loop and the consensus thread share the GIL: with CPython's default 5 ms switch
     # interval an eth_call could queue for several slices behind block execution (bench.node: p50 17 -> 4 ms).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    from node.errors import NodeError
     from node.service import run_node
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    return asyncio.run(run_node(load_config(args.config)))
+    try:
+        return asyncio.run(run_node(load_config(args.config)))
+    except NodeError as exc:  # refused to start (e.g. RPC exposed without auth): one clear line, no traceback
+        logging.getLogger("colend.node").critical("event=node_refused_to_start code=%s reason=%s", exc.code, exc.message)
+        return 2
 
 
 def cmd_status(args: argparse.Namespace) -> int:

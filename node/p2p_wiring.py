@@ -1,10 +1,11 @@
 """Runs a consortium node: the chain engine wired to the mutual-TLS p2p host.
 
-A validator runs the QBFT driver over the host's consensus channel, gossips the txs its clients send and
-pushes each finalized block to the followers among its peers; an observer never votes, refuses writes and
-follows finalized blocks (node/block_follow.py, until issue 8's sync replaces it). Both answer block range
-requests, refresh the chain's membership view after each block (a suspended member's sessions close),
-and serve JSON-RPC and, when configured, Prometheus /metrics.
+Every node, validator or observer, runs the network's ConsensusDriver (QBFT and block sync, network/driver.py)
+over the host's consensus channel: a validator votes, an observer (not in the validator set) follows the
+same messages and syncs finalized blocks, seals checked and re-executed, but never votes. Validators gossip
+the txs their clients send; an observer refuses every write. After each block the chain's membership view
+is refreshed (a suspended member's sessions close). JSON-RPC is guarded by node/rpc_exposure.py, and
+Prometheus /metrics is served when configured.
 """
 
 from __future__ import annotations
@@ -17,23 +18,25 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from network.abc import Timer, TimerKind
+from network.driver import ConsensusDriver
+from network.errors import ChainHalted
 from network.p2p.abc import Channel, StaticPeer
 from network.p2p.channel import ChannelTransport
 from network.p2p.handshake import ChainTag
 from network.p2p.host import HostConfig, P2PHost
 from network.pki.tls import TlsFiles
 from network.qbft import PrivateKeySigner
-from node.block_follow import BlockFollower, BlockServer
 from node.chain.block import Block
 from node.chain.receipt import Receipt
 from node.chain_membership import ChainMembership
 from node.config import NodeConfig
-from node.consensus_driver import ConsensusDriver
-from node.consensus_runner import ConsensusRunner
+from node.consensus.thread import ConsensusThread
 from node.consortium_backend import GossipingBackend, ObserverBackend
 from node.engine import ChainEngine
 from node.keyfiles import read_key
 from node.node_metrics import NodeMetrics
+from node.rpc_exposure import rpc_guard
 from node.tx_gossip import TxGossip
 
 log = logging.getLogger("colend.node")
@@ -54,65 +57,57 @@ def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembershi
 
 
 def _count_round_changes(driver: ConsensusDriver, metrics: NodeMetrics) -> None:
-    """Wraps the driver's timeout input: a timeout that moves the core to a higher round is a round change."""
-    on_timeout = driver.on_timeout
+    """Wraps the driver's timer input: a round timer that moves the core to a higher round is a round change."""
+    on_timer = driver.on_timer
 
-    def counted(height: int, round_: int) -> None:
+    def counted(timer: Timer) -> None:
         core = driver.core
-        before = (core.height, core.round) if core is not None else None
-        on_timeout(height, round_)
+        before = (core.height, core.round) if core is not None and timer.kind is TimerKind.ROUND else None
+        on_timer(timer)
         core = driver.core
-        if core is not None and before is not None and core.height == before[0] and core.round > before[1]:
+        if before is not None and core is not None and core.height == before[0] and core.round > before[1]:
             metrics.round_changes.inc()
             log.info("event=round_change height=%d round=%d", core.height, core.round)
 
-    driver.on_timeout = counted  # type: ignore[method-assign]
+    driver.on_timer = counted  # type: ignore[method-assign]
 
 
 async def run_consortium_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
     from node.service import consensus_driver, open_engine
 
+    guard = rpc_guard(config)  # before anything opens: an exposed RPC without auth never starts
     engine = open_engine(config)
     membership = ChainMembership(engine)
     host = p2p_host(config, engine, membership)
-    observer = config.role == "observer"
-    gossip = TxGossip(engine, host)
-    server = BlockServer(engine, host, push_to=lambda: [
-        p.address for p in host.peers() if p.address not in engine.validators_for(engine.head.number + 1)])
-    runner: ConsensusRunner | None = None
-    driver: ConsensusDriver | None = None
-    follower: BlockFollower | None = None
+    gossip = TxGossip(engine, host, pool=config.role != "observer")
+    thread = ConsensusThread()
+    driver = consensus_driver(config, engine, thread, ChannelTransport(host, Channel.CONSENSUS))
     status = {"role": config.role, "member": config.member_id, "peers": lambda: len(host.peers()),
-              "round": lambda: driver.core.round if driver is not None and driver.core is not None else 0}
+              "round": lambda: driver.core.round if driver.core is not None else 0}
     metrics = NodeMetrics(height=lambda: engine.head.number, round_=status["round"], peers=lambda: len(host.peers()),
                           pool_size=lambda: len(engine.pool))
     engine.validate_block = metrics.timed_execution(engine.validate_block)  # type: ignore[method-assign]
     engine.propose = metrics.timed_execution(engine.propose)  # type: ignore[method-assign]
+    _count_round_changes(driver, metrics)
     backend: GossipingBackend | ObserverBackend
-    if observer:
+    if config.role == "observer":
         backend = ObserverBackend(engine, node_id=config.node_id, extra_status=status)
-        follower = BlockFollower(engine, host, server)
     else:
         backend = GossipingBackend(engine, node_id=config.node_id, gossip=gossip, extra_status=status)
-        host.on_message(Channel.SYNC, server.on_frame)
-        runner = ConsensusRunner()
-        driver = consensus_driver(config, engine, runner, ChannelTransport(host, Channel.CONSENSUS))
-        _count_round_changes(driver, metrics)
-        engine.on_block(server.pushed)
     engine.on_block(_after_block(membership, host, gossip, metrics))
     await host.start()
-    rpc = await serve(backend, config.rpc_host, config.rpc_port)
+    rpc = await serve(backend, config.rpc_host, config.rpc_port, middlewares=guard.middlewares,
+                      ssl_context=guard.ssl_context)
     metrics_runner: web.AppRunner | None = None
     if config.metrics_port:
         metrics_runner = await metrics.serve(config.rpc_host, config.metrics_port)
-    if runner is not None and driver is not None:
-        await runner.start(driver)
+    await thread.start(driver, engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    consensus = asyncio.create_task(runner.run() if runner is not None else stop.wait())
+    consensus = asyncio.create_task(thread.run())
     log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d role=%s member=%s p2p=%d",
              config.node_id, engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(),
              config.rpc_host, bound_port(rpc), config.role, config.member_id, host.port)
@@ -120,21 +115,19 @@ async def run_consortium_node(config: NodeConfig) -> int:
     stopping = asyncio.create_task(stop.wait())
     while not stop.is_set() and not consensus.done():
         await asyncio.wait({stopping, consensus}, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
-        if follower is not None:
-            follower.poll()
         if engine.halted:
             log.critical("event=node_halted reason=%s", engine.halted)
             break
     stopping.cancel()
-    if runner is not None:
-        runner.stop()
+    thread.stop()
     try:
         await consensus
+    except ChainHalted:
+        failed = True
+        log.critical("event=node_halted reason=state_commitment_mismatch", exc_info=True)
     except Exception:
         failed = True
         log.critical("event=consensus_failed", exc_info=True)
-    if follower is not None:
-        follower.close()
     await host.stop()
     await rpc.cleanup()
     if metrics_runner is not None:

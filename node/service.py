@@ -49,12 +49,14 @@ def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusT
 
 async def run_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
+    from node.rpc_exposure import rpc_guard
 
     if config.p2p is not None:  # a consortium node: peers over mutual TLS (node/p2p_wiring.py)
         from node.p2p_wiring import run_consortium_node
 
         return await run_consortium_node(config)
 
+    guard = rpc_guard(config)  # an RPC exposed beyond loopback without auth never starts
     engine = open_engine(config)
     if config.recover_senders_in_workers:
         engine.front.recovery = SenderRecovery(engine.limits)
@@ -64,7 +66,8 @@ async def run_node(config: NodeConfig) -> int:
     if len(engine.validators_for(engine.head.number + 1)) > 1:
         log.warning("event=consensus_without_peers validators=%d: this node has no p2p transport yet, so it "
                     "cannot finalize blocks on its own", len(engine.validators_for(engine.head.number + 1)))
-    runner_rpc = await serve(backend, config.rpc_host, config.rpc_port)
+    runner_rpc = await serve(backend, config.rpc_host, config.rpc_port, middlewares=guard.middlewares,
+                             ssl_context=guard.ssl_context)
     await thread.start(driver, engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,16 +1,20 @@
 """Tx gossip: a tx a client sends to any node reaches every node's pool once.
 
-The node that admits a client's tx broadcasts it to all its peers (static peers form a full mesh, so one
-hop reaches every pool); a node that receives one admits it without forwarding. Hashes already seen are
+The node that admits a client's tx sends it to all its non-observer peers (static peers form a full mesh, so
+one hop reaches every pool); a node that receives one admits it without forwarding. Hashes already seen are
 dropped before the signature is even recovered, so a tx sent to several nodes costs each pool one check.
+The txs admitted in one turn of the event loop (a JSON-RPC batch) travel as one frame (an RLP list of raw
+txs): per-frame costs (TLS record, WebSocket parse, a task wake-up) are paid per batch, not per tx.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 
+import rlp
 from eth_hash.auto import keccak
 
 from network.p2p.abc import Channel
@@ -20,17 +24,23 @@ from node.errors import NodeError
 
 log = logging.getLogger("colend.gossip")
 SEEN_LIMIT = 200_000
+MAX_FRAME_TX_BYTES = 1 << 20
 
 
 class TxGossip:
-    def __init__(self, engine: ChainEngine, host: P2PHost) -> None:
+    def __init__(self, engine: ChainEngine, host: P2PHost, *, pool: bool = True) -> None:
+        """`pool`: whether this node takes peers' txs into its pool (an observer does not)."""
         self.engine = engine
         self.host = host
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self.submitted_at: OrderedDict[bytes, float] = OrderedDict()  # local submissions, for finality latency
         self.received = 0
         self.rejected = 0
-        host.on_message(Channel.TX, self._on_peer_tx)
+        self._outbox: list[bytes] = []
+        self._outbox_bytes = 0
+        self._flush_scheduled = False
+        if pool:
+            host.on_message(Channel.TX, self._on_peer_tx)
 
     def _remember(self, tx_hash: bytes) -> bool:
         """False if seen before."""
@@ -47,11 +57,41 @@ class TxGossip:
         self.submitted_at[tx_hash] = time.monotonic()
         if len(self.submitted_at) > SEEN_LIMIT:
             self.submitted_at.popitem(last=False)
-        self.host.broadcast(Channel.TX, raw)
+        self._outbox.append(raw)
+        self._outbox_bytes += len(raw)
+        if self._outbox_bytes >= MAX_FRAME_TX_BYTES:
+            self.flush()
+        elif not self._flush_scheduled:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+                self._flush_scheduled = True
+            except RuntimeError:  # no loop here: send at once
+                self.flush()
 
-    def _on_peer_tx(self, sender: bytes, raw: bytes) -> None:
-        if not self._remember(keccak(raw)):
+    def flush(self) -> None:
+        """One frame with every tx admitted since the last flush, to each peer that holds a pool."""
+        self._flush_scheduled = False
+        if not self._outbox:
             return
+        frame = rlp.encode(self._outbox)
+        self._outbox, self._outbox_bytes = [], 0
+        for peer in self.host.peers():
+            if peer.role != "OBSERVER":  # observers never hold a pool
+                self.host.send(peer.address, Channel.TX, frame)
+
+    def _on_peer_tx(self, sender: bytes, frame: bytes) -> None:
+        try:
+            raws = rlp.decode(frame)
+        except rlp.DecodingError:
+            log.warning("event=gossip_frame_malformed peer=0x%s bytes=%d", sender.hex(), len(frame))
+            return
+        if not isinstance(raws, list):
+            return
+        for raw in raws:
+            if isinstance(raw, bytes) and self._remember(keccak(raw)):
+                self._admit(sender, raw)
+
+    def _admit(self, sender: bytes, raw: bytes) -> None:
         self.received += 1
         try:
             self.engine.submit(raw)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine (scripts/setup.sh) and runs the main job: the Colend walk-through.
+# Sets up a fresh machine for the demo (scripts/setup.sh --demo: no test tools) and runs the main job, the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --demo
 exec .venv/bin/colend demo "$@"

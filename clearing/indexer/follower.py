@@ -205,7 +205,10 @@ async def sync_from_node(
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(url))
     codec = SuiteCodec(suite_codecs(), where.addresses)
     follower = ChainFollower(w3, index, codec, where.addresses, start_block=where.start_block)
-    return await follower.sync(progress=progress)
+    try:
+        return await follower.sync(progress=progress)
+    finally:
+        await w3.provider.disconnect()  # its aiohttp session belongs to this event loop, which ends with us
 
 
 def node_sync(url: str, deployment: Path | str | None = None, progress: Progress | None = None) -> Callable[[IndexStore], int]:

@@ -19,12 +19,14 @@ banks fund tranches of one loan):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import polars as pl
 
+from clearing.errors import InvalidLimit
 from clearing.policy.limits import Limits, exceeds
+from clearing.policy.membership import pair_balances
 from clearing.policy.model import (
     BankExposure,
     CheckStatus,
@@ -35,6 +37,7 @@ from clearing.policy.model import (
     Rule,
 )
 
+MAX_LOANS_LISTED = 1_000  # per breach: the largest loans by balance; the rest are summed up
 TRANCHE_SCHEMA: dict[str, pl.DataType] = {
     "loan_id": pl.Utf8(),
     "bank": pl.Utf8(),
@@ -72,26 +75,25 @@ def compute_exposures(
     currency: str = "CNY",
     index_block: int | None = None,
     skipped_tranches: int = 0,
+    max_loans: int | None = MAX_LOANS_LISTED,
 ) -> ExposureReport:
-    """The report for tranches (TRANCHE_SCHEMA, one row per loan and bank) and each bank's declared figures."""
+    """The report for tranches (TRANCHE_SCHEMA, one row per loan and bank) and each bank's declared figures.
+
+    Each breach lists its `max_loans` largest loans (all with None) and sums up the rest.
+    """
     limits = limits or Limits()
+    if max_loans is not None and max_loans < 0:
+        raise InvalidLimit(f"max_loans must be >= 0, got {max_loans}", data=max_loans)
     tranches = tranches.select(list(TRANCHE_SCHEMA)).cast(TRANCHE_SCHEMA)  # type: ignore[arg-type]
-    joint_ids = tranches.group_by("loan_id").agg(pl.len().alias("_n")).filter(pl.col("_n") >= 2).select("loan_id")
-    joint = tranches.join(joint_ids, on="loan_id", how="semi")
+    joint = tranches.filter(pl.len().over("loan_id") >= 2)
     funded = joint.filter(pl.col("outstanding") > 0)
-    members = joint.select("loan_id", pl.col("bank").alias("partner"))
-    with_partner = funded.join(members, on="loan_id").filter(pl.col("bank") != pl.col("partner"))
+    pair_source = pair_balances(joint)
 
     bank_rows = funded.group_by("bank").agg(pl.col("outstanding").sum().alias("exposure"), pl.len().alias("loans"))
-    totals = {row["bank"]: (row["exposure"], row["loans"]) for row in bank_rows.iter_rows(named=True)}
+    totals = {bank: (exposure, loans) for bank, exposure, loans in bank_rows.iter_rows()}
     pairs: dict[str, list[tuple[str, int, int]]] = {}
-    pair_rows = (
-        with_partner.group_by("bank", "partner")
-        .agg(pl.col("outstanding").sum().alias("exposure"), pl.len().alias("loans"))
-        .sort("bank", "partner")
-    )
-    for row in pair_rows.iter_rows(named=True):
-        pairs.setdefault(row["bank"], []).append((row["partner"], row["exposure"], row["loans"]))
+    for bank, partner, exposure, loans in pair_source.totals().iter_rows():
+        pairs.setdefault(bank, []).append((partner, exposure, loans))
 
     banks = []
     for bank in sorted(set(totals) | set(figures)):
@@ -101,14 +103,14 @@ def compute_exposures(
         joint_check = _check(
             LimitCheck(Rule.JOINT_TOTAL_LOANS, bank, None, exposure, loans, total_loans, limits.joint_lending_bps,
                        status_of(exposure, total_loans, limits.joint_lending_bps)),
-            funded, pl.col("bank") == bank,
+            lambda b=bank: funded.filter(pl.col("bank") == b), max_loans,
         )  # fmt: skip
         tier1 = None if declared is None else declared.tier1_net_capital
         partner_checks = tuple(
             _check(
                 LimitCheck(Rule.PARTNER_TIER1, bank, partner, amount, count, tier1, limits.partner_bps,
                            status_of(amount, tier1, limits.partner_bps)),
-                with_partner, (pl.col("bank") == bank) & (pl.col("partner") == partner),
+                lambda b=bank, p=partner: pair_source.rows(b, p), max_loans,
             )
             for partner, amount, count in pairs.get(bank, [])
         )  # fmt: skip
@@ -116,14 +118,24 @@ def compute_exposures(
     return ExposureReport(currency, index_block, limits, tuple(banks), skipped_tranches)
 
 
-def _check(check: LimitCheck, rows: pl.DataFrame, where: pl.Expr) -> LimitCheck:
-    """The check, with the loans behind it (`rows` filtered by `where`) when it is a breach."""
+def _check(check: LimitCheck, rows: Callable[[], pl.DataFrame], max_loans: int | None) -> LimitCheck:
+    """The check, with the loans behind it when it is a breach (`rows` is only read then)."""
     if check.status is not CheckStatus.BREACH:
         return check
-    return replace(check, contributions=_contributions(rows.filter(where)))
+    listed = _contributions(rows(), max_loans)
+    listed_total = sum(c.outstanding for c in listed)
+    return replace(
+        check,
+        contributions=listed,
+        unlisted_loans=check.loan_count - len(listed),
+        unlisted_outstanding=check.exposure - listed_total,
+    )
 
 
-def _contributions(rows: pl.DataFrame) -> tuple[LoanContribution, ...]:
-    """The loans behind an exposure, largest balance first (ties by loan id, so the order is stable)."""
+def _contributions(rows: pl.DataFrame, max_loans: int | None) -> tuple[LoanContribution, ...]:
+    """The largest loans behind an exposure, largest balance first (ties by loan id, so the order is stable)."""
     ordered = rows.sort(["outstanding", "loan_id"], descending=[True, False])
-    return tuple(LoanContribution(r["loan_id"], r["servicer"], r["outstanding"]) for r in ordered.iter_rows(named=True))
+    if max_loans is not None:
+        ordered = ordered.head(max_loans)
+    columns = (ordered.get_column(name).to_list() for name in ("loan_id", "servicer", "outstanding"))
+    return tuple(map(LoanContribution, *columns))

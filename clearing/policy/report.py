@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from clearing.index_store import IndexStore
-from clearing.policy.exposure import TRANCHE_SCHEMA, compute_exposures
+from clearing.policy.exposure import MAX_LOANS_LISTED, TRANCHE_SCHEMA, compute_exposures
 from clearing.policy.limits import Limits
 from clearing.policy.model import DeclaredFigures, ExposureReport
 from clearing.records import TIER1_NET_CAPITAL, TOTAL_LOANS, RecordKind
@@ -13,8 +13,17 @@ from clearing.records import TIER1_NET_CAPITAL, TOTAL_LOANS, RecordKind
 DEFAULT_CURRENCY = "CNY"
 
 
-def report(store: IndexStore, *, limits: Limits | None = None, currency: str = DEFAULT_CURRENCY) -> ExposureReport:
-    """Every bank's joint-lending exposures against the limits, from the index's tranches and declared figures."""
+def report(
+    store: IndexStore,
+    *,
+    limits: Limits | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    max_loans: int | None = MAX_LOANS_LISTED,
+) -> ExposureReport:
+    """Every bank's joint-lending exposures against the limits, from the index's tranches and declared figures.
+
+    Each breach lists its `max_loans` largest loans (None: all of them) and sums up the rest.
+    """
     index_block = store.last_block()
     tranche_parts: list[pl.DataFrame] = []
     figures: dict[str, DeclaredFigures] = {}
@@ -37,7 +46,13 @@ def report(store: IndexStore, *, limits: Limits | None = None, currency: str = D
             figures[bank] = declared
     tranches = pl.concat(tranche_parts) if tranche_parts else pl.DataFrame(schema=TRANCHE_SCHEMA)
     return compute_exposures(
-        tranches, figures, limits=limits, currency=currency, index_block=index_block, skipped_tranches=skipped
+        tranches,
+        figures,
+        limits=limits,
+        currency=currency,
+        index_block=index_block,
+        skipped_tranches=skipped,
+        max_loans=max_loans,
     )
 
 

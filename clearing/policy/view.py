@@ -143,6 +143,7 @@ def breach_loans_table(check: LimitCheck, *, limit: int = MAX_LOANS_SHOWN) -> Ta
     for loan in check.contributions[:limit]:
         table.add_row(loan.loan_id, loan.servicer, fen(loan.outstanding))
     rest = check.contributions[limit:]
-    if rest:
-        table.add_row(f"... {len(rest)} more", "", fen(sum(c.outstanding for c in rest)))
+    more = len(rest) + check.unlisted_loans
+    if more:
+        table.add_row(f"... {more:,} more", "", fen(sum(c.outstanding for c in rest) + check.unlisted_outstanding))
     return table

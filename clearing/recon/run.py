@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import polars as pl
 
@@ -80,8 +80,17 @@ def _books_source(books: BooksSource | str | Path, mapping: BooksMapping | str |
     return open_books(books, mapping if isinstance(mapping, BooksMapping) else load_mapping(mapping))
 
 
+class ChainView(Protocol):
+    """What a run reads from the chain side: an IndexStore, or a bank's frame already loaded elsewhere
+    (the clearing service loads it beside its live index and hands it to a worker process)."""
+
+    def last_block(self) -> int | None: ...
+
+    def bank_frame(self, bank: str) -> pl.DataFrame: ...
+
+
 def run_reconciliation(
-    index: IndexStore | str | Path,
+    index: IndexStore | ChainView | str | Path,
     bank: str,
     books: BooksSource | str | Path,
     mapping: BooksMapping | str | Path | None,
@@ -106,7 +115,7 @@ def run_reconciliation(
     recorded_at = recorded_at or dt.datetime.combine(as_of, dt.time(), dt.UTC)
     run_id = run_id or f"{bank}-{as_of:%Y%m%d}-{recorded_at:%H%M%S%f}"
     stages = _Stages(progress)
-    own_index = not isinstance(index, IndexStore)
+    own_index = isinstance(index, str | Path)
     store = IndexStore(index, create=False) if own_index else index
     own_breaks = not isinstance(break_store, BreakStore)
     breaks_db = BreakStore(break_store) if own_breaks else break_store

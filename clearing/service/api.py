@@ -7,6 +7,7 @@ answers exactly like something that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Annotated, Any
 
@@ -16,16 +17,32 @@ from aiohttp_pydantic.oas.typing import r200, r201, r202, r400, r401, r403, r404
 from pydantic import Field, ValidationError
 
 from clearing.errors import BadRequest, Conflict, NotReady
-from clearing.recon.break_store import BreakRecord
+from clearing.recon.break_store import BreakRecord, BreakStore
 from clearing.recon.breaks import BreakState, BreakType, age_bucket, age_days
 from clearing.records import RecordKind
 from clearing.service import models as m
 from clearing.service.access import OFFICER_WRITE, PUBLIC, READ, Access, access, hidden, own_bank, principal, scope
 from clearing.service.approvals import Proposal, ProposalState
 from clearing.service.keys import Role
-from clearing.service.state import APPROVALS, AUDIT, BREAKS, CONFIG, FOLLOW, INDEX, POLICY, RUN_HISTORY, RUNS, SETTLEMENT, SIGNER
+from clearing.service.runs import RunManager
+from clearing.service.signer import SettlementSigner
+from clearing.service.state import (
+    APPROVALS,
+    AUDIT,
+    BREAKS,
+    CONFIG,
+    FOLLOW,
+    INDEX,
+    POLICY,
+    RUN_HISTORY,
+    RUNS,
+    SETTLEMENT,
+    SIGNER,
+    STATUS_CACHE,
+)
 from clearing.settlement.store import Cycle, Instruction, SettlementStore
 
+STATUS_CACHE_SIZE = 10_000
 Limit = Annotated[int, Field(ge=1, le=500)]
 CycleId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 InstructionIndex = Annotated[int, Field(ge=0, le=2**31)]
@@ -43,7 +60,7 @@ inject = inject_params(on_validation_error=_validation_error).and_request
 routes = web.RouteTableDef()
 
 
-def _int_cursor(after: str | None) -> int | None:
+def int_cursor(after: str | None) -> int | None:
     if after is None:
         return None
     try:
@@ -222,7 +239,7 @@ async def list_cycles(
 
     Tags: cycles
     """
-    cycles = request.config_dict[SETTLEMENT].cycles(bank=scope(request), after=_int_cursor(after), limit=limit, status=status)
+    cycles = request.config_dict[SETTLEMENT].cycles(bank=scope(request), after=int_cursor(after), limit=limit, status=status)
     cursor = str(cycles[-1].cycle_id) if len(cycles) == limit else None
     return _json(m.CyclePage(items=[cycle_summary(c) for c in cycles], next=cursor))
 
@@ -284,14 +301,23 @@ async def get_status(
 
     Tags: cycles
     """
-    cycle = visible_cycle(request, cycle_id)
-    return _json(settlement_status(request.config_dict[SETTLEMENT], cycle))
+    store = request.config_dict[SETTLEMENT]
+    cache = request.config_dict[STATUS_CACHE]
+    key = (cycle_id, scope(request))
+    hit = cache.get(key)
+    if hit is None or hit[0] != store.version:  # the hot query: rebuilt only when a block changed the view
+        cycle = visible_cycle(request, cycle_id)
+        hit = (store.version, settlement_status(store, cycle).model_dump_json().encode())
+        if len(cache) >= STATUS_CACHE_SIZE:
+            cache.clear()
+        cache[key] = hit
+    return web.Response(body=hit[1], content_type="application/json")
 
 
 # ------------------------------------------------------------------------------------------ settlement actions
 
 
-def _signer(request: web.Request):
+def _signer(request: web.Request) -> SettlementSigner:
     signer = request.config_dict.get(SIGNER)
     if signer is None:
         raise NotReady("this service holds no account key: it cannot act on chain")
@@ -307,7 +333,15 @@ def _sent(sent: Any) -> web.Response:
 @inject
 async def confirm_cycle(
     request: web.Request, cycle_id: CycleId, /
-) -> r200[m.Sent] | r401[m.ErrorBody] | r403[m.ErrorBody] | r404[m.ErrorBody] | r502[m.ErrorBody] | r503[m.ErrorBody]:
+) -> (
+    r200[m.Sent]
+    | r401[m.ErrorBody]
+    | r403[m.ErrorBody]
+    | r404[m.ErrorBody]
+    | r409[m.ErrorBody]
+    | r502[m.ErrorBody]
+    | r503[m.ErrorBody]
+):
     """Confirm the netting result of a cycle for the service's bank (signed with its key).
 
     Tags: settlement
@@ -365,7 +399,7 @@ async def list_payments(
 
     Tags: settlement
     """
-    items = request.config_dict[APPROVALS].page(bank=scope(request), after=_int_cursor(after), limit=limit, state=state)
+    items = request.config_dict[APPROVALS].page(bank=scope(request), after=int_cursor(after), limit=limit, state=state)
     cursor = str(items[-1].proposal_id) if len(items) == limit else None
     return _json(m.ProposalPage(items=[proposal_model(p) for p in items], next=cursor))
 
@@ -472,7 +506,7 @@ async def list_entries(
 # ------------------------------------------------------------------------------------------ runs
 
 
-def _runs(request: web.Request):
+def run_manager(request: web.Request) -> RunManager:
     runs = request.config_dict.get(RUNS)
     if runs is None:
         raise NotReady("no books configured: this service does not reconcile")
@@ -495,7 +529,7 @@ async def start_run(
 
     Tags: reconciliation
     """
-    progress = _runs(request).start(f"request:{principal(request).key_id}")
+    progress = run_manager(request).start(f"request:{principal(request).key_id}")
     return _json(m.RunProgress(**progress.__dict__), status=202)
 
 
@@ -516,7 +550,7 @@ async def list_runs(
 
     Tags: reconciliation
     """
-    rows = request.config_dict[RUN_HISTORY].page(bank=scope(request), after=_int_cursor(after), limit=limit)
+    rows = request.config_dict[RUN_HISTORY].page(bank=scope(request), after=int_cursor(after), limit=limit)
     cursor = str(rows[-1].seq) if len(rows) == limit else None
     return _json(m.RunPage(items=[run_model(r) for r in rows], current=progress_model(request), next=cursor))
 
@@ -576,7 +610,7 @@ async def list_breaks(
     return _json(m.BreakPage(items=[break_model(b, now) for b in found], next=cursor))
 
 
-def _break_bank(request: web.Request) -> str:
+def break_bank(request: web.Request) -> str:
     mine = scope(request)
     if mine is not None:
         return mine
@@ -597,7 +631,7 @@ async def get_break(
     Tags: breaks
     """
     store = request.config_dict[BREAKS]
-    bank = _break_bank(request)
+    bank = break_bank(request)
     record = store.get(bank, break_id)
     history = [
         m.BreakEvent(
@@ -608,13 +642,9 @@ async def get_break(
     return _json(m.BreakDetail(item=break_model(record, today(request)), history=history))
 
 
-async def _break_write(request: web.Request, action: str, break_id: str, **kwargs: Any) -> web.Response:
+async def break_write(request: web.Request, action: str, break_id: str, **kwargs: Any) -> web.Response:
     """Break writes go through a short-lived store in a worker thread: a run holding the write lock never
     stalls the event loop."""
-    import asyncio
-
-    from clearing.recon.break_store import BreakStore
-
     bank = own_bank(request)
     path = request.config_dict[CONFIG].db("breaks")
     actor = principal(request).key_id
@@ -639,7 +669,7 @@ async def assign_break(
 
     Tags: breaks
     """
-    return await _break_write(request, "assign", break_id, assignee=body.assignee, comment=body.comment)
+    return await break_write(request, "assign", break_id, assignee=body.assignee, comment=body.comment)
 
 
 @routes.post("/breaks/{break_id:.+}/comment")
@@ -652,7 +682,7 @@ async def comment_break(
 
     Tags: breaks
     """
-    return await _break_write(request, "comment", break_id, comment=body.comment)
+    return await break_write(request, "comment", break_id, comment=body.comment)
 
 
 @routes.post("/breaks/{break_id:.+}/resolve")
@@ -665,7 +695,7 @@ async def resolve_break(
 
     Tags: breaks
     """
-    return await _break_write(request, "resolve", break_id, comment=body.comment)
+    return await break_write(request, "resolve", break_id, comment=body.comment)
 
 
 # ------------------------------------------------------------------------------------------ audit
@@ -681,7 +711,7 @@ async def list_audit(
 
     Tags: access
     """
-    rows = request.config_dict[AUDIT].page(bank=scope(request), after=_int_cursor(after), limit=limit)
+    rows = request.config_dict[AUDIT].page(bank=scope(request), after=int_cursor(after), limit=limit)
     cursor = str(rows[-1].seq) if len(rows) == limit else None
     return _json(m.AuditPage(items=[m.AuditEntry(**r.__dict__) for r in rows], next=cursor))
 

@@ -19,7 +19,7 @@ from clearing.service import openapi
 from clearing.service.access import PUBLIC, access
 from clearing.service.approvals import ApprovalStore
 from clearing.service.audit import AuditLog
-from clearing.service.background import discover, follow, schedule_runs
+from clearing.service.background import discover, follow, refresh_policy, schedule_runs
 from clearing.service.config import ServiceConfig
 from clearing.service.dashboard import dashboard_app
 from clearing.service.keys import KeyRing
@@ -42,11 +42,13 @@ from clearing.service.state import (
     RUNS,
     SETTLEMENT,
     SIGNER,
+    STATUS_CACHE,
     FollowState,
 )
 from clearing.settlement.store import SettlementStore
 
 log = logging.getLogger("clearing.service")
+POLICY_REFRESH_S = 10.0
 
 
 async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -61,6 +63,13 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RUN_HISTORY] = RunHistory(config.db("runs"))
     app[RUN_HISTORY].abandon_unfinished(dt.datetime.now(dt.UTC).isoformat())
     app[POLICY] = PolicyView(app[INDEX])
+    settlement = app[SETTLEMENT]
+
+    def recorded_ref(cycle_id: int, index: int) -> str | None:
+        instruction = settlement.instruction(cycle_id, index)
+        return None if instruction is None else instruction.payment_ref
+
+    app[APPROVALS].recover(recorded_ref)
     yield
     for key in (RUN_HISTORY, APPROVALS, AUDIT, BREAKS, SETTLEMENT, INDEX):
         app[key].close()
@@ -81,7 +90,7 @@ async def follower_ctx(app: web.Application) -> AsyncIterator[None]:
     node = config.node
 
     async def run() -> None:
-        suite = await discover(node.url, node.deployment)
+        suite = await discover(node.url, node.deployment, app[FOLLOW])
         if node.account_key_file is not None and config.mode == "bank":
             app[SIGNER] = SettlementSigner(node.url, suite.addresses, node.account_key_file)
         await follow(node.url, suite, app[INDEX], app[SETTLEMENT], app[FOLLOW], node.poll_s)
@@ -130,8 +139,15 @@ def _gauges(app: web.Application) -> Gauges:
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Gauges read at scrape time; in regulator mode the policy report (heavy: every bank's records) is
+    refreshed in the background instead."""
     app[METRICS].attach(lambda: _gauges(app))
+    if app[CONFIG].mode != "regulator":  # a bank's service computes the report only when asked for it
+        yield
+        return
+    task = asyncio.create_task(refresh_policy(app[POLICY], every_s=POLICY_REFRESH_S), name="policy")
     yield
+    await _cancel(task)
 
 
 def metrics_app() -> web.Application:
@@ -162,6 +178,7 @@ def build_app(config: ServiceConfig, keys: KeyRing | None = None) -> web.Applica
     app[KEYS] = keys if keys is not None else KeyRing.load(config.keys_file)
     app[FOLLOW] = FollowState()
     app[METRICS] = ServiceMetrics()
+    app[STATUS_CACHE] = {}
     app.cleanup_ctx.extend([stores_ctx, follower_ctx, runs_ctx, metrics_ctx])
     name = config.bank or "regulator"
     app.add_subapp("/v1", api_app(f"Colend clearing service ({name})"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -58,6 +59,7 @@ class ApprovalStore:
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # an approval acknowledged to an officer survives a crash
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise ServiceError(f"cannot open approvals store {path}: {exc}") from exc
@@ -111,6 +113,20 @@ class ApprovalStore:
             "UPDATE proposals SET state = ?, tx_hash = ?, failure = ? WHERE proposal_id = ? AND state = 'SENDING'",
             (state.value, tx_hash, failure, proposal_id),
         )
+
+    def recover(self, on_chain: Callable[[int, int], str | None]) -> int:
+        """After a restart: a proposal left SENDING by the dead process is SENT if the chain (as indexed)
+        carries its reference, else FAILED (the officers look and may enter it again; the contract refuses
+        a second reference for one instruction, so nothing can be paid twice). Returns how many moved."""
+        moved = 0
+        for proposal in self.page(bank=None, after=None, limit=1_000_000, state=ProposalState.SENDING):
+            recorded = on_chain(proposal.cycle_id, proposal.index)
+            if recorded == proposal.payment_ref:
+                self.finish(proposal.proposal_id, tx_hash=None, failure=None)
+            else:
+                self.finish(proposal.proposal_id, tx_hash=None, failure="interrupted: the service stopped while sending")
+            moved += 1
+        return moved
 
     def _move(self, proposal_id: int, frm: ProposalState, to: ProposalState, *, by: str, at: dt.datetime) -> None:
         cur = self._db.execute(

@@ -86,7 +86,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 @access(READ)
 @aiohttp_jinja2.template("cycles.html")
 async def cycles_page(request: web.Request) -> dict[str, Any]:
-    after = api._int_cursor(request.query.get("after"))
+    after = api.int_cursor(request.query.get("after"))
     cycles = request.config_dict[SETTLEMENT].cycles(bank=scope(request), after=after, limit=50)
     return _context(
         request, "cycles", cycles=cycles, ready=api.readiness(request),
@@ -120,7 +120,7 @@ async def breaks_page(request: web.Request) -> dict[str, Any]:
         raise BadRequest(f"unknown break state {state!r}")
     if btype is not None and btype not in BreakType.__members__:
         raise BadRequest(f"unknown break type {btype!r}")
-    bank = api._break_bank(request)
+    bank = api.break_bank(request)
     found = request.config_dict[BREAKS].page(
         bank, states=(BreakState(state),) if state else None, types=(btype,) if btype else None,
         assignee=assignee, after=query.get("after"), limit=100,
@@ -156,7 +156,7 @@ async def _break_form(request: web.Request, action: str) -> web.StreamResponse:
         kwargs["assignee"] = str(form.get("assignee", ""))
     if not break_id or not all(v.strip() for v in kwargs.values()):
         raise BadRequest("break id, comment (and assignee) are required")
-    await api._break_write(request, action, break_id, **kwargs)
+    await api.break_write(request, action, break_id, **kwargs)
     raise web.HTTPSeeOther(_with_flash(back, f"{break_id}: {action} done"))
 
 
@@ -176,7 +176,7 @@ async def resolve_form(request: web.Request) -> web.StreamResponse:
 @access(READ)
 @aiohttp_jinja2.template("runs.html")
 async def runs_page(request: web.Request) -> dict[str, Any]:
-    rows = request.config_dict[RUN_HISTORY].page(bank=scope(request), after=api._int_cursor(request.query.get("after")), limit=50)
+    rows = request.config_dict[RUN_HISTORY].page(bank=scope(request), after=api.int_cursor(request.query.get("after")), limit=50)
     runs = request.config_dict.get(RUNS)
     return _context(
         request, "runs", runs=rows, current=None if runs is None else runs.current,
@@ -188,7 +188,7 @@ async def runs_page(request: web.Request) -> dict[str, Any]:
 @routes.post("/runs")
 @access(OFFICER_WRITE)
 async def start_run_form(request: web.Request) -> web.StreamResponse:
-    progress = api._runs(request).start(f"dashboard:{principal(request).key_id}")
+    progress = api.run_manager(request).start(f"dashboard:{principal(request).key_id}")
     raise web.HTTPSeeOther(_with_flash("/dashboard/runs", f"run {progress.run_id} started"))
 
 

@@ -78,6 +78,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if _wants_html(request) and status == 401:
             raise web.HTTPSeeOther("/dashboard/login") from None
         return error_response(exc.code, exc.message, status, html_page=_wants_html(request))
+    except UnicodeDecodeError:  # a body that is not UTF-8 text, met while reading it as JSON or a form
+        status = 400
+        return error_response(BadRequest.code, "the request body is not UTF-8 text", 400, html_page=_wants_html(request))
     except web.HTTPException as exc:
         status = exc.status
         if exc.status < 400:

@@ -7,6 +7,7 @@ the library's own 3.1 translator (identity) for 3.0 and label the document 3.1.0
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from aiohttp import web
@@ -42,8 +43,6 @@ def build_document(api: web.Application, title: str) -> dict[str, Any]:
 
 
 def docs_html(spec: dict[str, Any]) -> str:
-    import html
-
     parts = []
     for path, item in sorted(spec.get("paths", {}).items()):
         for method, op in item.items():

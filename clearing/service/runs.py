@@ -1,18 +1,24 @@
-"""Reconciliation runs inside the service: one at a time, in a worker thread so the API never waits,
-with live progress, and a history (statement per run) in sqlite.
+"""Reconciliation runs inside the service: one at a time, off the event loop, with live progress, and a
+history (statement per run) in sqlite.
 
 Triggers: a request (POST /v1/runs), the schedule from the config, and a change of the books source
-(see books_watch). The matching itself is polars, which releases the GIL, so a 1M-row run leaves the event
-loop free to answer.
+(see books_watch). A worker thread reads the bank's chain frame from the live index (LevelDB admits one
+process), then a worker process (`recon_worker`) does the rest: books, matching, breaks, statement. A
+thread alone was not enough: the Python parts of a 1M-row run held the GIL long enough to stall requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +28,22 @@ from typing import Any
 
 from clearing.errors import ClearingError, Conflict, NotFound, ServiceError
 from clearing.index_store import IndexStore
-from clearing.recon.run import STAGES, run_reconciliation
+from clearing.recon.run import STAGES
 from clearing.service.books_watch import books_fingerprint
 from clearing.service.config import BooksConfig
 
 log = logging.getLogger("clearing.service.runs")
+WORKER_THREADS = 1
+
+
+class RunFailed(ClearingError):
+    """A run that stopped with a clearing error in its worker process; keeps that error's code."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, bank TEXT NOT NULL, trigger TEXT NOT NULL,
@@ -200,20 +217,8 @@ class RunManager:
         def work() -> tuple[dict[str, Any], str]:
             # remembered before the run, so books that fail to reconcile are not retried until they change
             self.last_fingerprint = books_fingerprint(self.books.source, self.books.mapping)
-            result = run_reconciliation(
-                self.index,
-                self.bank,
-                self.books.source,
-                self.books.mapping,
-                as_of=now.astimezone(self.timezone).date(),
-                rules=self.books.rules,
-                break_store=self.breaks_db,
-                recorded_at=now,
-                run_id=progress.run_id,
-                chain_head=self.chain_head(),
-                progress=on_stage,
-            )
-            return result.statement.to_dict(), result.statement.verdict.value
+            on_stage("load", 2, len(STAGES))
+            return self._in_worker_process(progress, now, on_stage)
 
         statement = verdict = error = None
         try:
@@ -229,6 +234,45 @@ class RunManager:
         log.info("event=run_finished run=%s verdict=%s error=%s", progress.run_id, verdict, error.code if error else None)
         if self.on_finish is not None:
             self.on_finish(self.history.get(progress.run_id, bank=None))
+
+    def _in_worker_process(
+        self, progress: Progress, now: dt.datetime, on_stage: Callable[[str, int, int], None]
+    ) -> tuple[dict[str, Any], str]:
+        """The chain frame from the live index, the rest in `recon_worker` (one process per run)."""
+        block = self.index.last_block()
+        frame = self.index.bank_frame(self.bank)
+        with tempfile.TemporaryDirectory(prefix="colend-run-") as tmp:
+            chain_ipc = Path(tmp) / "chain.arrow"
+            frame.write_ipc(chain_ipc)
+            del frame
+            job = {
+                "chain_ipc": str(chain_ipc), "index_block": block, "bank": self.bank, "books": self.books.source,
+                "mapping": str(self.books.mapping), "as_of": now.astimezone(self.timezone).date().isoformat(),
+                "rules": dataclasses.asdict(self.books.rules), "breaks_db": str(self.breaks_db),
+                "recorded_at": now.isoformat(), "run_id": progress.run_id, "chain_head": self.chain_head(),
+            }  # fmt: skip
+            job_file = Path(tmp) / "job.json"
+            job_file.write_text(json.dumps(job))
+            # one polars thread: the run may take its time, the API keeps the other core
+            env = {**os.environ, "POLARS_MAX_THREADS": str(WORKER_THREADS)}
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "clearing.service.recon_worker", str(job_file)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            )  # fmt: skip
+            last: dict[str, Any] = {}
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                message = json.loads(line)
+                if "stage" in message:
+                    on_stage(message["stage"], message["number"], message["total"])
+                last = message
+            stderr = proc.stderr.read() if proc.stderr is not None else ""
+            proc.wait()
+        if "done" in last:
+            return last["done"]["statement"], last["done"]["verdict"]
+        if "error" in last:
+            raise RunFailed(last["error"]["message"], code=last["error"]["code"])
+        raise ServiceError(f"the run's worker exited {proc.returncode}: {stderr.strip()[-500:]}")
 
     def books_changed(self) -> bool:
         """True when the books fingerprint differs from the one the last run saw (or no run saw one)."""

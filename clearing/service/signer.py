@@ -14,7 +14,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
-from clearing.errors import ChainRejected, ConfigError
+from clearing.errors import ChainRejected, ConfigError, NodeUnreachable
 from contracts.errors import ContractsError
 from contracts.ids import text_id
 from contracts.rpc_client import Sent, SuiteClient
@@ -49,7 +49,7 @@ class SettlementSigner:
             raise ChainRejected(f"{fn} refused: {exc.message}", data=str(getattr(exc, "error", None) or "")) from exc
         except Exception as exc:  # transport errors from web3/requests: the node is unreachable
             self._client = None
-            raise ChainRejected(f"{fn} failed: {exc}") from exc
+            raise NodeUnreachable(f"{fn} failed: {exc}") from exc
 
     async def _run(self, fn: str, *args: Any) -> Sent:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._send, fn, *args)

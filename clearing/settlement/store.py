@@ -104,6 +104,7 @@ class SettlementStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self.version = 0  # moves whenever a block with events is applied: answers derived from the view cache on it
         except sqlite3.Error as exc:
             raise SettlementStoreError(f"cannot open settlement store {path}: {exc}") from exc
 
@@ -129,6 +130,8 @@ class SettlementStore:
                     handler(cur, event.args, number)
             cur.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('last_block', ?)", (number,))
             cur.execute("COMMIT")
+            if events:
+                self.version += 1
         except BaseException:
             cur.execute("ROLLBACK")
             raise

@@ -17,7 +17,7 @@ from colend.launcher import NodeLauncher
 POLL_S = 0.5
 
 
-def start_all(root: Path, manifest: Manifest, *, only: list[str] | None = None) -> dict[str, NodeLauncher]:
+def start_all(root: Path, manifest: Manifest, *, only: list[str] | None = None, echo: bool = True) -> dict[str, NodeLauncher]:
     """Start the nodes (a log per node in DIR/logs/<node>.log); stops the ones started if one fails."""
     (root / "logs").mkdir(exist_ok=True)
     entries = [e for e in manifest.nodes if not only or e.name in only]
@@ -29,7 +29,7 @@ def start_all(root: Path, manifest: Manifest, *, only: list[str] | None = None) 
     if failed:
         stop_all({n: launcher for n, launcher in launchers.items() if launcher.running()})
         raise failed[0]
-    for entry in entries:
+    for entry in entries if echo else ():
         launcher = launchers[entry.name]
         print(f"started {entry.name:<14} {entry.role:<9} rpc {launcher.url}  p2p {entry.p2p_port}  "
               f"log {launcher.log_path}", flush=True)
@@ -49,7 +49,7 @@ def stop_all(launchers: dict[str, NodeLauncher]) -> dict[str, int]:
     for launcher in launchers.values():
         if launcher.running() and launcher.proc is not None:
             launcher.proc.send_signal(signal.SIGTERM)
-    return {name: launcher.stop() if launcher.proc is not None else 0 for name, launcher in launchers.items()}
+    return {name: launcher.wait() if launcher.proc is not None else 0 for name, launcher in launchers.items()}
 
 
 def run_up(root: Path) -> int:

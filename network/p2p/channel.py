@@ -1,24 +1,41 @@
-"""One channel of the p2p host seen as the consensus Transport (network/transport.py): broadcast + receiver."""
+"""One channel of the p2p host as the network's Transport (network/abc.py): send, broadcast, disconnect, and
+set_handler for messages (with the sender's authenticated address) and peer up/down events."""
 
 from __future__ import annotations
 
+from network.abc import TransportHandler
 from network.p2p.abc import Channel
 from network.p2p.host import P2PHost
-from network.transport import Receive
+from network.pki.identity import NodeIdentity
 
 
 class ChannelTransport:
-    """Carries one protocol's frames (e.g. consensus) over the host; never blocks (the host queues per peer)."""
+    """Never blocks: the host queues per peer and drops a peer that stops reading."""
 
     def __init__(self, host: P2PHost, channel: Channel) -> None:
         self.host = host
         self.channel = channel
+        self._handler: TransportHandler | None = None
+        host.on_peer_up(self._peer_up)
+        host.on_peer_down(self._peer_down)
 
-    def broadcast(self, message: bytes) -> None:
-        self.host.broadcast(self.channel, message)
+    def broadcast(self, payload: bytes) -> None:
+        self.host.broadcast(self.channel, payload)
 
-    def send(self, address: bytes, message: bytes) -> None:
-        self.host.send(address, self.channel, message)
+    def send(self, peer: bytes, payload: bytes) -> None:
+        self.host.send(peer, self.channel, payload)
 
-    def set_receiver(self, receive: Receive) -> None:
-        self.host.on_message(self.channel, lambda _sender, payload: receive(payload))
+    def disconnect(self, peer: bytes, reason: str) -> None:
+        self.host.disconnect(peer, reason)
+
+    def set_handler(self, handler: TransportHandler) -> None:
+        self._handler = handler
+        self.host.on_message(self.channel, handler.on_message)
+
+    def _peer_up(self, identity: NodeIdentity) -> None:
+        if self._handler is not None:
+            self._handler.on_peer_connected(identity.address)
+
+    def _peer_down(self, identity: NodeIdentity) -> None:
+        if self._handler is not None:
+            self._handler.on_peer_disconnected(identity.address)

@@ -60,6 +60,7 @@ from network.qbft.crypto import Signer
 log = logging.getLogger("colend.p2p")
 P2P_PATH = "/p2p"
 MAX_REFUSALS_KEPT = 256
+STABLE_SESSION_S = 30.0  # a session shorter than this does not reset the redial backoff (no flapping storms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class HostConfig:
     listen_port: int = 0
     peers: tuple[StaticPeer, ...] = ()
     queue_limit: int = 4_096  # frames per peer before it counts as stalled
-    max_frame_bytes: int = 16 * 1024 * 1024
+    max_frame_bytes: int = 33 * 1024 * 1024  # a sync response at its budget (32 MiB) plus framing
     heartbeat_s: float = 5.0
     redial_min_s: float = 0.2
     redial_max_s: float = 10.0
@@ -94,6 +95,7 @@ class P2PHost:
         self._server_ctx = server_context(tls)
         self._client_ctx = client_context(tls)
         self._sessions: dict[bytes, PeerSession] = {}
+        self._open: set[WebSocket] = set()  # every WebSocket, handshaking or up, so stop() closes them all
         self._receivers: dict[int, Inbound] = {}
         self._up: list[PeerEvent] = []
         self._down: list[PeerEvent] = []
@@ -152,6 +154,7 @@ class P2PHost:
                 await task
         await asyncio.gather(*(s.close("network.shutdown") for s in list(self._sessions.values())),
                              return_exceptions=True)
+        await asyncio.gather(*(asyncio.wait_for(ws.close(), 1) for ws in list(self._open)), return_exceptions=True)
         if self._server is not None:
             self._server.close()
         if self._client is not None:
@@ -166,6 +169,15 @@ class P2PHost:
 
     def broadcast(self, channel: Channel, payload: bytes) -> None:
         self._on_loop(self._broadcast_now, bytes([channel]) + payload)
+
+    def disconnect(self, address: bytes, reason: str) -> None:
+        """Close the session with a peer that misbehaved; its dialler may bring it back later."""
+        self._on_loop(self._disconnect_now, address, reason)
+
+    def _disconnect_now(self, address: bytes, reason: str) -> None:
+        session = self._sessions.get(address)
+        if session is not None:
+            self._drop(session, NetworkError(reason, code="network.peer_penalised"))
 
     def recheck(self) -> None:
         """Re-apply revocation, expiry and membership to every live session (e.g. after a block)."""
@@ -255,6 +267,17 @@ class P2PHost:
 
     async def _run_session(self, ws: WebSocket, ssl_object: ssl.SSLObject | None, *, outbound: bool,
                            expected: StaticPeer | None, label: str) -> bool:
+        self._open.add(ws)
+        try:
+            return await self._handshake_and_serve(ws, ssl_object, outbound=outbound, expected=expected, label=label)
+        finally:
+            self._open.discard(ws)
+
+    async def _handshake_and_serve(self, ws: WebSocket, ssl_object: ssl.SSLObject | None, *, outbound: bool,
+                                   expected: StaticPeer | None, label: str) -> bool:
+        if self._stopping:
+            await ws.close()
+            return False
         try:
             identity = await asyncio.wait_for(self._handshake(ws, ssl_object, expected), HANDSHAKE_TIMEOUT_S)
         except TimeoutError:
@@ -394,8 +417,9 @@ class P2PHost:
                 await current.closed.wait()
                 await asyncio.sleep(0)  # let the closing session unregister
                 continue
-            if await self._dial(peer):
-                delay = self.config.redial_min_s
+            started = asyncio.get_running_loop().time()
+            if await self._dial(peer) and asyncio.get_running_loop().time() - started > STABLE_SESSION_S:
+                delay = self.config.redial_min_s  # it was up a good while: a fresh failure, start backoff over
                 continue
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: peers restarted together spread out
             delay = min(delay * 2, self.config.redial_max_s)

@@ -1,6 +1,6 @@
 """The simulator's chain: tiny blocks, a state digest per height and a validator set voted on chain.
 
-A block's payload is RLP [tag, [[op, address], ...]]. The tag says who built it (an "invalid:" tag is what
+A block's payload is RLP [tag, timestamp, [[op, address], ...]]. The tag says who built it (an "invalid:" tag is what
 a Byzantine proposer builds and every honest node refuses); the ops add or remove a validator, and only
 ops the consortium approved (the scenario's governance plan, known to every node) are valid. The state
 after block h is keccak(state after h - 1 || payload) with the validator set the ops leave; that set is in
@@ -47,14 +47,21 @@ class Entry:
 CommitListener = Callable[[int, Entry], None]
 
 
-def encode_payload(tag: bytes, changes: list[SetChange]) -> bytes:
-    return rlp.encode([tag, [[c.op.value, c.address] for c in changes]])
+@dataclass(frozen=True)
+class Payload:
+    tag: bytes
+    timestamp_ms: int  # the proposer's (virtual) clock: blocks are a block period apart
+    changes: list[SetChange]
 
 
-def decode_payload(payload: bytes) -> tuple[bytes, list[SetChange]] | None:
+def encode_payload(payload: Payload) -> bytes:
+    return rlp.encode([payload.tag, payload.timestamp_ms, [[c.op.value, c.address] for c in payload.changes]])
+
+
+def decode_payload(payload: bytes) -> Payload | None:
     try:
-        tag, raw = rlp.decode(payload)
-        return tag, [SetChange(Op(op), address) for op, address in raw]
+        tag, timestamp, raw = rlp.decode(payload)
+        return Payload(tag, int.from_bytes(timestamp, "big"), [SetChange(Op(op), address) for op, address in raw])
     except Exception:
         return None
 
@@ -77,7 +84,7 @@ class FakeChain:
     # -- ChainAPI ---------------------------------------------------------------------------------------
 
     def head(self) -> ChainHead:
-        return ChainHead(len(self.entries) - 1, self.entries[-1].block_hash, 0)
+        return ChainHead(len(self.entries) - 1, self.entries[-1].block_hash, self._timestamp(-1))
 
     def validators_at(self, height: int) -> tuple[bytes, ...]:
         assert 1 <= height <= len(self.entries), "the set is known up to head + 1"
@@ -89,12 +96,13 @@ class FakeChain:
     def build_block(self, height: int, timestamp_ms: int, allow_empty: bool) -> Block | None:
         assert height == len(self.entries)
         self.builds += 1
+        timestamp_ms = max(timestamp_ms, self._timestamp(-1) + 1)
         if self.invalid_proposals:
             tag = INVALID_TAG + b"%d:%d" % (self.author, height)
-            return Block(height, self.entries[-1].block_hash, encode_payload(tag, []))
+            return Block(height, self.entries[-1].block_hash, encode_payload(Payload(tag, timestamp_ms, [])))
         changes = [c for c in self.pending if self._applies(c, self.entries[-1].validators_next)]
         tag = VALID_TAG + b"%d:%d:%d" % (self.author, height, self.builds)
-        return Block(height, self.entries[-1].block_hash, encode_payload(tag, changes))
+        return Block(height, self.entries[-1].block_hash, encode_payload(Payload(tag, timestamp_ms, changes)))
 
     def validate_proposal(self, block: Block, block_hash: bytes) -> bool:
         return self._problem(block) is None
@@ -127,14 +135,20 @@ class FakeChain:
         if block.height != len(self.entries) or block.parent_hash != self.entries[-1].block_hash:
             return "does not extend the head"
         decoded = decode_payload(block.payload)
-        if decoded is None or not decoded[0].startswith(VALID_TAG):
+        if decoded is None or not decoded.tag.startswith(VALID_TAG):
             return "is not a valid block"
+        if decoded.timestamp_ms <= self._timestamp(-1):
+            return "is not later than its parent"
         validators = self.entries[-1].validators_next
-        for change in decoded[1]:
+        for change in decoded.changes:
             if change not in self.approved or not self._applies(change, validators):
                 return "carries a set change the consortium did not approve"
             validators = _apply(change, validators)
         return None
+
+    def _timestamp(self, index: int) -> int:
+        decoded = decode_payload(self.entries[index].sealed.block.payload) if len(self.entries) > 1 else None
+        return decoded.timestamp_ms if decoded is not None else 0
 
     def _applies(self, change: SetChange, validators: tuple[bytes, ...]) -> bool:
         if change.op is Op.ADD:
@@ -146,7 +160,7 @@ class FakeChain:
         decoded = decode_payload(block.payload)
         assert decoded is not None
         validators = self.entries[-1].validators_next
-        for change in decoded[1]:
+        for change in decoded.changes:
             validators = _apply(change, validators)
             if change in self.pending:
                 self.pending.remove(change)

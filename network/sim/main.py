@@ -46,12 +46,12 @@ def parse_sizes(text: str) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     quiet = logging.getLogger("colend")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report
+    previous = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # thousands of runs: the JSON is the report, not their penalty lines
     try:
         return _run(args)
     finally:
-        quiet.setLevel(level)  # `colend sim` may run inside a longer-lived process (tests, a shell)
+        quiet.setLevel(previous)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -93,6 +93,7 @@ class Scenario:
     outages: list[LinkOutage] = field(default_factory=list)
     sync_interval_ms: int = 500  # slow sync leaves consensus itself to bring lagging validators along
     nodes: int = 0  # 0: n
+    block_period_ms: int = 0  # the proposer waits this long after its head's timestamp
     governance: list[Governance] = field(default_factory=list)
 
     @property
@@ -111,6 +112,7 @@ class Scenario:
 MAX_CHAOS_MS = 8_000
 MAX_OUTAGE_MS = 1_500
 SYNC_INTERVALS_MS = (500, 2_000, 8_000)
+BLOCK_PERIODS_MS = (0, 20, 100)
 KIND_WEIGHTS = {
     Kind.CLEAN: 1, Kind.MIXED: 6, Kind.OVERLOAD: 2, Kind.WIPED: 2, Kind.BYZANTINE_SYNC: 2, Kind.SET_CHANGE: 2
 }
@@ -123,7 +125,8 @@ def draw_scenario(rng: random.Random, seed: int, sizes: list[int]) -> Scenario:
     max_delay = rng.choice([10, 50, 200, 700])
     healed = LinkConditions(1, max_delay, 0.0, rng.choice([0.0, 0.02, 0.1]), rng.choice([0.0, 0.02]), 1_500)
     if kind is Kind.CLEAN:
-        return Scenario(seed, n, kind, 0, healed, healed, [Role.HONEST] * n)
+        return Scenario(seed, n, kind, 0, healed, healed, [Role.HONEST] * n,
+                        block_period_ms=rng.choice(BLOCK_PERIODS_MS))
     heal_ms = rng.randint(1_000, MAX_CHAOS_MS)
     chaos = LinkConditions(
         1,
@@ -200,4 +203,4 @@ def draw_scenario(rng: random.Random, seed: int, sizes: list[int]) -> Scenario:
         outages.append(LinkOutage(src, dst, start, min(heal_ms, start + rng.randint(50, MAX_OUTAGE_MS))))
     sync_interval = rng.choice(SYNC_INTERVALS_MS)
     return Scenario(seed, n, kind, heal_ms, chaos, healed, roles, crashes, partitions, outages, sync_interval,
-                    nodes, governance)
+                    nodes, rng.choice(BLOCK_PERIODS_MS), governance)

@@ -150,7 +150,7 @@ class SimWorld:
             qbft=QbftConfig(base_timeout_ms=BASE_TIMEOUT_MS),
             sync=SyncConfig(status_interval_ms=scenario.sync_interval_ms, request_timeout_ms=REQUEST_TIMEOUT_MS,
                             ban_ms=BAN_MS),
-            period_ms=0, allow_empty=True)
+            period_ms=scenario.block_period_ms, allow_empty=True)
         self.codec = RlpBlockCodec()
         self.events = EventQueue()
         self.network = VirtualNetwork(self.events, rng, scenario.chaos, self._deliver)
@@ -229,7 +229,7 @@ class SimWorld:
         if reference is not None:
             for entry in reference.chain.entries[1:]:
                 decoded = decode_payload(entry.sealed.block.payload)
-                r.set_changes += len(decoded[1]) if decoded else 0
+                r.set_changes += len(decoded.changes) if decoded else 0
         for node in self.nodes:
             if node.driver is not None:
                 r.sync_imported += node.driver.sync.stats["imported"]

@@ -64,7 +64,7 @@ def encode_sync_message(message: SyncMessage) -> bytes:
 
 
 def decode_sync_message(data: bytes) -> SyncMessage:
-    """Raises a MalformedWireMessage subclass (network.malformed_message, .message_too_large,
+    """Raises a MalformedWireMessage subclass (network.malformed_wire_message, .message_too_large,
     .unsupported_version, .too_many_items) for anything not canonical or out of bounds."""
     if len(data) > MAX_SYNC_MESSAGE_BYTES:
         raise MessageTooLarge(f"sync message of {len(data)} bytes exceeds {MAX_SYNC_MESSAGE_BYTES}")

@@ -14,7 +14,9 @@ import contextlib
 import functools
 import json
 import logging
+import ssl
 import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -37,14 +39,18 @@ WORKERS = web.AppKey("rpc_workers", ThreadPoolExecutor)
 
 HTTP_WORKER_THREADS = 4
 
+Middleware = Callable[[web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]],
+                      Awaitable[web.StreamResponse]]
 WS_HEARTBEAT_SECONDS = 30.0
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
 
-def create_app(backend: NodeBackend, *, limits: RpcLimits | None = None) -> web.Application:
-    """The JSON-RPC application for one node; all its state hangs off the app."""
+def create_app(backend: NodeBackend, *, limits: RpcLimits | None = None,
+               middlewares: Sequence[Middleware] = ()) -> web.Application:
+    """The JSON-RPC application for one node; all its state hangs off the app. `middlewares` run inside the
+    error middleware (e.g. node/rpc_exposure.py's caller authentication)."""
     limits = limits or RpcLimits()
-    app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[_error_middleware])
+    app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[_error_middleware, *middlewares])
     app[BACKEND] = backend
     app[LIMITS] = limits
     app[DISPATCHER] = Dispatcher(backend, limits)
@@ -62,14 +68,16 @@ async def _stop_workers(app: web.Application) -> None:
 
 
 async def serve(
-    backend: NodeBackend, host: str, port: int, *, limits: RpcLimits | None = None
+    backend: NodeBackend, host: str, port: int, *, limits: RpcLimits | None = None,
+    middlewares: Sequence[Middleware] = (), ssl_context: ssl.SSLContext | None = None,
 ) -> web.AppRunner:
     """Start listening; the caller owns the runner and calls `await runner.cleanup()` to stop."""
     runner = web.AppRunner(
-        create_app(backend, limits=limits), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+        create_app(backend, limits=limits, middlewares=middlewares), access_log=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     log_event(logger, logging.INFO, "rpc_listening", host=host, port=bound_port(runner))
     return runner

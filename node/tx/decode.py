@@ -7,6 +7,7 @@ coincurve directly (about five times faster than eth-account), since every node 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import rlp
 from coincurve import PublicKey
@@ -19,6 +20,7 @@ from node.tx.model import ACCESS_LIST, DYNAMIC_FEE, LEGACY, AccessList, Transact
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECP256K1_HALF_N = SECP256K1_N // 2
+RECOVERY_CACHE_SIZE = 1 << 16
 TX_GAS = 21_000
 TX_CREATE_GAS = 32_000
 
@@ -80,11 +82,20 @@ def recover_sender(msg_hash: bytes, r: int, s: int, y_parity: int) -> bytes:
         raise MalformedTransaction("invalid signature values (r, s out of range or high s)")
     if y_parity not in (0, 1):
         raise MalformedTransaction("invalid signature recovery id")
-    sig = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([y_parity])
+    sender = _recover_cached(msg_hash, r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([y_parity]))
+    if sender is None:
+        raise MalformedTransaction("signature does not recover a public key")
+    return sender
+
+
+@lru_cache(maxsize=RECOVERY_CACHE_SIZE)
+def _recover_cached(msg_hash: bytes, sig: bytes) -> bytes | None:
+    """Recovery is pure and a tx is recovered at admission and again in the block that carries it (proposal,
+    import), so the second time is a cache hit."""
     try:
         pub = PublicKey.from_signature_and_message(sig, msg_hash, hasher=None)
-    except Exception as exc:  # coincurve raises bare Exception subclasses
-        raise MalformedTransaction("signature does not recover a public key") from exc
+    except Exception:  # coincurve raises bare Exception subclasses
+        return None
     return keccak(pub.format(compressed=False)[1:])[12:]
 
 

@@ -58,3 +58,16 @@ def test_the_contracts_accept_the_whole_day_and_agree_with_it(evm_sessions) -> N
         assert (outstanding, LOAN_STATUS[status]) == (loan.outstanding, loan.status)
     fee = day.fees[0]
     assert suite.call("Clearing", "entryHash", text_id(fee.entry_id)) != b"\0" * 32
+    for figures in day.declared_figures():
+        declared = suite.call("CoLending", "figures", text_id(figures.bank))
+        assert tuple(declared) == (figures.tier1_net_capital, figures.total_loans, 20261124)
+
+
+def test_declared_figures_put_one_small_bank_past_its_single_partner_limit() -> None:
+    day = plan_day(24, 20261124)
+    balances = day.partner_balances()
+    for figures in day.declared_figures():
+        largest = max(v for (bank, _), v in balances.items() if bank == figures.bank)
+        over = largest * 10_000 > figures.tier1_net_capital * 2_500
+        assert over == (figures.bank == "HRBANK"), figures
+        assert figures.tier1_net_capital % 1_000_000 == 0 and figures.total_loans > figures.tier1_net_capital

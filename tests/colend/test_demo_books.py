@@ -98,3 +98,11 @@ def test_a_bank_without_a_closed_loan_still_gets_its_status_mistake(tmp_path: Pa
     assert BreakType.STATUS_MISMATCH in {p.break_type for p in planted}
     breaks = classify(chain, read_back(books, "MYBANK", tmp_path), MatchRules()).breaks
     assert sorted(breaks["break_id"].to_list()) == sorted(p.break_id for p in planted)
+
+
+def test_declared_figures_stay_out_of_the_books() -> None:
+    chain = pl.concat([chain_view("WEBANK"), records_to_frame([
+        rec("TIER1_NET_CAPITAL", 50_000_000, kind=RecordKind.DECLARED_FIGURE, bank="WEBANK", status=None, counterparty=None),
+    ])])  # fmt: skip
+    books, _ = plant_mistakes(chain, "WEBANK", seed=7, as_of=DAY)
+    assert "DECLARED_FIGURE" not in books["kind"].to_list()

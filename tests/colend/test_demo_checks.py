@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from colend.demo_checks import (
     NodeHead,
     allocations_sum_exactly,
     cycle_settled,
+    limits_reported,
     net_positions_sum_to_zero,
     nodes_agree,
     planted_breaks_found,
@@ -50,18 +52,21 @@ class FakeNode(BaseHTTPRequestHandler):
     state_root = ROOT
 
     def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if request["method"] == "colend_status":
-            result: object = {"head": {"number": hex(self.height)}}
-        else:
-            number = int(request["params"][0], 16)
-            result = {"number": hex(number), "hash": "0x" + f"{number:064x}", "stateRoot": self.state_root}
-        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result}).encode()
+        requests = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.dumps([self.answer(r) for r in requests] if isinstance(requests, list) else self.answer(requests)).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def answer(self, request: dict) -> dict:
+        if request["method"] == "colend_status":
+            result: object = {"head": {"number": hex(self.height)}}
+        else:
+            number = int(request["params"][0], 16)
+            result = {"number": hex(number), "hash": "0x" + f"{number:064x}", "stateRoot": self.state_root}
+        return {"jsonrpc": "2.0", "id": request["id"], "result": result}
 
     def log_message(self, *args: object) -> None:
         pass
@@ -95,12 +100,15 @@ def test_planted_breaks_must_be_found_exactly() -> None:
     ]
     found = [p.break_id for p in planted]
     assert found[1] == "DUPLICATE/BOOKS/REPAYMENT_ALLOCATION/R1/XWBANK/INTEREST"
-    assert planted_breaks_found("XWBANK", planted, found, residual=0).ok
-    missed = planted_breaks_found("XWBANK", planted, found[:1], residual=0)
+    assert planted_breaks_found("XWBANK", planted, found, 0, "BREAKS").ok
+    missed = planted_breaks_found("XWBANK", planted, found[:1], 0, "BREAKS")
     assert not missed.ok and "not found" in missed.detail and "R1/XWBANK" in missed.detail
-    extra = planted_breaks_found("XWBANK", planted, [*found, "AMOUNT_MISMATCH/CLEARING_ENTRY/E9"], residual=0)
+    extra = planted_breaks_found("XWBANK", planted, [*found, "AMOUNT_MISMATCH/CLEARING_ENTRY/E9"], 0, "BREAKS")
     assert not extra.ok and "unexpected" in extra.detail
-    assert not planted_breaks_found("XWBANK", planted, found, residual=1).ok
+    assert not planted_breaks_found("XWBANK", planted, found, 1, "BREAKS").ok
+    incomplete = planted_breaks_found("XWBANK", planted, found, 0, "INCOMPLETE")
+    assert not incomplete.ok and "INCOMPLETE" in incomplete.detail
+    assert planted_breaks_found("XWBANK", [], [], 0, "RECONCILED").ok
 
 
 def test_net_positions_must_sum_to_zero() -> None:
@@ -147,6 +155,23 @@ def test_allocations_must_sum_to_the_fen() -> None:
 
 
 def test_the_regulator_must_be_refused_by_the_permission_rule() -> None:
-    assert regulator_refused("ObserverCannotWrite").ok
-    assert not regulator_refused(None).ok
-    assert not regulator_refused("LoanNotFound").ok
+    assert regulator_refused("ObserverCannotWrite", "clearing.forbidden").ok
+    assert not regulator_refused(None, "clearing.forbidden").ok
+    assert not regulator_refused("LoanNotFound", "clearing.forbidden").ok
+    assert not regulator_refused("ObserverCannotWrite", None).ok, "its service must refuse writes too"
+
+
+def test_limits_must_be_reported_for_every_bank_and_a_breach_is_a_finding_not_a_failure() -> None:
+    from clearing.policy import DeclaredFigures, compute_exposures
+
+    tranches = pl.DataFrame({"loan_id": ["L1", "L1"], "bank": ["WEBANK", "HRBANK"], "servicer": ["WEBANK", "WEBANK"],
+                             "outstanding": [300_000, 700_000]})  # fmt: skip
+    day = dt.date(2026, 11, 24)
+    figures = {"WEBANK": DeclaredFigures("WEBANK", 10_000_000, 50_000_000, day),
+               "HRBANK": DeclaredFigures("HRBANK", 2_000_000, 50_000_000, day)}  # fmt: skip
+    report = compute_exposures(tranches, figures)
+    found = limits_reported(report, ["WEBANK", "HRBANK"])
+    assert found.ok and "HRBANK/WEBANK" in found.detail
+    missing = limits_reported(compute_exposures(tranches, {"WEBANK": figures["WEBANK"]}), ["WEBANK", "HRBANK"])
+    assert not missing.ok and "HRBANK" in missing.detail
+    assert not limits_reported(None, ["WEBANK"]).ok

@@ -14,9 +14,10 @@ from colend.settlement import ChainDesk, officers, settle_cycle
 def test_the_day_clears_to_settled_with_two_officers_per_payment(evm_sessions) -> None:
     suite, sessions = evm_sessions
     banks = {b: sessions[b] for b in BANKS}
-    post_day(plan_day(12, 8), banks)
+    posted = post_day(plan_day(12, 8), banks)
     log = settle_cycle(ChainDesk(banks), BANKS, closer="XWBANK", payment_date="20261124")
     assert log.status == "SETTLED"
+    assert log.netting.entries == sum(p.count("EntryPosted") for p in posted.values())
     assert cycle_settled(log).ok and net_positions_sum_to_zero(log.netting.positions).ok
     assert sorted(log.confirmed_by) == sorted(b for b, p in log.netting.positions.items() if p)
     for step in log.payments:

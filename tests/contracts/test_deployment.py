@@ -88,3 +88,13 @@ def test_an_unfinished_deployment_is_not_used(tmp_path: Path) -> None:
         unfinished.check_node(None)  # type: ignore[arg-type]  # refused before any call to the node
     with pytest.raises(DeploymentFileInvalid, match="no deployment file at"):
         load_deployment(tmp_path / "missing.json")
+
+
+def test_a_sent_tx_is_recorded_until_its_step_is_confirmed(tmp_path: Path) -> None:
+    d = sample()
+    started = Deployment(d.chain_id, d.deployer, d.compiler).with_pending("Consortium", "0x" + "12" * 32)
+    started.save(tmp_path / "d.json")
+    assert load_deployment(tmp_path / "d.json").pending == {"Consortium": "0x" + "12" * 32}
+    confirmed = started.with_contract("Consortium", d.contracts["Consortium"]).with_pending("bind", "0x" + "34" * 32)
+    assert confirmed.pending == {"bind": "0x" + "34" * 32}
+    assert "pending" not in confirmed.with_pending("bind", None).to_json()

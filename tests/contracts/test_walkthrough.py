@@ -15,5 +15,6 @@ def test_walkthrough_settles_and_shows_refusals() -> None:
     assert run(argparse.Namespace(), Console(file=buffer, width=200)) == 0
     text = buffer.getvalue()
     assert "ObserverCannotWrite" in text
+    assert "ServicerShareBelowFloor" in text  # the servicer's 30% floor of the 2021 notice
     assert "NotServicer" in text
     assert "cycle 1 is SETTLED" in text

@@ -16,7 +16,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from colend.ports import free_loopback_port
+from colend.ports import free_loopback_port as free_port
 
 ANVIL_DIR = Path(__file__).resolve().parent / "anvil"
 ANVIL_BIN = ANVIL_DIR / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -37,7 +37,7 @@ class AnvilNode:
         self.chain_id = chain_id
         self.zero_gas = zero_gas
         self.hardfork = hardfork
-        self.port = free_loopback_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

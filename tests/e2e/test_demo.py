@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,21 +28,24 @@ def test_demo_check_passes_and_reads_well_in_a_narrow_pipe(tmp_path: Path) -> No
     )  # fmt: skip
     out = done.stdout
     assert done.returncode == 0, out[-4000:] + done.stderr[-3000:]
-    assert "demo passed every check" in out and "FAIL" not in out
-    assert "stopped: node (exit 0)" in out
+    words = " ".join(out.split())
+    assert "demo passed every check" in words and "FAIL" not in words
+    assert "5 node(s) and 5 clearing services up" in words, "4 validators and the regulator's observer"
+    assert re.findall(r"\(exit (-?\d+)\)", words) == ["0"] * 10, "five services and five nodes stopped cleanly"
+    assert "check: nodes agree result: pass detail: 5 node(s) at height" in words, "all five on one block and state"
     assert "…" not in out, "a cell was truncated"
-    assert max(len(line) for line in out.splitlines()) <= NARROW
+    api_key = re.compile(r"^  (CLEARING_OFFICER|VIEWER|REGULATOR) \S+$")  # printed whole so that it copies whole
+    assert max(len(line) for line in out.splitlines() if not api_key.match(line)) <= NARROW
     assert "\x1b[" not in out, "no terminal escapes when piped"
     for bank in BANKS:
-        statement = json.loads((tmp_path / "report" / bank.lower() / "statement.json").read_text())["statement"]
-        assert statement["overall"]["residual"] == 0
-        assert sum(b["count"] for b in statement["overall"]["breaks"].values()) == 3, bank
+        log = (tmp_path / "services" / bank.lower() / "service.log").read_text()
+        assert re.search(r"event=run_finished .*verdict=BREAKS", log), f"{bank}'s own service ran its reconciliation"
     assert "还款分摊".encode("gb18030") in (tmp_path / "books" / "hrbank_books.csv").read_bytes()
 
 
 def test_demo_stays_up_until_ctrl_c_then_stops_every_process(tmp_path: Path) -> None:
     demo = subprocess.Popen(
-        [sys.executable, "-m", "colend", "demo", "--dir", str(tmp_path), "--loans", "4"],
+        [sys.executable, "-m", "colend", "demo", "--dir", str(tmp_path), "--loans", "4", "--network", "single"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
         env={**os.environ, "COLUMNS": "120", "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
@@ -53,8 +57,15 @@ def test_demo_stays_up_until_ctrl_c_then_stops_every_process(tmp_path: Path) -> 
             if "Ctrl-C stops everything" in line:
                 break
         assert any("Ctrl-C stops everything" in line for line in seen), "".join(seen)[-4000:]
-        node_pids = [int(pid) for pid in re.findall(r"running at \S+ \(pid (\d+)", "".join(seen))]
-        assert node_pids
+        words = " ".join("".join(seen).split())
+        pids = [int(pid) for pid in re.findall(r"running at \S+ \(pid (\d+)", words)]
+        assert len(pids) == 6, "a node and five clearing services"
+        dashboard = re.search(r"(http://127\.0\.0\.1:\d+)/dashboard/", words)
+        key = re.search(r"CLEARING_OFFICER (webank-officer-a\.[A-Za-z0-9_-]+)", words)
+        assert dashboard and key, words[-3000:]
+        request = urllib.request.Request(f"{dashboard[1]}/v1/cycles/1", headers={"X-API-Key": key[1]})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.loads(response.read())["cycle"]["status"] == "SETTLED", "the printed key opens WEBANK's service"
         assert demo.poll() is None, "still up, for exploring"
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)
@@ -62,6 +73,6 @@ def test_demo_stays_up_until_ctrl_c_then_stops_every_process(tmp_path: Path) -> 
         if demo.poll() is None:
             demo.kill()
     assert demo.returncode == 0, "".join(seen)[-3000:] + rest[-3000:]
-    assert "stopped: node (exit 0)" in rest
-    for pid in node_pids:
-        assert not Path(f"/proc/{pid}").exists(), f"node {pid} still running"
+    assert re.findall(r"\(exit (-?\d+)\)", " ".join(rest.split())) == ["0"] * 6
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists(), f"process {pid} still running"

@@ -2,8 +2,7 @@
 `colend contracts deploy`, three banks lend, clear and settle through standard JSON-RPC with gas priced by the
 node, then index and reconcile from the deployment file; a deployment file that does not fit the node is refused.
 
-To add a step (e.g. serving the clearing API), use the module fixtures: `ledger` has the settled chain, the
-deployment file and an index synced from it.
+The module fixture `ledger` holds the settled chain and its deployment file: further steps build on it.
 """
 
 from __future__ import annotations
@@ -12,6 +11,9 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +23,18 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 
 from clearing.index_store import IndexStore
 from clearing.indexer.follower import locate_suite, sync_from_node
+from colend.ports import free_loopback_port as free_port
 from contracts.deploy import deploy
 from contracts.deployment import Deployment, load_deployment
 from contracts.errors import ArtifactsChanged, BytecodeMismatch, ChainIdMismatch, ContractReverted, DeploymentDiffers
 from contracts.ids import bank_id, id_text, text_id
-from contracts.members_file import parse_members
+from contracts.members_file import load_members, parse_members
 from contracts.rpc_client import SuiteClient
+from contracts.tx_sender import TxSender
 from node.keyfiles import write_key
 from tests.e2e.anvil_node import AnvilNode, anvil_account
 from tests.e2e.test_indexer_follow import RECON_MAPPING
@@ -39,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAIN_ID = 31_337
 BANKS = {"WEBANK": 1, "MYBANK": 2, "XWBANK": 3}  # anvil account index of each bank
 REGULATOR = 4
+SERVICE_START_TIMEOUT_S = 60
 BLOCKS_BEFORE_DEPLOY = 5  # the chain has history before the suite: the index must start at the deployment
 SETTLED = 5
 
@@ -146,6 +152,18 @@ def test_deploy_wrote_a_deployment_file_that_a_rerun_leaves_alone(ledger: Ledger
     assert ledger.deployment_file.read_bytes() == before and ledger.w3.eth.block_number == head
 
 
+def test_a_tx_the_node_refuses_does_not_use_up_a_nonce(ledger: Ledger) -> None:
+    """An unfunded sender on a priced chain is refused at send; once funded, its next tx goes out with nonce 0
+    (a nonce kept from the refused one would leave it pending forever)."""
+    sender, poor = TxSender(ledger.w3), Account.create()
+    empty_contract = bytes.fromhex("60006000f3")
+    with pytest.raises(Web3RPCError, match=r"(?i)insufficient funds"):
+        sender.send(poor, None, empty_contract, timeout_s=10)
+    ledger.anvil.rpc("anvil_setBalance", poor.address, hex(10**18))
+    receipt = sender.send(poor, None, empty_contract, timeout_s=10)
+    assert receipt["status"] == 1 and ledger.w3.eth.get_transaction(receipt["transactionHash"])["nonce"] == 0
+
+
 def test_index_and_recon_follow_the_deployment_and_find_the_planted_breaks(ledger: Ledger, tmp_path: Path) -> None:
     url = ledger.anvil.url
     with IndexStore(tmp_path / "truth") as truth:
@@ -207,6 +225,12 @@ def test_a_deployment_file_that_does_not_fit_the_node_is_refused(
     synced = colend("index", "sync", "--node", ledger.anvil.url, "--deployment", str(bad), "--index", str(tmp_path / "idx"))
     assert synced.returncode == 2 and code in synced.stderr and message in synced.stderr
     assert "Traceback" not in synced.stderr
+    if change != "chain id":  # the deploy says it in its own words: test_deploy_refuses_a_deployment_file_of_another_chain
+        before, head = bad.read_bytes(), ledger.w3.eth.block_number
+        plan = load_members(ledger.deployment_file.parent / "members.toml")
+        with pytest.raises(error, match=message):
+            deploy(ledger.w3, anvil_account(0), plan, bad)
+        assert bad.read_bytes() == before and ledger.w3.eth.block_number == head  # nothing sent, nothing rewritten
 
 
 def test_deploy_refuses_a_deployment_file_of_another_chain(ledger: Ledger, tmp_path: Path) -> None:
@@ -274,5 +298,115 @@ def test_a_chain_whose_evm_predates_the_contracts_is_refused_before_any_tx(tmp_p
         assert done.returncode == 2 and "error [contracts.evm_too_old]" in done.stderr and "PUSH0" in done.stderr
         assert not (tmp_path / "deployment.json").exists() and anvil.rpc("eth_getTransactionCount", anvil_account(0).address,
                                                                          "latest") == "0x0"  # fmt: skip
+    finally:
+        anvil.stop()
+
+
+def get_json(url: str, key: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"X-API-Key": key} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def start_service(tmp_path: Path, name: str, node_url: str, deployment: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """`colend serve` for MYBANK beside the foreign node, with an officer's API key; returns (process, base URL, key)."""
+    root = tmp_path / name
+    root.mkdir()
+    write_key(root / "mybank.key", bytes(anvil_account(BANKS["MYBANK"]).key))
+    port = free_port()
+    (root / "service.toml").write_text(
+        f'[service]\nmode = "bank"\nbank = "MYBANK"\nport = {port}\n\n'
+        f'[node]\nurl = "{node_url}"\ndeployment = "{deployment}"\naccount_key_file = "mybank.key"\npoll_s = 0.2\n'
+    )
+    added = colend("serve-key", "add", "--config", str(root / "service.toml"), "--id", "officer", "--role", "CLEARING_OFFICER")
+    assert added.returncode == 0, added.stderr
+    with open(root / "service.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "colend", "serve", "--config", str(root / "service.toml")],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    return proc, f"http://127.0.0.1:{port}/v1", added.stdout.strip()
+
+
+def wait_for(proc: subprocess.Popen[bytes], base: str, ready: bool) -> dict:
+    """The service's /ready answer once it says `ready` (or, for ready=False, once the follower reports an error)."""
+    deadline = time.monotonic() + SERVICE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "colend serve exited"
+        try:
+            status, body = get_json(f"{base}/ready")
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+            continue
+        if (status == 200) == ready and (ready or body["follower_error"]):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"the service was not {'ready' if ready else 'refusing'} within {SERVICE_START_TIMEOUT_S} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_clearing_service_serves_the_foreign_chain_from_the_deployment_file(ledger: Ledger, tmp_path: Path) -> None:
+    proc, base, key = start_service(tmp_path, "served", ledger.anvil.url, ledger.deployment_file)
+    try:
+        ready = wait_for(proc, base, ready=True)
+        assert ready["follower_error"] is None and ready["chain_head"] == ledger.w3.eth.block_number
+        status, cycle = get_json(f"{base}/cycles/1", key)
+        assert status == 200 and cycle["cycle"]["status"] == "SETTLED"
+        assert cycle["cycle"]["opened_block"] == ledger.deployment.contracts["Clearing"].block  # followed from the deployment
+        mine = {p["bank"]: p["position_fen"] for p in cycle["positions"]["multilateral"]}
+        assert mine["MYBANK"] == ledger.client.call("Clearing", "position", 1, bank_id("MYBANK"))
+        assert all(i["state"] == "ACKNOWLEDGED" for i in cycle["settlement"]["instructions"])
+    finally:
+        stop(proc)
+
+
+def test_the_clearing_service_refuses_a_deployment_file_of_another_chain(ledger: Ledger, tmp_path: Path) -> None:
+    proc, base, _key = start_service(tmp_path, "refused", ledger.anvil.url, _altered(ledger, tmp_path, "chain id"))
+    try:
+        refused = wait_for(proc, base, ready=False)
+        assert refused["follower_error"].startswith("contracts.chain_id_mismatch: the node is chain 31337")
+        assert refused["index_block"] is None  # nothing was indexed from the wrong chain
+    finally:
+        stop(proc)
+
+
+def test_a_deploy_killed_with_a_tx_in_flight_resumes_without_sending_it_again(tmp_path: Path) -> None:
+    """kill -9 while the Consortium tx waits to be mined: the file names that tx, and the re-run waits for it
+    instead of deploying a second Consortium."""
+    anvil = AnvilNode(tmp_path / "anvil.log", chain_id=CHAIN_ID + 3)
+    anvil.start()
+    try:
+        deployer = anvil_account(0)
+        write_key(tmp_path / "deployer.key", bytes(deployer.key))
+        (tmp_path / "members.toml").write_text(members_toml({"WEBANK": anvil_account(1), "MYBANK": anvil_account(2)}, {}))
+        out = tmp_path / "deployment.json"
+        args = [sys.executable, "-m", "colend", "contracts", "deploy", "--rpc", anvil.url, "--key-file",
+                str(tmp_path / "deployer.key"), "--members", str(tmp_path / "members.toml"), "--out", str(out)]  # fmt: skip
+        anvil.rpc("evm_setAutomine", False)  # txs wait in the pool until mined by hand
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + SERVICE_START_TIMEOUT_S
+        while not (out.exists() and "pending" in json.loads(out.read_text())):
+            assert proc.poll() is None and time.monotonic() < deadline, "the deploy never recorded its tx"
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+        in_flight = load_deployment(out).pending["Consortium"]
+        anvil.rpc("evm_setAutomine", True)
+        anvil.rpc("evm_mine")
+        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        finished = load_deployment(out)
+        assert finished.complete and not finished.pending and finished.contracts["Consortium"].tx_hash == in_flight
+        assert anvil.rpc("eth_getTransactionCount", deployer.address, "latest") == hex(4)  # 3 contracts and the bind
+        SuiteClient.from_deployment(Web3(Web3.HTTPProvider(anvil.url)), finished)  # chain id and code check out
     finally:
         anvil.stop()

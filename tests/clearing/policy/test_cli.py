@@ -44,9 +44,11 @@ def test_json_report_and_exit_code_follow_the_limits(index: Path, capsys: pytest
 
     assert main(["recon", "limits", "--index", str(index), "--json", "--partner-limit-bps", "2499"]) == 1
     breach = json.loads(capsys.readouterr().out)["breaches"][0]
-    assert (breach["bank"], breach["partner"], breach["loans"]) == (
-        "MYBANK", "WEBANK", [{"loan_id": "LN-1", "servicer": "WEBANK", "outstanding_fen": 700_000}]
-    )  # fmt: skip
+    assert (breach["bank"], breach["partner"], breach["unlisted"]) == ("MYBANK", "WEBANK", {"loans": 0, "outstanding_fen": 0})
+    assert breach["loans"] == [{"loan_id": "LN-1", "servicer": "WEBANK", "outstanding_fen": 700_000}]
+    assert main(["recon", "limits", "--index", str(index), "--json", "--partner-limit-bps", "2499", "--max-loans", "0"]) == 1
+    breach = json.loads(capsys.readouterr().out)["breaches"][0]
+    assert (breach["loans"], breach["unlisted"]) == ([], {"loans": 1, "outstanding_fen": 700_000})
 
 
 @pytest.mark.parametrize("width", ["40", "200"])
@@ -66,4 +68,6 @@ def test_errors_have_codes_and_exit_2(tmp_path: Path, index: Path, capsys: pytes
     assert main(["recon", "limits", "--index", str(tmp_path / "missing")]) == 2
     assert "clearing.index_store" in capsys.readouterr().err
     assert main(["recon", "limits", "--index", str(index), "--joint-limit-bps", "10001"]) == 2
+    assert "clearing.invalid_limit" in capsys.readouterr().err
+    assert main(["recon", "limits", "--index", str(index), "--partner-limit-bps", "1", "--max-loans", "-1"]) == 2
     assert "clearing.invalid_limit" in capsys.readouterr().err

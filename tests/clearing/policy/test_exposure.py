@@ -140,7 +140,7 @@ def test_exposures_sum_to_tranche_balances_and_breach_iff_over_the_limit(
     tranches = build(raw_loans)
     declared = {b: figures(b, t1, total) for b, (t1, total) in raw_figures.items()}
     limits = Limits(partner_bps=partner_bps, joint_lending_bps=joint_bps)
-    result = compute_exposures(tranche_frame(tranches), declared, limits=limits)
+    result = compute_exposures(tranche_frame(tranches), declared, limits=limits, max_loans=None)
 
     members: dict[str, set[str]] = defaultdict(set)
     for t in tranches:
@@ -165,11 +165,28 @@ def test_exposures_sum_to_tranche_balances_and_breach_iff_over_the_limit(
             if over:
                 amounts = [c.outstanding for c in check.contributions]
                 assert sum(amounts) == check.exposure and amounts == sorted(amounts, reverse=True)
+                assert len(amounts) == check.loan_count and check.unlisted_loans == check.unlisted_outstanding == 0
                 assert check in result.breaches
             else:
                 assert check.contributions == ()
     assert set(result.undeclared) == {b.bank for b in result.banks} - set(declared)
     assert {b.bank for b in result.banks} == {t.bank for t in joint if t.outstanding > 0} | set(declared)
+
+
+@settings(max_examples=60, deadline=None)
+@given(loans_strategy, st.integers(0, 4))
+def test_a_breach_lists_its_largest_loans_and_sums_up_the_rest(raw_loans: list, max_loans: int) -> None:
+    frame = tranche_frame(build(raw_loans))
+    banks = sorted(set(frame.get_column("bank").to_list()))
+    breach_all = {b: figures(b, 0, 0) for b in banks}  # zero bases: every balance breaches
+    full = compute_exposures(frame, breach_all, max_loans=None)
+    short = compute_exposures(frame, breach_all, max_loans=max_loans)
+    assert len(full.breaches) == len(short.breaches)
+    for whole, part in zip(full.breaches, short.breaches, strict=True):
+        assert part.contributions == whole.contributions[:max_loans]
+        assert part.unlisted_loans == part.loan_count - len(part.contributions)
+        assert part.unlisted_outstanding == sum(c.outstanding for c in whole.contributions[max_loans:])
+        assert sum(c.outstanding for c in part.contributions) + part.unlisted_outstanding == part.exposure
 
 
 @settings(max_examples=100, deadline=None)

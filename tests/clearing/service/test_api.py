@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from clearing.service.state import AUDIT, CONFIG
+from clearing.service.state import AUDIT, CONFIG, RUNS
 from tests.clearing.service.conftest import as_
 
 pytestmark = pytest.mark.timeout(60)
@@ -182,13 +182,15 @@ async def test_a_run_started_by_request_reports_progress_and_a_statement(client)
     assert run["trigger"] == "request:alice"
     detail = await client.get(f"/v1/runs/{run_id}", headers=as_("rita"))
     assert detail.status == 200
+    page = await (await client.get(f"/dashboard/runs/{run_id}", headers=as_("vera"))).text()
+    assert "<strong>BREAKS</strong>" in page and "-1,234,492.89" in page  # chain total of entries, in yuan
 
 
 async def test_metrics_report_requests_lag_and_open_breaks_by_type_and_age(client) -> None:
     await client.get("/v1/cycles/1/status", headers=as_("vera"))
     text = await (await client.get("/metrics")).text()
     assert 'colend_http_requests_total{method="GET",route="/v1/cycles/{cycle_id}/status",status="200"} 1.0' in text
-    assert 'colend_open_breaks{age=' in text and 'type="MISSING_IN_BOOKS"' in text
+    assert "colend_open_breaks{age=" in text and 'type="MISSING_IN_BOOKS"' in text
     assert "colend_http_request_seconds_bucket" in text and "colend_recon_run_active 0.0" in text
 
 
@@ -201,3 +203,118 @@ async def test_openapi_is_3_1_and_documents_every_api_route(client) -> None:
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/PaymentRefIn")
     docs = await client.get("/v1/docs")
     assert docs.status == 200 and "/v1/cycles/{cycle_id}/status" in await docs.text()
+
+
+async def test_regulator_sees_exposures_and_the_breach_with_the_loan_causing_it(client) -> None:
+    assert (await client.get("/v1/regulator/exposures", headers=as_("alice"))).status == 403
+    report = await (await client.get("/v1/regulator/exposures", headers=as_("rita"))).json()
+    webank = next(b for b in report["banks"] if b["bank"] == "WEBANK")
+    assert webank["figures"]["tier1_net_capital_fen"] == 1_000_000
+    pair = next(p for p in webank["partners"] if p["partner"] == "MYBANK")
+    assert (pair["exposure_fen"], pair["limit_fen"], pair["status"]) == (300_000, 250_000, "BREACH")
+    breaches = (await (await client.get("/v1/regulator/breaches", headers=as_("rita"))).json())["breaches"]
+    assert [(b["rule"], b["bank"], b["partner"], [x["loan_id"] for x in b["loans"]]) for b in breaches] == [
+        ("PARTNER_TIER1", "WEBANK", "MYBANK", ["LN-1"])
+    ]
+    metrics = await (await client.get("/metrics")).text()
+    assert 'colend_policy_breach{bank="WEBANK",partner="MYBANK",rule="PARTNER_TIER1"} 1.0' in metrics
+    assert 'colend_policy_exposure_fen{bank="WEBANK",partner="MYBANK",rule="PARTNER_TIER1"} 300000.0' in metrics
+    page = await (await client.get("/dashboard/exposures", headers=as_("rita"))).text()
+    assert "LN-1 (3,000.00)" in page and "BREACH" in page
+
+
+async def test_a_payment_left_sending_by_a_crash_is_settled_from_the_chain_on_restart(world, signer) -> None:
+    import datetime as dt
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from clearing.service.app import build_app
+    from clearing.service.approvals import ApprovalStore, ProposalState
+    from tests.clearing.service.world import keyring
+
+    store = ApprovalStore(world.config.db("approvals"))
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    first = store.propose(bank="WEBANK", cycle_id=3, index=0, payment_ref="CNAPS-9", by="alice", at=now)
+    store.start_sending("WEBANK", first.proposal_id, by="bob", at=now)  # then the process dies
+    store.close()
+    async with TestClient(TestServer(build_app(world.config, keyring()))) as client:
+        page = await (await client.get("/v1/payments", headers=as_("vera"))).json()
+        assert page["items"][0]["state"] == ProposalState.FAILED.value
+        assert page["items"][0]["failure"].startswith("interrupted")
+        again = await client.post("/v1/cycles/3/instructions/0/payment", json={"payment_ref": "CNAPS-9"}, headers=as_("alice"))
+        assert again.status == 201  # the officers may enter it again
+
+
+async def test_a_regulator_service_reads_every_bank_and_writes_nothing(tmp_path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from clearing.service.app import build_app
+    from tests.clearing.service.world import build_world, keyring
+
+    world = build_world(tmp_path, mode="regulator")
+    async with TestClient(TestServer(build_app(world.config, keyring()))) as client:
+        cycles = await (await client.get("/v1/cycles", headers=as_("rita"))).json()
+        assert [c["cycle_id"] for c in cycles["items"]] == [3, 2, 1]
+        entries = await client.get("/v1/entries?bank=MYBANK", headers=as_("rita"))
+        assert entries.status == 200 and [e["entry_id"] for e in (await entries.json())["items"]] == ["E1"]
+        refused = await client.post("/v1/runs", headers=as_("rita"))
+        assert refused.status == 403
+        status = await client.get("/v1/cycles/2/status", headers=as_("rita"))
+        assert status.status == 200
+
+
+async def test_changed_books_start_a_run_by_themselves(tmp_path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from clearing.service.app import build_app
+    from tests.clearing.service.world import build_world, keyring
+
+    world = build_world(tmp_path, watch_s=0.05)
+    async with TestClient(TestServer(build_app(world.config, keyring()))) as client:
+
+        async def runs() -> list[dict]:
+            return (await (await client.get("/v1/runs", headers=as_("vera"))).json())["items"]
+
+        async def finished(count: int):
+            items = await runs()
+            return items if len(items) >= count and all(r["finished_at"] for r in items) else None
+
+        first = await wait_for(lambda: finished(1))  # books never reconciled by this service: a first run
+        assert [r["trigger"] for r in first] == ["books_changed"]
+        world.books.write_text(world.books.read_text().replace("-26.00", "-25.00"))  # E2 corrected in the books
+        second = await wait_for(lambda: finished(2))
+        assert second[0]["trigger"] == "books_changed"
+        detail = await (await client.get("/v1/breaks/AMOUNT_MISMATCH/CLEARING_ENTRY/E2", headers=as_("vera"))).json()
+        assert detail["item"]["state"] == "RESOLVED" and detail["history"][-1]["actor"] == "system"
+        assert not client.server.app[RUNS].books_changed()  # unchanged since the last run: nothing more starts
+
+
+async def test_the_status_answer_follows_each_new_block(client) -> None:
+    from clearing.service.state import SETTLEMENT
+    from contracts.ids import text_id
+    from tests.clearing.service.world import event
+
+    before = await (await client.get("/v1/cycles/3/status", headers=as_("vera"))).json()
+    assert before["instructions"][0]["state"] == "UNPAID"
+    client.server.app[SETTLEMENT].apply_block(
+        6, [event("PaymentRecorded", cycleId=3, index=0, payer=text_id("WEBANK"), paymentRef=text_id("CNAPS-7"))]
+    )
+    after = await (await client.get("/v1/cycles/3/status", headers=as_("vera"))).json()
+    assert after["instructions"][0]["state"] == "PAID" and after["instructions"][0]["payment_ref"] == "CNAPS-7"
+    assert (await client.get("/v1/cycles/2/status", headers=as_("vera"))).status == 404
+
+
+async def test_a_run_that_fails_keeps_its_error_code_and_the_service_goes_on(client, world) -> None:
+    (world.root / "mapping.toml").write_text("[columns]\nkey = 'ref_no'\n")  # no amount, kind, date: unusable
+    started = await client.post("/v1/runs", headers=as_("alice"))
+    run_id = (await started.json())["run_id"]
+
+    async def finished():
+        run = await (await client.get(f"/v1/runs/{run_id}", headers=as_("vera"))).json()
+        return run if run["finished_at"] else None
+
+    run = await wait_for(finished)
+    assert run["verdict"] is None and run["error_code"] == "clearing.bad_mapping"
+    assert (await client.get("/v1/cycles/1/status", headers=as_("vera"))).status == 200
+    again = await client.post("/v1/runs", headers=as_("alice"))
+    assert again.status == 202  # the failed run does not block the next one

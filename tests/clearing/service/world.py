@@ -94,6 +94,9 @@ def index_records() -> list:
         rec("E2", -2_500, counterparty="MYBANK", cycle_id="1", status="POSTED"),
         rec("E6", -123_456_789, counterparty="MYBANK", cycle_id="3", status="POSTED"),
         rec("E1", -10_000, bank="MYBANK", counterparty=BANK, cycle_id="1", status="POSTED"),
+        # WEBANK's declaration: 25% of 1,000,000 tier-1 is 250,000 < its 300,000 in LN-1 with MYBANK: a breach
+        rec("TIER1_NET_CAPITAL", 1_000_000, kind=RecordKind.DECLARED_FIGURE, counterparty=None, status="DECLARED"),
+        rec("TOTAL_LOANS", 10_000_000, kind=RecordKind.DECLARED_FIGURE, counterparty=None, status="DECLARED"),
     ]
 
 

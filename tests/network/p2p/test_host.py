@@ -13,6 +13,7 @@ import pytest
 from colend.ports import free_loopback_port
 from network.errors import NotAMember
 from network.p2p.abc import Channel, StaticPeer
+from network.p2p.channel import ChannelTransport
 from network.p2p.handshake import ChainTag
 from network.p2p.host import HostConfig, P2PHost
 from network.pki.identity import NodeIdentity
@@ -228,3 +229,31 @@ async def test_a_frame_over_the_size_limit_drops_the_sender(net: Net, ca: Minted
     big.broadcast(Channel.TX, b"x" * 4096)
     await until(lambda: ("MYBANK", "network.frame_too_large") in small.refusals)
     assert got == [b"ok"]
+
+
+class Handler:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, bytes, bytes]] = []
+
+    def on_peer_connected(self, peer: bytes) -> None:
+        self.events.append(("up", peer, b""))
+
+    def on_peer_disconnected(self, peer: bytes) -> None:
+        self.events.append(("down", peer, b""))
+
+    def on_message(self, peer: bytes, payload: bytes) -> None:
+        self.events.append(("msg", peer, payload))
+
+
+async def test_a_channel_is_a_peer_addressed_transport_with_peer_events_and_disconnect(net: Net, ca: MintedCa) -> None:
+    a = await net.host(*ca.node("a", "WEBANK")[:2])
+    b = await net.host(*ca.node("b", "MYBANK")[:2], peers=(peer_of(a),), redial_min_s=5, redial_max_s=5)
+    handler = Handler()
+    ChannelTransport(a, Channel.CONSENSUS).set_handler(handler)
+    b_transport = ChannelTransport(b, Channel.CONSENSUS)
+    await until(lambda: ("up", b.identity.address, b"") in handler.events)
+    b_transport.send(a.identity.address, b"to a")
+    await until(lambda: ("msg", b.identity.address, b"to a") in handler.events)
+    ChannelTransport(a, Channel.TX).disconnect(b.identity.address, "served a bad block")
+    await until(lambda: ("down", b.identity.address, b"") in handler.events)
+    assert ("MYBANK", "network.peer_penalised") in a.refusals

@@ -540,3 +540,34 @@ def test_consensus_block_codec_round_trips_and_hashes_the_header(tmp_path):
             codec.decode(garbage)
     with pytest.raises(ChainIntegrityError):
         from_consensus(replace(carried, payload=Block(block.header, block.txs, (b"\x01" * 65,)).encode()), engine.limits)
+
+
+# -- sync imports on the engine -----------------------------------------------------------------------------
+
+
+def test_a_synced_block_that_does_not_execute_is_rejected_and_one_with_another_state_halts(tmp_path):
+    from network.abc import SealedBlock
+    from network.errors import BlockRejected, ChainHalted
+    from node.consensus.chain_adapter import EngineChain
+
+    source = open_engine(tmp_path / "source")
+    source.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
+    block = producer(source).produce_once()
+    replica = open_engine(tmp_path / "replica")
+    chain = EngineChain(replica, addr(VALIDATOR))
+    codec = NodeBlockCodec()
+
+    def sealed(header) -> tuple[SealedBlock, bytes]:
+        """Re-sealed by the validator: a quorum vouches for it, so only execution can tell."""
+        carried = to_consensus(Block(header, block.txs))
+        block_hash = codec.hash(carried)
+        return SealedBlock(carried, (make_commit_seal(block_hash, PrivateKeySigner(VALIDATOR)),)), block_hash
+
+    with pytest.raises(BlockRejected) as rejected:
+        chain.import_block(*sealed(block.header.with_(gas_used=block.header.gas_used + 1)))
+    assert rejected.value.code == "network.block_rejected" and replica.head.number == 0 and not replica.halted
+    with pytest.raises(ChainHalted) as halted:
+        chain.import_block(*sealed(block.header.with_(state_root=b"\x07" * 32)))
+    assert halted.value.code == "network.chain_halted" and replica.halted and replica.head.number == 0
+    with pytest.raises(ChainHalted):  # a halted node imports nothing more, not even the true block
+        chain.import_block(SealedBlock(to_consensus(block), block.seals), block.hash)
