@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from colend.ports import free_loopback_port
 from network.errors import NotAMember
 from network.p2p.abc import Channel, StaticPeer
 from network.p2p.channel import ChannelTransport
@@ -82,15 +82,9 @@ async def test_two_members_connect_and_exchange_frames_both_ways(net: Net, ca: M
     assert sorted(got) == [("a", b.identity.address, b"vote"), ("b", a.identity.address, b"tx")]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_both_ends_dialling_each_other_keep_one_session(net: Net, ca: MintedCa) -> None:
     (tls_a, signer_a, _), (tls_b, signer_b, _) = ca.node("a", "WEBANK"), ca.node("b", "MYBANK")
-    port_a, port_b = free_port(), free_port()
+    port_a, port_b = free_loopback_port(), free_loopback_port()
     peer_a = StaticPeer(f"wss://127.0.0.1:{port_a}/p2p", "WEBANK", signer_a.address)
     peer_b = StaticPeer(f"wss://127.0.0.1:{port_b}/p2p", "MYBANK", signer_b.address)
     a, b = await asyncio.gather(net.host(tls_a, signer_a, peers=(peer_b,), listen_port=port_a),
