@@ -7,7 +7,8 @@ state queries for an older block raise HistoricalStateUnavailable rather than an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
@@ -97,6 +98,9 @@ class EngineBackend:
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
         return self.engine.submit(raw)
+
+    def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
+        return self.engine.front.prefetch(raws)
 
     # -- state ---------------------------------------------------------------------------------------
 

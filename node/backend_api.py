@@ -8,7 +8,8 @@ Methods raise `node.errors.NodeError` subclasses; anything else is an internal e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,6 +64,9 @@ class NodeBackend(Protocol):
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
         """Admit a signed tx to the pool; returns its hash. Raises MalformedTransaction / TxRejected."""
+
+    def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
+        """A batch is about to send these raw txs: the node may start verifying them ahead (on other cores)."""
 
     def call(self, request: CallRequest, tag: BlockTag) -> bytes:
         """Execute without committing; raises ExecutionReverted with the revert data on revert."""

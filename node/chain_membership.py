@@ -33,19 +33,19 @@ class ChainMembership:
 
     def refresh(self) -> bool:
         """Re-read the members at the head; True if anything changed."""
-        consortium = self.engine.executor.consortium
+        committed = self.engine.committed  # the head state, read without waiting for a block to execute
+        consortium = committed.consortium
         if consortium is None:
             return False
         members: dict[str, tuple[str, bool]] = {}
-        with self.engine.lock:
-            result = self.engine.executor.call(ZERO_ADDRESS, consortium, MEMBER_IDS)
-            if not result.success:
-                raise StoreCorrupted("Consortium.memberIds() failed on the head state")
-            (ids,) = abi_decode(["bytes32[]"], result.output)
-            for raw in ids:
-                reply = self.engine.executor.call(ZERO_ADDRESS, consortium, MEMBER + abi_encode(["bytes32"], [raw]))
-                _name, role, active = abi_decode(["string", "uint8", "bool"], reply.output)
-                members[id_text(raw)] = (CHAIN_ROLES.get(role, "NONE"), bool(active))
+        result = committed.call(ZERO_ADDRESS, consortium, MEMBER_IDS)
+        if not result.success:
+            raise StoreCorrupted("Consortium.memberIds() failed on the head state")
+        (ids,) = abi_decode(["bytes32[]"], result.output)
+        for raw in ids:
+            reply = committed.call(ZERO_ADDRESS, consortium, MEMBER + abi_encode(["bytes32"], [raw]))
+            _name, role, active = abi_decode(["string", "uint8", "bool"], reply.output)
+            members[id_text(raw)] = (CHAIN_ROLES.get(role, "NONE"), bool(active))
         changed = members != self.members
         self.members = members
         return changed

@@ -50,7 +50,9 @@ class NodeConfig:
     block_period_ms: int = DEFAULT_BLOCK_PERIOD_MS
     allow_empty_blocks: bool = False
     max_txs_per_block: int = DEFAULT_MAX_TXS_PER_BLOCK
+    max_block_gas: int = 0  # gas a proposer puts in one block; 0: up to the chain's block gas limit
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
+    recover_senders_in_workers: bool = True  # signature recovery of RPC batches in worker processes
     pool: PoolLimits = field(default_factory=PoolLimits)
     role: str = "validator"  # an observer never votes and refuses writes
     member_id: str = ""
@@ -71,8 +73,9 @@ class NodeConfig:
             "rpc": {"host": self.rpc_host, "port": self.rpc_port, "token_file": self.rpc_token_file,
                     "client_ca": self.rpc_client_ca},
             "chain": {"block_period_ms": self.block_period_ms, "allow_empty_blocks": self.allow_empty_blocks,
-                      "max_txs_per_block": self.max_txs_per_block},
-            "txpool": {"max_tx_bytes": self.max_tx_bytes, **asdict(self.pool)},
+                      "max_txs_per_block": self.max_txs_per_block, "max_block_gas": self.max_block_gas},
+            "txpool": {"max_tx_bytes": self.max_tx_bytes, "recover_senders_in_workers": self.recover_senders_in_workers,
+                       **asdict(self.pool)},
             "metrics": {"port": self.metrics_port},
         }
         if self.p2p is not None:
@@ -99,7 +102,9 @@ def load_config(path: str | Path) -> NodeConfig:
         block_period_ms=int(chain.get("block_period_ms", defaults.block_period_ms)),
         allow_empty_blocks=bool(chain.get("allow_empty_blocks", defaults.allow_empty_blocks)),
         max_txs_per_block=int(chain.get("max_txs_per_block", defaults.max_txs_per_block)),
+        max_block_gas=int(chain.get("max_block_gas", defaults.max_block_gas)),
         max_tx_bytes=int(pool.get("max_tx_bytes", defaults.max_tx_bytes)),
+        recover_senders_in_workers=bool(pool.get("recover_senders_in_workers", defaults.recover_senders_in_workers)),
         pool=limits,
         role=_role(node.get("role", defaults.role)),
         member_id=str(node.get("member_id", defaults.member_id)),

@@ -143,11 +143,13 @@ class ChainEngine:
     # -- blocks ---------------------------------------------------------------------------------------
 
     def propose(self, timestamp_ms: int, proposer: bytes, max_txs: int, allow_empty: bool = False,
-                extra_data: bytes = b"") -> PendingBlock | None:
-        """Execute the next block from the pool; None when there is nothing to put in it."""
+                extra_data: bytes = b"", max_gas: int | None = None) -> PendingBlock | None:
+        """Execute the next block from the pool; None when there is nothing to put in it. `max_gas` caps the
+        gas the proposer selects (below the chain's block gas limit), so a block executes well within a round."""
+        limit = self.genesis.block_gas_limit if max_gas is None else min(max_gas, self.genesis.block_gas_limit)
         with self.lock:
             self._check_running()
-            txs = self.front.select(lambda s: self.account(s).nonce, max_txs, self.genesis.block_gas_limit)
+            txs = self.front.select(lambda s: self.account(s).nonce, max_txs, limit)
             if not txs and not allow_empty:
                 return None
             timestamp_ms = max(timestamp_ms, self.head.timestamp_ms + 1)

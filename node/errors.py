@@ -128,3 +128,9 @@ class ReadOnlyNode(NodeError):
 
     code = "node.read_only_node"
     rpc_code = -32000
+
+
+class RpcExposedWithoutAuth(NodeError):
+    """The node's RPC would listen beyond loopback with no caller authentication: it refuses to start."""
+
+    code = "node.rpc_exposed_without_auth"

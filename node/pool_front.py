@@ -7,12 +7,14 @@ while a block executes; the engine takes txs out of the pool through select/prun
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from node.committed_state import CommittedState
 from node.permissions import PermissionCache
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
+from node.tx.recovery import SenderRecovery
 from node.txpool.admission import PoolLimits
 from node.txpool.pool import TxPool
 
@@ -25,10 +27,16 @@ class PoolFront:
         self.lock = threading.Lock()  # the pool alone
         self.permissions = PermissionCache(committed.can_write)
         self.tx_arrived = threading.Event()
+        self.recovery: SenderRecovery | None = None  # the node process recovers senders on other cores
+
+    def prefetch(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
+        """Start recovering the senders of a batch of raw txs about to be submitted (see node.tx.recovery)."""
+        return self.recovery.prefetch(raws) if self.recovery is not None else nullcontext()
 
     def submit(self, raw: bytes) -> bytes:
         """Decode, verify and admit a raw tx; returns its hash or raises MalformedTransaction/TxRejected."""
-        return self.submit_tx(decode_transaction(raw, self.limits))
+        sender = self.recovery.take(raw) if self.recovery is not None else None
+        return self.submit_tx(decode_transaction(raw, self.limits, trusted_sender=sender))
 
     def submit_tx(self, tx: Transaction) -> bytes:
         allowed = self.permissions.permitted(tx.sender)

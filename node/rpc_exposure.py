@@ -18,15 +18,11 @@ from network.pki.files import read_cert
 from network.pki.identity import identity_from_der
 from network.pki.revocation import RevocationList
 from node.config import NodeConfig
-from node.errors import NodeError
+from node.errors import RpcExposedWithoutAuth
 from node.rpc.server import Middleware
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 UNAUTHORIZED = -32001
-
-
-class RpcExposedWithoutAuth(NodeError):
-    code = "rpc_exposed_without_auth"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from node.engine import ChainEngine
 from node.keyfiles import read_key
 from node.resume_file import ResumeFile
 from node.store.chain_store import ChainStore
+from node.tx.recovery import SenderRecovery
 
 log = logging.getLogger("colend.node")
 RESUME_FILE = "consensus.resume"
@@ -41,7 +42,8 @@ def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusT
     """The network's driver on this node's engine; with no transport it is a lone validator (n = 1)."""
     signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     return ConsensusDriver(
-        EngineChain(engine, signer.address, config.max_txs_per_block), signer, NodeBlockCodec(),
+        EngineChain(engine, signer.address, config.max_txs_per_block, config.max_block_gas or None), signer,
+        NodeBlockCodec(),
         transport or LoopbackTransport(), thread, ResumeFile(config.path(config.data_dir) / RESUME_FILE),
         WallClock(), DriverConfig(period_ms=config.block_period_ms, allow_empty=config.allow_empty_blocks))
 
@@ -57,6 +59,8 @@ async def run_node(config: NodeConfig) -> int:
 
     guard = rpc_guard(config)  # an RPC exposed beyond loopback without auth never starts
     engine = open_engine(config)
+    if config.recover_senders_in_workers:
+        engine.front.recovery = SenderRecovery(engine.limits)
     backend = EngineBackend(engine, node_id=config.node_id)
     thread = ConsensusThread()
     driver = consensus_driver(config, engine, thread)
@@ -93,6 +97,8 @@ async def run_node(config: NodeConfig) -> int:
         failed = True
         log.critical("event=consensus_failed", exc_info=True)
     await runner_rpc.cleanup()
+    if engine.front.recovery is not None:
+        engine.front.recovery.close()
     engine.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)
     return 2 if engine.halted or failed else 0

@@ -1,13 +1,16 @@
 """bench.node's workload, the same signed bytes for every node under test: client-signed Clearing.postEntry and
 Clearing.postEntries txs sent as JSON-RPC batches, one keep-alive connection per sender, timed until the last
-receipt exists; meanwhile a reader measures eth_call latency on its own connection."""
+receipt exists; meanwhile a reader process measures eth_call latency on its own connection."""
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as EventType
 
 from contracts.ids import bank_id, text_id
 from contracts.suite import suite_codecs
@@ -57,40 +60,46 @@ def build(keys: dict[str, bytes], chain_id: int, clearing: bytes, consortium: by
     return Workload(single, batched, probe)
 
 
-@dataclass
-class Probe:
-    """eth_call round trips, timed one after another on a dedicated connection while a phase runs."""
+def _probe_loop(port: int, call: dict, stop: EventType, out: Connection) -> None:
+    """In its own process, so the sending threads' GIL never delays a probe: the latencies are the node's."""
+    client = JsonRpcClient(port)
+    body = client.encode_batch([("eth_call", [call, "latest"])])
+    latencies, errors = [], 0
+    while True:
+        began = time.perf_counter()
+        reply = client.post(*body)[0]
+        latencies.append((time.perf_counter() - began) * 1000)
+        errors += "error" in reply
+        if len(latencies) == 1:
+            out.send("ready")
+        if stop.wait(0.005):
+            break
+    client.close()
+    out.send((latencies, errors))
 
-    port: int
-    call: dict
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+
+class Probe:
+    """eth_call round trips, one after another on a dedicated connection from a separate process."""
+
+    def __init__(self, port: int, call: dict) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._results, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_probe_loop, args=(port, call, self._stop, sender), daemon=True)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        client = JsonRpcClient(self.port)
-        body = client.encode_batch([("eth_call", [self.call, "latest"])])
-        while not self._stop.is_set():
-            began = time.perf_counter()
-            reply = client.post(*body)[0]
-            self.latencies_ms.append((time.perf_counter() - began) * 1000)
-            self.errors += "error" in reply
-            self._stop.wait(0.005)
-        client.close()
+        """Returns once the reader has made its first call (an interpreter starts in a fraction of a second)."""
+        self._process.start()
+        assert self._results.recv() == "ready"
 
     def stop(self) -> dict[str, object]:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        values = sorted(self.latencies_ms)
+        latencies, errors = self._results.recv()
+        self._process.join()
+        values = sorted(latencies)
         if not values:
             return {"calls": 0}
-        return {"calls": len(values), "errors": self.errors, "p50_ms": round(percentile(values, 0.50), 2),
+        return {"calls": len(values), "errors": errors, "p50_ms": round(percentile(values, 0.50), 2),
                 "p99_ms": round(percentile(values, 0.99), 2), "max_ms": round(values[-1], 2)}
 
 

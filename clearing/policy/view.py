@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from clearing.policy.model import CheckStatus, ExposureReport, LimitCheck, Rule
-from clearing.report.table import fen
+from contracts.money import fen
 
 STATUS_STYLES = {CheckStatus.PASS: "green", CheckStatus.BREACH: "bold red", CheckStatus.UNDECLARED: "yellow"}
 RULE_BASES = {Rule.PARTNER_TIER1: "tier-1", Rule.JOINT_TOTAL_LOANS: "loans"}

@@ -18,12 +18,12 @@ from aiohttp import web
 
 from clearing.errors import BadRequest, ClearingError, Unauthenticated
 from clearing.recon.breaks import AGE_BUCKET_NAMES, BreakState, BreakType, first_seen_window
-from clearing.report.table import fen
 from clearing.service import api
 from clearing.service.access import OFFICER_WRITE, PRINCIPAL, PUBLIC, READ, access, principal, scope
 from clearing.service.keys import Role
 from clearing.service.middlewares import KEY_COOKIE
 from clearing.service.state import BREAKS, CONFIG, KEYS, POLICY, RUN_HISTORY, RUNS, SETTLEMENT
+from contracts.money import fen
 
 TEMPLATES = Path(__file__).parent / "templates"
 routes = web.RouteTableDef()

@@ -21,6 +21,9 @@ from node.genesis_setup import new_genesis, new_member
 from node.keyfiles import new_private_key, write_key
 
 CA_NAME = "Colend Consortium CA"
+# What a proposer puts in one block: every validator (and the observer) must execute it well within a round
+# timeout on a shared machine, or multi-MB batch blocks time rounds out and round changes carry them again.
+CONSORTIUM_MAX_BLOCK_GAS = 150_000_000
 
 
 def _now() -> dt.datetime:
@@ -83,6 +86,7 @@ def _peer(entry: NodeEntry) -> PeerConfig:
 def _write_node_config(root: Path, entry: NodeEntry, everyone: tuple[NodeEntry, ...], block_period_ms: int) -> None:
     peers = tuple(_peer(e) for e in everyone if e.name != entry.name)
     config = NodeConfig(node_id=entry.name, rpc_port=entry.rpc_port, block_period_ms=block_period_ms, role=entry.role,
+                        max_block_gas=CONSORTIUM_MAX_BLOCK_GAS,
                         member_id=entry.member, metrics_port=entry.metrics_port,
                         p2p=P2PConfig(port=entry.p2p_port, peers=peers))
     config.write(entry.config(root))

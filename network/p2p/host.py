@@ -130,7 +130,7 @@ class P2PHost:
         self._loop_thread = threading.get_ident()
         app = web.Application()
         app.router.add_get(P2P_PATH, self._accept_ws)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         server = self._runner.server
         assert server is not None
@@ -366,9 +366,14 @@ class P2PHost:
                 receive = self._receivers.get(data[0]) if data else None
                 if receive is not None:
                     self._safely(receive, session.address, data[1:])
-            elif msg.type == WSMsgType.TEXT:
-                with contextlib.suppress(NetworkError):
-                    parse_frame(str(msg.data), "none")
+            elif msg.type == WSMsgType.TEXT:  # after the handshake, text is only ever a refusal: why it drops us
+                try:
+                    parse_frame(str(msg.data), "refuse")
+                except RefusedByPeer as exc:
+                    self._refused(session.identity.member_id, exc)
+                    session.close_code = exc.code
+                except NetworkError:
+                    session.close_code = HandshakeFailed.code
                 break
             elif msg.type == WSMsgType.ERROR:
                 exc = session.ws.exception()

@@ -12,7 +12,7 @@ class QbftError(Exception):
 class MalformedMessage(QbftError):
     """Bytes that do not decode to a well-formed consensus message; the core drops them."""
 
-    code = "network.malformed_message"
+    code = "network.malformed_consensus_message"
 
 
 class InvalidSignature(QbftError):

@@ -4,7 +4,8 @@ a virtual network and virtual time; the world checks safety, agreement and liven
 Safety: every block an honest node stores carries a quorum of valid seals of the set in force at its
 height, and no two honest nodes store different blocks, or compute different states, at one height.
 Liveness: once the network is healed and at most f validators are faulty, every running honest node
-(wiped ones included, which only sync can bring back) reaches the target height before the deadline.
+(wiped ones included, which only sync can bring back) reaches the target height before the deadline, and
+past the block that applied the last voted validator-set change.
 """
 
 from __future__ import annotations
@@ -162,6 +163,8 @@ class SimWorld:
         self.result = SeedResult(scenario.seed, scenario.n, str(scenario.kind), len(scenario.faulty()),
                                  self._faults())
         self.final: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, state) first stored by an honest node
+        self.changes_final = 0  # voted set changes carried by final blocks
+        self.change_height = 0  # the height of the last of them
         self.target: int | None = None
         self.done = False
         self._active_partition: Partition | None = None
@@ -280,8 +283,12 @@ class SimWorld:
         self._check_done()
 
     def _check_done(self) -> None:
-        if self.target is not None:
-            self.done = all(self.nodes[i].height >= self.target for i in self.must_progress)
+        """Done once every node that must progress reaches the target and, when set changes were voted, a
+        block past the last of them: every change has been applied and sealed under on every honest node."""
+        if self.target is None or self.changes_final < len(self.approved):
+            return
+        target = max(self.target, self.change_height + 1)
+        self.done = all(self.nodes[i].height >= target for i in self.must_progress)
 
     # -- what the drivers do, seen from outside ----------------------------------------------------------
 
@@ -312,6 +319,11 @@ class SimWorld:
             validators = node.chain.validators_at(height)
             if not verify_commit_seals(entry.block_hash, entry.sealed.seals, validators):
                 self._violation("bad_commit_seals", node, height)
+            if height not in self.final:
+                decoded = decode_payload(entry.sealed.block.payload)
+                if decoded is not None and decoded.changes:
+                    self.changes_final += len(decoded.changes)
+                    self.change_height = height
             first = self.final.setdefault(height, (entry.block_hash, entry.state))
             if first[0] != entry.block_hash:
                 self._violation("conflicting_final_blocks", node, height)

@@ -52,6 +52,14 @@ class Receipt:
                                        rlp_encode(self.cumulative_gas_used), logs,
                                        rlp_encode(self.contract_address or b""), rlp_encode(self.revert_data)])
 
+    def consensus_encoding(self, tx_type: int, bloom: bytes) -> bytes:
+        """Ethereum's receipt (EIP-2718: type || rlp([status, cumulativeGasUsed, logsBloom, logs]), legacy
+        untyped), what receiptsRoot commits to; logs framed by hand as in encode()."""
+        logs = encode_list_of_encoded([_encode_log(log) for log in self.logs])
+        body = encode_list_of_encoded([rlp_encode(self.status), rlp_encode(self.cumulative_gas_used), rlp_encode(bloom),
+                                       logs])
+        return body if tx_type == 0 else bytes([tx_type]) + body
+
     @classmethod
     def from_fields(cls, f: list) -> Receipt:
         n = rlp.sedes.big_endian_int.deserialize

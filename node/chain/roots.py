@@ -10,17 +10,18 @@ ordered keys is built in one pass bottom-up from the sorted keys, the way geth's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_hash.auto import keccak
 from trie.utils.nodes import compute_extension_key, compute_leaf_key
 
-from node.chain.bloom import BLOOM_BYTES, logs_bloom
+from node.chain.bloom import BLOOM_BYTES, bloom_int
 from node.chain.receipt import Receipt
 from node.chain.rlp_codec import Item
 from node.chain.rlp_codec import encode as rlp_encode
-from node.tx.model import LEGACY, Transaction
+from node.tx.model import Transaction
 
 EMPTY_TRIE_ROOT = keccak(rlp_encode(b""))  # 0x56e81f17...b421
 
@@ -29,30 +30,41 @@ def ordered_trie_root(items: Sequence[bytes]) -> bytes:
     """Root of the trie {rlp(i): items[i]}."""
     if not items:
         return EMPTY_TRIE_ROOT
-    pairs = sorted((_nibbles(rlp_encode(i)), item) for i, item in enumerate(items))
+    pairs = sorted(zip(_index_keys(len(items)), items, strict=False))
     return keccak(rlp_encode(_node(pairs, 0)))
 
 
-def _nibbles(key: bytes) -> tuple[int, ...]:
-    out = []
-    for byte in key:
-        out.append(byte >> 4)
-        out.append(byte & 0x0F)
-    return tuple(out)
+_KEYS: list[tuple[int, ...]] = []  # nibbles of rlp(i), for every index seen so far: the same for every block
+
+
+def _index_keys(count: int) -> list[tuple[int, ...]]:
+    while len(_KEYS) < count:
+        _KEYS.append(tuple(n for byte in rlp_encode(len(_KEYS)) for n in (byte >> 4, byte & 0x0F)))
+    return _KEYS[:count]
+
+
+@functools.lru_cache(maxsize=4_096)
+def _leaf_key(nibbles: tuple[int, ...]) -> bytes:
+    return compute_leaf_key(nibbles)
+
+
+@functools.lru_cache(maxsize=4_096)
+def _extension_key(nibbles: tuple[int, ...]) -> bytes:
+    return compute_extension_key(nibbles)
 
 
 def _node(pairs: list[tuple[tuple[int, ...], bytes]], depth: int) -> list[Item]:
     """The node for `pairs` (sorted, distinct keys sharing their first `depth` nibbles)."""
     if len(pairs) == 1:
         key, value = pairs[0]
-        return [compute_leaf_key(key[depth:]), value]
+        return [_leaf_key(key[depth:]), value]
     first, last = pairs[0][0], pairs[-1][0]  # sorted: the common prefix of all is that of the extremes
     common = 0
     limit = min(len(first), len(last)) - depth
     while common < limit and first[depth + common] == last[depth + common]:
         common += 1
     if common:
-        return [compute_extension_key(first[depth : depth + common]), _ref(_node(pairs, depth + common))]
+        return [_extension_key(first[depth : depth + common]), _ref(_node(pairs, depth + common))]
     branch: list[Item] = [b""] * 17
     start = 0
     if len(pairs[0][0]) == depth:  # a key ending here holds the branch's value
@@ -78,13 +90,6 @@ def tx_root(raw_txs: Sequence[bytes]) -> bytes:
     return ordered_trie_root(raw_txs)
 
 
-def consensus_receipt(tx_type: int, receipt: Receipt, bloom: bytes) -> bytes:
-    """The receipt as Ethereum commits to it (EIP-2718): what receiptsRoot is built from."""
-    logs = [log.fields() for log in receipt.logs]
-    body = rlp_encode([receipt.status, receipt.cumulative_gas_used, bloom, logs])
-    return body if tx_type == LEGACY else bytes([tx_type]) + body
-
-
 @dataclass(frozen=True, slots=True)
 class BlockRoots:
     tx_root: bytes
@@ -94,9 +99,10 @@ class BlockRoots:
 
 def block_roots(txs: Sequence[Transaction], receipts: Sequence[Receipt]) -> BlockRoots:
     """The header's commitments to a block's txs and receipts; each receipt's bloom is computed once."""
-    blooms = [logs_bloom(r.logs) for r in receipts]
-    encoded = [consensus_receipt(tx.type, r, b) for tx, r, b in zip(txs, receipts, blooms, strict=True)]
+    blooms = [bloom_int(r.logs) for r in receipts]
+    encoded = [r.consensus_encoding(tx.type, bloom.to_bytes(BLOOM_BYTES, "big"))
+               for tx, r, bloom in zip(txs, receipts, blooms, strict=True)]
     block_bloom = 0
     for bloom in blooms:
-        block_bloom |= int.from_bytes(bloom, "big")
+        block_bloom |= bloom
     return BlockRoots(tx_root([tx.raw for tx in txs]), ordered_trie_root(encoded), block_bloom.to_bytes(BLOOM_BYTES, "big"))

@@ -23,10 +23,12 @@ DEFAULT_MAX_TXS_PER_BLOCK = 5_000
 
 
 class EngineChain:
-    def __init__(self, engine: ChainEngine, proposer: bytes, max_txs: int = DEFAULT_MAX_TXS_PER_BLOCK) -> None:
+    def __init__(self, engine: ChainEngine, proposer: bytes, max_txs: int = DEFAULT_MAX_TXS_PER_BLOCK,
+                 max_gas: int | None = None) -> None:
         self.engine = engine
         self.proposer = proposer
         self.max_txs = max_txs
+        self.max_gas = max_gas  # None: the chain's block gas limit
         self.last_block: Block | None = None  # the last block committed through consensus
         self._executed: dict[bytes, PendingBlock] = {}  # block hash -> executed proposal of this height
 
@@ -47,7 +49,8 @@ class EngineChain:
         engine = self.engine
         assert height == engine.head.number + 1
         engine.tx_arrived.clear()  # before selecting: a tx admitted from here on wakes the next try
-        pending = engine.propose(timestamp_ms, self.proposer, self.max_txs, allow_empty=allow_empty)
+        pending = engine.propose(timestamp_ms, self.proposer, self.max_txs, allow_empty=allow_empty,
+                                 max_gas=self.max_gas)
         if pending is None:
             return None
         block = Block(pending.header, tuple(pending.execution.included))

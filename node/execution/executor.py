@@ -253,8 +253,11 @@ class EvmExecutor:
         evm = self._evm
         out = BlockExecution()
         senders: set[bytes] = set()
+        # canWrite reads the Consortium's storage alone, which only a successful call into the Consortium
+        # changes, and every such change emits an event from it: between two of those the answers stand.
+        permitted: dict[bytes, bool] = {}
         for tx in txs:
-            reason = self._skip_reason(tx, out.gas_used, ctx.gas_limit)
+            reason = self._skip_reason(tx, out.gas_used, ctx.gas_limit, permitted)
             if reason:
                 if strict:
                     raise TxSkipped(f"tx 0x{tx.hash.hex()}: {reason}")
@@ -266,6 +269,8 @@ class EvmExecutor:
                 evm.insert_account_info(hexaddr(tx.sender), pyrevm.AccountInfo(
                     nonce=tx.nonce + 1, balance=info.balance, code_hash=info.code_hash, code=info.code))
             senders.add(tx.sender)
+            if permitted and (tx.to == self.consortium or any(log.address == self.consortium for log in logs)):
+                permitted.clear()
             out.gas_used += result.gas_used
             contract = created
             if tx.to is None and contract is None:
@@ -277,7 +282,7 @@ class EvmExecutor:
         self.collect_touched(out, senders)
         return out
 
-    def _skip_reason(self, tx: Transaction, gas_used: int, gas_limit: int) -> str:
+    def _skip_reason(self, tx: Transaction, gas_used: int, gas_limit: int, permitted: dict[bytes, bool]) -> str:
         if tx.chain_id != self.chain_id:
             return "wrong chain id"
         if gas_used + tx.gas_limit > gas_limit:
@@ -285,7 +290,10 @@ class EvmExecutor:
         expected = self._evm.basic(hexaddr(tx.sender)).nonce
         if tx.nonce != expected:
             return f"nonce {tx.nonce} is not the account nonce {expected}"
-        if not self._permitted_here(tx.sender):
+        allowed = permitted.get(tx.sender)
+        if allowed is None:
+            allowed = permitted[tx.sender] = self._permitted_here(tx.sender)
+        if not allowed:
             return "sender not permitted to write"
         return ""
 

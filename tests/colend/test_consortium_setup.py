@@ -11,6 +11,7 @@ from cryptography import x509
 
 from colend.cli import main
 from colend.consortium.layout import read_manifest
+from colend.consortium.setup import CONSORTIUM_MAX_BLOCK_GAS
 from network.pki.files import read_cert
 from network.pki.identity import node_identity
 from network.pki.revocation import load_crl_serials
@@ -72,6 +73,7 @@ def test_one_genesis_for_all_with_the_banks_nodes_as_validators_and_every_node_p
         assert (entry.folder(consortium) / "genesis.json").read_text() == genesis
         config = load_config(entry.config(consortium))
         assert config.role == entry.role and config.member_id == entry.member and config.rpc_host == "127.0.0.1"
+        assert config.max_block_gas == CONSORTIUM_MAX_BLOCK_GAS  # blocks every node executes well within a round
         assert config.p2p is not None and config.p2p.port == entry.p2p_port
         assert {(p.member, p.address) for p in config.p2p.peers} == {
             (n.member, n.address) for n in manifest.nodes if n.name != entry.name}

@@ -173,6 +173,7 @@ def test_the_observer_refuses_writes_and_serves_reads(cluster: Cluster) -> None:
         reply = rpc.batch([("eth_sendRawTransaction", ["0x" + cluster.signed_tx("WEBANK").hex()])])[0]
         cluster.nonces["WEBANK"] -= 1  # refused: the nonce is still free
         assert reply["error"]["code"] == -32000 and "observer" in reply["error"]["message"]
+        assert reply["error"]["data"]["code"] == "node.read_only_node"
         tx_hash = cluster.send("mybank-0", "WEBANK")
         receipt = eventually("the observer to hold the tx", lambda: rpc.call("eth_getTransactionReceipt", tx_hash))
         block = rpc.call("eth_getBlockByNumber", receipt["blockNumber"], True)

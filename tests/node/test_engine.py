@@ -210,3 +210,14 @@ def test_on_chain_suspension_takes_effect_mid_block_and_at_admission(tmp_path):
     assert len(engine.pool) == 0 and engine.account(addr(BANK_B)).nonce == 1
     with pytest.raises(NotPermitted):
         engine.submit(after)
+
+
+def test_a_proposer_gas_budget_caps_a_block_below_the_chain_limit_and_leaves_the_rest_pooled(tmp_path):
+    engine = open_engine(tmp_path / "db")
+    for nonce in range(5):
+        engine.submit(tx(BANK_A, nonce, b"\x22" * 20, gas=100_000))
+    capped = engine.propose(engine.head.timestamp_ms + 1, addr(VALIDATOR), 100, max_gas=250_000)
+    assert capped is not None and len(capped.execution.included) == 2  # 2 x 100k fit in 250k, a third does not
+    engine.abandon(capped)
+    whole = engine.propose(engine.head.timestamp_ms + 1, addr(VALIDATOR), 100)
+    assert whole is not None and len(whole.execution.included) == 5

@@ -11,8 +11,9 @@ import pytest
 
 from network.pki.tls import client_context
 from node.config import NodeConfig, P2PConfig
+from node.errors import RpcExposedWithoutAuth
 from node.rpc.server import bound_port, serve
-from node.rpc_exposure import RpcExposedWithoutAuth, rpc_guard
+from node.rpc_exposure import rpc_guard
 from tests.network.pki_factory import MintedCa
 from tests.node.rpc.memory_backend import MemoryBackend
 

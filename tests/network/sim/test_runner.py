@@ -51,6 +51,8 @@ def test_hundreds_of_seeds_with_every_fault_kind_stay_safe_live_and_in_agreement
         summary["runs_per_fault"])
     assert summary["faulty_validators"] > MANY_SEEDS // 3  # faults were really injected
     assert summary["wiped_data_recoveries"] > 0 and summary["validator_set_changes"] > 0
+    assert all(r.set_changes == 2 for r in results if r.kind == Kind.SET_CHANGE)  # added and removed, every run
+    assert all(r.wiped_recoveries for r in results if r.kind == Kind.WIPED)
     assert summary["sync_blocks_imported"] > 0 and summary["sync_peers_penalised"] > 0
     assert {r.n for r in results} == set(SIZES)
     assert all(r.max_height >= HEIGHTS for r in results)

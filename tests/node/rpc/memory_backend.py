@@ -11,7 +11,8 @@ Execution is a documented toy, not the EVM:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import rlp
@@ -190,6 +191,9 @@ class MemoryBackend:
         if self.auto_mine:
             self.mine()
         return tx.hash
+
+    def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def call(self, request: CallRequest, tag: BlockTag) -> bytes:
         self.calls.append(f"call:{tag}")

@@ -1,0 +1,43 @@
+"""Senders recovered in worker processes are the ones decode_transaction finds in-process, and a raw tx a worker
+cannot decode is decoded again by the admitting thread, which reports why: admission behaves the same."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from node.errors import MalformedTransaction
+from node.tx.decode import DecodeLimits, decode_transaction
+from node.tx.recovery import MIN_BATCH, SenderRecovery
+from tests.node.support import BANK_A, BANK_B, CHAIN_ID, addr, tx
+
+LIMITS = DecodeLimits(CHAIN_ID, 10**9)
+
+
+@pytest.fixture(scope="module")
+def recovery() -> Iterator[SenderRecovery]:
+    pool = SenderRecovery(LIMITS, workers=1)
+    yield pool
+    pool.close()
+
+
+def test_prefetched_senders_match_in_process_recovery(recovery: SenderRecovery) -> None:
+    raws = [tx(BANK_A if n % 2 else BANK_B, n, b"\x22" * 20) for n in range(MIN_BATCH * 5)]
+    with recovery.prefetch(raws):
+        senders = [recovery.take(raw) for raw in raws]
+    assert senders == [decode_transaction(raw, LIMITS).sender for raw in raws]
+    assert set(senders) == {addr(BANK_A), addr(BANK_B)}
+
+
+def test_undecodable_or_unknown_raws_fall_back_to_in_process_decoding(recovery: SenderRecovery) -> None:
+    good = [tx(BANK_A, n, b"\x22" * 20) for n in range(MIN_BATCH)]
+    bad = good[0][:-5]  # truncated: not RLP any more
+    with recovery.prefetch([*good, bad]):
+        assert recovery.take(bad) is None
+        with pytest.raises(MalformedTransaction):
+            decode_transaction(bad, LIMITS, trusted_sender=recovery.take(bad))
+    assert recovery.take(good[1]) is None  # forgotten once the batch is done
+    small = good[:2]
+    with recovery.prefetch(small):  # too small a batch to hand off
+        assert recovery.take(small[0]) is None
