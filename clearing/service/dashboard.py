@@ -2,7 +2,7 @@
 assigning and resolving breaks and starting runs, each answered by a redirect back (post/redirect/get).
 
 It reads through the same helpers as the API, so scope rules and amounts agree; amounts are shown in yuan
-with thousands separators (clearing.report.table.fen), times in the bank's zone from the config.
+with thousands separators (contracts.money.fen, the one formatter), times in the bank's zone from the config.
 """
 
 from __future__ import annotations

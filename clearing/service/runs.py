@@ -36,7 +36,6 @@ log = logging.getLogger("clearing.service.runs")
 WORKER_THREADS = 1
 
 
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, bank TEXT NOT NULL, trigger TEXT NOT NULL,
