@@ -49,12 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.restart", description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000, help="clearing entries the node holds")
     parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (2,500 entries)")
+    parser.add_argument("--keep", type=Path, help="build the node in this new directory and keep it (to profile)")
     args = parser.parse_args(argv)
     if args.tiny:
         args.entries = 2_500
     entry_txs = max(1, args.entries // ENTRIES_PER_TX)
     with tempfile.TemporaryDirectory(prefix="colend-bench-") as tmp:
-        root = Path(tmp) / "node"
+        root = args.keep or Path(tmp) / "node"
         port, info = init_node(root, 200)
         keys = {b: bytes.fromhex(Path(info["members"][b]["keyFile"]).read_text().strip()[2:]) for b in BANKS}
         genesis = Genesis.from_json(json.loads(Path(info["genesis"]).read_text()))

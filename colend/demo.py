@@ -269,16 +269,16 @@ def _heading(out: Console, title: str) -> None:
 def _stay_up(out: Console, launchers: list[ProcessLauncher]) -> bool:
     """Keep the consortium running for exploring until Ctrl-C (SIGINT) or SIGTERM: True; a child died: False."""
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    out.print("the consortium keeps running: open the dashboards with the API keys above, query the nodes with any "
-              "Ethereum client; Ctrl-C stops everything")  # fmt: skip
+    # Both signals only set the event: a Ctrl-C landing inside a print must not unwind the demo half-way.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        out.print("the consortium keeps running: open the dashboards with the API keys above, query the nodes with "
+                  "any Ethereum client; Ctrl-C stops everything")  # fmt: skip
         while not stop.wait(0.5):
             if not all(launcher.running() for launcher in launchers):
                 out.print("a node or service exited on its own; stopping the others")
                 return False
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return True

@@ -21,16 +21,7 @@ from colend.demo_checks import Finding
 from colend.demo_services import ApiKey
 from colend.posting import Posted
 from colend.settlement import SettlementLog
-
-
-def fen(amount: int | None) -> str:
-    """Int fen as yuan with thousands separators, by integer arithmetic only."""
-    if amount is None:
-        return ""
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(amount), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
-
+from contracts.money import fen
 
 COMFORTABLE_CELL = 20  # longer cells (hashes, URLs) may fold inside a table; shorter ones should not
 

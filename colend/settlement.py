@@ -14,9 +14,8 @@ from typing import Protocol
 
 from colend.errors import FourEyesViolation
 from colend.posting import BankSession
+from contracts.enums import CYCLE_STATUS
 from contracts.ids import bank_id, id_text, text_id
-
-CYCLE_STATUS = {1: "OPEN", 2: "CLOSED", 3: "NETTED", 4: "CONFIRMED", 5: "SETTLED", 6: "DISPUTED"}
 
 
 @dataclass(frozen=True)

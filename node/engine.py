@@ -77,8 +77,8 @@ class ChainEngine:
         """Load the durable head state into fresh EVMs (the executor's and the readers')."""
         state = load_head(self.store)
         self._commitment = state.commitment
-        self.executor.load(state.accounts.items(), self.store.code, self.store.storage())
-        self.committed.load(Head(state.header, state.hash), state.accounts, self.store.code, self.store.storage())
+        self.committed.load(Head(state.header, state.hash), state.accounts, self.store.code, self.store.storage(),
+                            also=(self.executor,))
         self.front.permissions.clear()
 
     # -- the committed head and the pool (reads never take `lock`) -------------------------------------

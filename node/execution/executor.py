@@ -95,33 +95,19 @@ class EvmExecutor:
     # -- state loading -------------------------------------------------------------------------------
 
     def load(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
-             storage: Iterable[tuple[bytes, int, int]]) -> None:
-        """Replace the EVM with a fresh one holding exactly this state, all of it in the database layer."""
-        self._evm = self._fresh_evm()
-        self._coinbase = hexaddr(ZERO_ADDRESS)
-        self._known_codes = {EMPTY_CODE_HASH}
-        self._insert(accounts, code_of, storage)
+             storage: Iterable[tuple[bytes, int, int]], *, also: Sequence[EvmExecutor] = ()) -> None:
+        """Replace the EVM (and those of `also`) with a fresh one holding exactly this state, all of it in the
+        database layer. One pass over `storage` fills them all: at start-up the store is read once, not per EVM."""
+        executors = (self, *also)
+        for executor in executors:
+            executor._evm = executor._fresh_evm()
+            executor._coinbase = hexaddr(ZERO_ADDRESS)
+            executor._known_codes = {EMPTY_CODE_HASH}
+        _insert_state(executors, list(accounts), code_of, storage)
 
     def _insert(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
                 storage: Iterable[tuple[bytes, int, int]]) -> None:
-        """Into pyrevm's database layer: requires an empty journal, and undoes each insert's account load."""
-        evm = self._evm
-        if evm.journal_state:
-            raise JournalFormatError("state must be written while the journal is empty")
-        for address, record in accounts:
-            code = None if record.code_hash == EMPTY_CODE_HASH else code_of(record.code_hash)
-            evm.insert_account_info(hexaddr(address), pyrevm.AccountInfo(
-                nonce=record.nonce, balance=record.balance, code_hash=record.code_hash, code=code))
-            self._known_codes.add(record.code_hash)
-        snapshot, insert, revert = evm.snapshot, evm.insert_account_storage, evm.revert
-        hexes: dict[bytes, str] = {}
-        for address, slot, value in storage:
-            target = hexes.get(address)
-            if target is None:
-                target = hexes[address] = hexaddr(address)
-            checkpoint = snapshot()
-            insert(target, slot, value)  # lands in the DB layer, survives the revert
-            revert(checkpoint)
+        _insert_state((self,), list(accounts), code_of, storage)
 
     def apply(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
         """Write a committed block's net effects back into the (reverted) EVM, the way load() would (in any
@@ -320,3 +306,28 @@ class EvmExecutor:
 
 def create_address(sender: bytes, nonce: int) -> bytes:
     return keccak(rlp_encode([sender, nonce]))[12:]
+
+
+def _insert_state(executors: Sequence[EvmExecutor], accounts: list[tuple[bytes, AccountRecord]],
+                  code_of: Callable[[bytes], bytes], storage: Iterable[tuple[bytes, int, int]]) -> None:
+    """Into each EVM's database layer. pyrevm writes a storage insert to the database only while the account is
+    not loaded in the journal, and the insert loads it: so each insert sits between a snapshot and a revert
+    (a second insert after one snapshot lands in the journal and the revert drops it). Requires empty journals."""
+    for executor in executors:
+        evm = executor._evm
+        if evm.journal_state:
+            raise JournalFormatError("state must be written while the journal is empty")
+        for address, record in accounts:
+            code = None if record.code_hash == EMPTY_CODE_HASH else code_of(record.code_hash)
+            evm.insert_account_info(hexaddr(address), pyrevm.AccountInfo(
+                nonce=record.nonce, balance=record.balance, code_hash=record.code_hash, code=code))
+            executor._known_codes.add(record.code_hash)
+    writers = [(e._evm.snapshot, e._evm.insert_account_storage, e._evm.revert) for e in executors]
+    last_address, target = b"", ""
+    for address, slot, value in storage:
+        if address != last_address:  # the store yields slots grouped by address
+            last_address, target = address, hexaddr(address)
+        for snapshot, insert, revert in writers:
+            checkpoint = snapshot()
+            insert(target, slot, value)  # lands in the DB layer, survives the revert
+            revert(checkpoint)

@@ -30,7 +30,9 @@ def start_up(root: Path) -> tuple[subprocess.Popen[str], list[str]]:
 
 
 def children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    """Child processes of every thread of `pid` (nodes may be started from worker threads side by side)."""
+    return sorted(int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                  for c in (task / "children").read_text().split())
 
 
 def test_up_stops_every_node_on_ctrl_c_and_exits_non_zero_when_a_node_dies(tmp_path: Path) -> None:
