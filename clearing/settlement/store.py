@@ -17,8 +17,8 @@ from pathlib import Path
 from clearing.errors import SettlementStoreError
 from clearing.records import id_text
 from contracts.abi import DecodedEvent
+from contracts.enums import CYCLE_STATUS
 
-CYCLE_STATUS = {1: "OPEN", 2: "CLOSED", 3: "NETTED", 4: "CONFIRMED", 5: "SETTLED", 6: "DISPUTED"}
 ZERO32 = b"\0" * 32
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
