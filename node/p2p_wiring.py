@@ -10,9 +10,7 @@ Prometheus /metrics is served when configured.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 import time
 from collections.abc import Callable
 
@@ -20,7 +18,6 @@ from aiohttp import web
 
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver
-from network.errors import ChainHalted
 from network.p2p.abc import Channel, StaticPeer
 from network.p2p.channel import ChannelTransport
 from network.p2p.handshake import ChainTag
@@ -40,7 +37,6 @@ from node.rpc_exposure import rpc_guard
 from node.tx_gossip import TxGossip
 
 log = logging.getLogger("colend.node")
-POLL_S = 0.5
 
 
 def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembership) -> P2PHost:
@@ -74,7 +70,7 @@ def _count_round_changes(driver: ConsensusDriver, metrics: NodeMetrics) -> None:
 
 async def run_consortium_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
-    from node.service import consensus_driver, open_engine
+    from node.service import consensus_driver, open_engine, run_until_stopped, start_consensus
 
     guard = rpc_guard(config)  # before anything opens: an exposed RPC without auth never starts
     engine = open_engine(config)
@@ -102,32 +98,11 @@ async def run_consortium_node(config: NodeConfig) -> int:
     metrics_runner: web.AppRunner | None = None
     if config.metrics_port:
         metrics_runner = await metrics.serve(config.rpc_host, config.metrics_port)
-    await thread.start(driver, engine)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    consensus = asyncio.create_task(thread.run())
+    stop, consensus = await start_consensus(thread, driver, engine)
     log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d role=%s member=%s p2p=%d",
              config.node_id, engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(),
              config.rpc_host, bound_port(rpc), config.role, config.member_id, host.port)
-    failed = False
-    stopping = asyncio.create_task(stop.wait())
-    while not stop.is_set() and not consensus.done():
-        await asyncio.wait({stopping, consensus}, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
-        if engine.halted:
-            log.critical("event=node_halted reason=%s", engine.halted)
-            break
-    stopping.cancel()
-    thread.stop()
-    try:
-        await consensus
-    except ChainHalted:
-        failed = True
-        log.critical("event=node_halted reason=state_commitment_mismatch", exc_info=True)
-    except Exception:
-        failed = True
-        log.critical("event=consensus_failed", exc_info=True)
+    failed = await run_until_stopped(engine, thread, consensus, stop)
     await host.stop()
     await rpc.cleanup()
     if metrics_runner is not None:

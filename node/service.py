@@ -27,6 +27,7 @@ from node.tx.recovery import SenderRecovery
 
 log = logging.getLogger("colend.node")
 RESUME_FILE = "consensus.resume"
+SUPERVISE_POLL_S = 0.5  # how often a running node looks for a halt
 
 
 def open_engine(config: NodeConfig) -> ChainEngine:
@@ -69,20 +70,38 @@ async def run_node(config: NodeConfig) -> int:
                     "cannot finalize blocks on its own", len(engine.validators_for(engine.head.number + 1)))
     runner_rpc = await serve(backend, config.rpc_host, config.rpc_port, middlewares=guard.middlewares,
                              ssl_context=guard.ssl_context)
+    stop, consensus = await start_consensus(thread, driver, engine)
+    # Logged only once a SIGTERM would be handled: whoever waits for this line may stop the node cleanly at once.
+    log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d", config.node_id,
+             engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,
+             bound_port(runner_rpc))
+    failed = await run_until_stopped(engine, thread, consensus, stop)
+    await runner_rpc.cleanup()
+    if engine.front.recovery is not None:
+        engine.front.recovery.close()
+    engine.store.close()
+    log.info("event=node_stopped head=%d", engine.head.number)
+    return 2 if engine.halted or failed else 0
+
+
+async def start_consensus(thread: ConsensusThread, driver: ConsensusDriver,
+                          engine: ChainEngine) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """Starts the consensus thread and turns SIGINT/SIGTERM into a stop event (a lone or a consortium node)."""
     await thread.start(driver, engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    consensus = asyncio.create_task(thread.run())
-    # Logged only once a SIGTERM would be handled: whoever waits for this line may stop the node cleanly at once.
-    log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d", config.node_id,
-             engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,
-             bound_port(runner_rpc))
+    return stop, asyncio.create_task(thread.run())
+
+
+async def run_until_stopped(engine: ChainEngine, thread: ConsensusThread, consensus: asyncio.Task[None],
+                            stop: asyncio.Event) -> bool:
+    """Serves until a stop signal, a halt or the end of consensus, then stops consensus; True if it failed."""
     failed = False
     stopping = asyncio.create_task(stop.wait())
     while not stop.is_set() and not consensus.done():
-        await asyncio.wait({stopping, consensus}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({stopping, consensus}, timeout=SUPERVISE_POLL_S, return_when=asyncio.FIRST_COMPLETED)
         if engine.halted:
             log.critical("event=node_halted reason=%s", engine.halted)
             break
@@ -96,9 +115,4 @@ async def run_node(config: NodeConfig) -> int:
     except Exception:
         failed = True
         log.critical("event=consensus_failed", exc_info=True)
-    await runner_rpc.cleanup()
-    if engine.front.recovery is not None:
-        engine.front.recovery.close()
-    engine.store.close()
-    log.info("event=node_stopped head=%d", engine.head.number)
-    return 2 if engine.halted or failed else 0
+    return failed
