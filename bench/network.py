@@ -1,7 +1,7 @@
 """A real consortium on this machine: 4 validator processes + 1 observer over mutual TLS, QBFT between them.
 Prints one JSON object.
 
-Run: python -m bench.network [--tiny]   (or python bench/network.py)
+Run: python -m bench.network [--tiny]
 
 - tx_per_s: client-signed single-entry txs (Clearing.postEntry), one sender per bank, each bank's txs sent to
   its own validator (so the load goes round-robin over all four), from the first send to the last receipt;
@@ -17,7 +17,6 @@ cores with the client, so every figure is against that ceiling; `note` says wher
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import subprocess
@@ -28,50 +27,21 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from colend.consortium.layout import read_manifest  # noqa: E402
-from colend.consortium.operate import start_all, stop_all  # noqa: E402
-from colend.launcher import NodeLauncher  # noqa: E402
-from contracts.ids import bank_id, text_id  # noqa: E402
-from contracts.suite import suite_codecs  # noqa: E402
-from node.keyfiles import read_key  # noqa: E402
-from node.tx.signing import sign_dynamic_fee  # noqa: E402
+from bench.support.discover import ROOT
+from colend.consortium.layout import read_manifest
+from colend.consortium.operate import start_all, stop_all
+from colend.launcher import NodeLauncher
+from contracts.ids import bank_id, text_id
+from contracts.suite import suite_codecs
+from node.keyfiles import read_key
+from node.rpc.client import JsonRpcClient
+from node.tx.signing import sign_dynamic_fee
 
 BANKS = ("WEBANK", "MYBANK", "XWBANK", "HRBANK")
 CHAIN_ID = 20_250
 VALUE_DATE = 20261124
 RPC_BATCH = 100
 POLL_S = 0.02
-
-
-class Rpc:
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        self.next_id = 0
-
-    def body(self, calls: Sequence[tuple[str, list]]) -> tuple[bytes, list[int]]:
-        batch = []
-        for method, params in calls:
-            self.next_id += 1
-            batch.append({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
-        return json.dumps(batch).encode(), [b["id"] for b in batch]
-
-    def post(self, body: bytes, ids: list[int]) -> list[dict]:
-        self.conn.request("POST", "/", body, {"Content-Type": "application/json"})
-        reply = json.loads(self.conn.getresponse().read())
-        if not isinstance(reply, list):
-            raise RuntimeError(f"batch refused: {reply}")
-        by_id = {r["id"]: r for r in reply}
-        return [by_id[i] for i in ids]
-
-    def call(self, method: str, *params: object) -> object:
-        reply = self.post(*self.body([(method, list(params))]))[0]
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply["result"]
 
 
 def entry(payer: str, payee: str, n: int) -> dict:
@@ -125,8 +95,8 @@ def saturate(ports: dict[str, int], per_sender: dict[str, list[bytes]], batch: i
     """Every sender's txs as fast as its validator takes them; seconds until the last receipt of each."""
     requests = {}
     for bank, raws in per_sender.items():
-        rpc = Rpc(ports[bank])
-        requests[bank] = rpc, [rpc.body([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])
+        rpc = JsonRpcClient(ports[bank])
+        requests[bank] = rpc, [rpc.encode_batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])
                                for chunk in _chunks(raws, batch)]
     last: dict[str, str] = {}
     errors: list[object] = []
@@ -149,7 +119,7 @@ def saturate(ports: dict[str, int], per_sender: dict[str, list[bytes]], batch: i
     if errors:
         raise RuntimeError(f"{len(errors)} txs refused, first: {errors[0]}")
     for bank, tx_hash in last.items():  # nonce order: a sender's last receipt implies all its earlier ones
-        rpc = Rpc(ports[bank])
+        rpc = JsonRpcClient(ports[bank])
         while rpc.call("eth_getTransactionReceipt", tx_hash) is None:
             time.sleep(POLL_S)
     return time.perf_counter() - started
@@ -164,7 +134,7 @@ def offered_latency(ports: dict[str, int], per_sender: dict[str, list[bytes]], r
     done = threading.Event()
 
     def send(bank: str) -> None:
-        rpc = Rpc(ports[bank])
+        rpc = JsonRpcClient(ports[bank])
         raws = per_sender[bank]
         share = rate / len(per_sender) * tick
         owed, i, next_tick = 0.0, 0, time.perf_counter()
@@ -176,7 +146,7 @@ def offered_latency(ports: dict[str, int], per_sender: dict[str, list[bytes]], r
                 chunk = raws[i:i + count]
                 i += count
                 now = time.perf_counter()
-                for reply in rpc.post(*rpc.body([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])):
+                for reply in rpc.post(*rpc.encode_batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])):
                     if "error" in reply:
                         raise RuntimeError(reply["error"])
                     sent_at[reply["result"]] = now
@@ -184,7 +154,7 @@ def offered_latency(ports: dict[str, int], per_sender: dict[str, list[bytes]], r
             time.sleep(max(0.0, next_tick - time.perf_counter()))
 
     def watch(port: int) -> None:
-        rpc = Rpc(port)
+        rpc = JsonRpcClient(port)
         seen = int(str(rpc.call("eth_blockNumber")), 16)
         while not done.is_set():
             head = int(str(rpc.call("eth_blockNumber")), 16)
@@ -235,7 +205,7 @@ def run_consortium(tmp: Path, sizes: argparse.Namespace) -> dict[str, object]:
         at_peak = offered_latency(ports, work.singles(sizes.latency_txs), peak)
         at_half = offered_latency(ports, work.singles(sizes.latency_txs // 2), peak / 2)
         observer = next(e for e in manifest.nodes if e.role == "observer")
-        heads = {e.name: int(str(Rpc(e.rpc_port).call("eth_blockNumber")), 16) for e in manifest.nodes}
+        heads = {e.name: int(str(JsonRpcClient(e.rpc_port).call("eth_blockNumber")), 16) for e in manifest.nodes}
         observer_head = heads[observer.name]
     finally:
         stop_all(launchers)
