@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from clearing.errors import Conflict, FourEyes, NotFound, ServiceError
+from clearing.sql_paging import newest_first
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS proposals (
@@ -85,15 +86,10 @@ class ApprovalStore:
         return _proposal(row)
 
     def page(self, *, bank: str | None, after: int | None, limit: int, state: ProposalState | None = None) -> list[Proposal]:
-        sql = f"SELECT {COLUMNS} FROM proposals WHERE 1 = 1"
-        params: list[object] = []
-        for clause, value in (("bank = ?", bank), ("proposal_id < ?", after), ("state = ?", state)):
-            if value is not None:
-                sql += f" AND {clause}"
-                params.append(str(value) if isinstance(value, ProposalState) else value)
-        sql += " ORDER BY proposal_id DESC LIMIT ?"
-        params.append(limit)
-        return [_proposal(row) for row in self._db.execute(sql, params)]
+        rows = newest_first(self._db, f"SELECT {COLUMNS} FROM proposals", "proposal_id",
+                            [("bank = ?", bank), ("state = ?", None if state is None else str(state))],
+                            after=after, limit=limit)
+        return [_proposal(row) for row in rows]
 
     def start_sending(self, bank: str, proposal_id: int, *, by: str, at: dt.datetime) -> Proposal:
         """PENDING -> SENDING by a second officer; the proposer approving their own entry is refused."""

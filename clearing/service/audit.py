@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clearing.errors import AuditError
+from clearing.sql_paging import newest_first
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -61,14 +62,6 @@ class AuditLog:
 
     def page(self, *, bank: str | None, after: int | None, limit: int) -> list[AuditEntry]:
         """Newest first; `after` is the last seq seen; `bank` None: every bank's entries."""
-        sql = "SELECT seq, at, actor, role, bank, method, path, status, outcome FROM audit WHERE 1 = 1"
-        params: list[object] = []
-        if bank is not None:
-            sql += " AND bank = ?"
-            params.append(bank)
-        if after is not None:
-            sql += " AND seq < ?"
-            params.append(after)
-        sql += " ORDER BY seq DESC LIMIT ?"
-        params.append(limit)
-        return [AuditEntry(*row) for row in self._db.execute(sql, params)]
+        rows = newest_first(self._db, "SELECT seq, at, actor, role, bank, method, path, status, outcome FROM audit",
+                            "seq", [("bank = ?", bank)], after=after, limit=limit)
+        return [AuditEntry(*row) for row in rows]

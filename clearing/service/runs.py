@@ -31,6 +31,7 @@ from clearing.index_store import IndexStore
 from clearing.recon.run import STAGES
 from clearing.service.books_watch import books_fingerprint
 from clearing.service.config import BooksConfig
+from clearing.sql_paging import newest_first
 
 log = logging.getLogger("clearing.service.runs")
 WORKER_THREADS = 1
@@ -119,17 +120,9 @@ class RunHistory:
         )
 
     def page(self, *, bank: str | None, after: int | None, limit: int) -> list[RunRow]:
-        sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1"
-        params: list[object] = []
-        if bank is not None:
-            sql += " AND bank = ?"
-            params.append(bank)
-        if after is not None:
-            sql += " AND seq < ?"
-            params.append(after)
-        sql += " ORDER BY seq DESC LIMIT ?"
-        params.append(limit)
-        return [_row(r) for r in self._db.execute(sql, params)]
+        rows = newest_first(self._db, f"SELECT {RUN_COLUMNS} FROM runs", "seq", [("bank = ?", bank)],
+                            after=after, limit=limit)
+        return [_row(r) for r in rows]
 
     def get(self, run_id: str, *, bank: str | None) -> RunRow:
         row = self._db.execute(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from clearing.errors import SettlementStoreError
 from clearing.records import id_text
+from clearing.sql_paging import newest_first
 from contracts.abi import DecodedEvent
 from contracts.enums import CYCLE_STATUS
 
@@ -219,20 +220,10 @@ class SettlementStore:
 
     def cycles(self, *, bank: str | None, after: int | None, limit: int, status: str | None = None) -> list[Cycle]:
         """Cycles newest first (cursor: the last cycle id seen); with `bank`, only cycles it is party to."""
-        sql = f"SELECT {CYCLE_COLUMNS} FROM cycles c WHERE 1 = 1"
-        params: list[object] = []
-        if bank is not None:
-            sql += " AND EXISTS (SELECT 1 FROM parties p WHERE p.cycle_id = c.cycle_id AND p.bank = ?)"
-            params.append(bank)
-        if after is not None:
-            sql += " AND cycle_id < ?"
-            params.append(after)
-        if status is not None:
-            sql += " AND status = ?"
-            params.append(status)
-        sql += " ORDER BY cycle_id DESC LIMIT ?"
-        params.append(limit)
-        return [Cycle(*row) for row in self._db.execute(sql, params)]
+        party = "EXISTS (SELECT 1 FROM parties p WHERE p.cycle_id = c.cycle_id AND p.bank = ?)"
+        rows = newest_first(self._db, f"SELECT {CYCLE_COLUMNS} FROM cycles c", "cycle_id",
+                            [(party, bank), ("status = ?", status)], after=after, limit=limit)
+        return [Cycle(*row) for row in rows]
 
     def cycle(self, cycle_id: int, *, bank: str | None) -> Cycle | None:
         """The cycle, or None when it does not exist or `bank` is not a party to it (the same answer)."""

@@ -63,28 +63,38 @@ def browser() -> Iterator[object]:
         driver.quit()
 
 
+def submit_and_wait(browser, button) -> None:
+    """Click a form's button and wait until the next page has loaded (elements found before it go stale). The
+    old page is marked on its window object, which a navigation replaces."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.execute_script("window.colendOldPage = true;")
+    button.click()
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script(
+        "return window.colendOldPage === undefined && document.readyState === 'complete';"))
+
+
 def test_filter_breaks_assign_one_and_see_it_updated(service, browser) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 
     proc, key = service
     browser.get(proc.url + "/dashboard/breaks")
     assert "/dashboard/login" in browser.current_url  # no key yet: sent to sign in
     browser.find_element(By.ID, "api_key").send_keys(key)
-    browser.find_element(By.ID, "sign_in").click()
-    WebDriverWait(browser, 30).until(lambda b: "/dashboard/login" not in b.current_url)  # the key's cookie is set
+    submit_and_wait(browser, browser.find_element(By.ID, "sign_in"))  # the key's cookie is set
     browser.get(proc.url + "/dashboard/breaks")
     rows = browser.find_elements(By.CSS_SELECTOR, "#breaks tbody tr[data-break-id]")
     assert len(rows) == 3
     Select(browser.find_element(By.ID, "f_type")).select_by_value("MISSING_IN_BOOKS")
-    browser.find_element(By.ID, "apply_filters").click()
+    submit_and_wait(browser, browser.find_element(By.ID, "apply_filters"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#breaks tbody tr[data-break-id]")
     assert [r.get_attribute("data-break-id") for r in rows] == ["MISSING_IN_BOOKS/CLEARING_ENTRY/E6"]
     assert "-1,234,567.89" in rows[0].text  # amounts in yuan with thousands separators
     form = rows[0].find_element(By.CSS_SELECTOR, "form[action='/dashboard/breaks/assign']")
     form.find_element(By.NAME, "assignee").send_keys("bob")
     form.find_element(By.NAME, "comment").send_keys("chase the missing booking")
-    form.find_element(By.CSS_SELECTOR, "button").click()
+    submit_and_wait(browser, form.find_element(By.CSS_SELECTOR, "button"))
     assert "E6: assign done" in browser.find_element(By.ID, "flash").text
     assert "type=MISSING_IN_BOOKS" in browser.current_url  # back on the filtered list
     row = browser.find_element(By.CSS_SELECTOR, "#breaks tbody tr[data-break-id='MISSING_IN_BOOKS/CLEARING_ENTRY/E6']")
