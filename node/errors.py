@@ -20,6 +20,13 @@ class InvalidParams(NodeError):
     rpc_code = -32602
 
 
+class MalformedRlp(NodeError):
+    """Bytes that are not one canonical RLP item (node.chain.rlp_codec.decode)."""
+
+    code = "node.malformed_rlp"
+    rpc_code = -32602
+
+
 class MalformedTransaction(NodeError):
     """Raw bytes that are not a decodable, signed Ethereum transaction."""
 

@@ -19,8 +19,9 @@ from eth_hash.auto import keccak
 
 from network.p2p.abc import Channel
 from network.p2p.host import P2PHost
+from node.chain.rlp_codec import decode as rlp_decode
 from node.engine import ChainEngine
-from node.errors import NodeError
+from node.errors import MalformedRlp, NodeError
 
 log = logging.getLogger("colend.gossip")
 SEEN_LIMIT = 200_000
@@ -81,8 +82,8 @@ class TxGossip:
 
     def _on_peer_tx(self, sender: bytes, frame: bytes) -> None:
         try:
-            raws = rlp.decode(frame)
-        except rlp.DecodingError:
+            raws = rlp_decode(frame)
+        except MalformedRlp:
             log.warning("event=gossip_frame_malformed peer=0x%s bytes=%d", sender.hex(), len(frame))
             return
         if not isinstance(raws, list):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import rlp
-
 from node.chain.header import BlockHeader
+from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
@@ -32,6 +31,6 @@ class Block:
 
     @classmethod
     def decode(cls, data: bytes, limits: DecodeLimits) -> Block:
-        header, raws, seals = rlp.decode(data)
+        header, raws, seals = rlp_decode(data)
         txs = tuple(decode_transaction(raw, limits) for raw in raws)
         return cls(BlockHeader.from_fields(header), txs, tuple(seals))

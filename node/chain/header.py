@@ -11,6 +11,7 @@ import rlp
 from eth_hash.auto import keccak
 
 from node.chain.bloom import EMPTY_BLOOM
+from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
 from node.errors import ChainIntegrityError
 
@@ -62,4 +63,4 @@ class BlockHeader:
 
     @classmethod
     def decode(cls, data: bytes) -> BlockHeader:
-        return cls.from_fields(rlp.decode(data))
+        return cls.from_fields(rlp_decode(data))

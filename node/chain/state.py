@@ -10,6 +10,7 @@ from eth_hash.auto import keccak
 
 from node.chain.commitment import MOD as STORAGE_DIGEST_MOD
 from node.chain.commitment import slot_leaf
+from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
 from node.chain.rlp_codec import encode_list_of_encoded, list_header
 
@@ -42,7 +43,7 @@ class AccountRecord:
     @classmethod
     def decode(cls, data: bytes) -> AccountRecord:
         n = rlp.sedes.big_endian_int.deserialize
-        nonce, balance, code_hash, digest = rlp.decode(data)
+        nonce, balance, code_hash, digest = rlp_decode(data)
         return cls(n(nonce), n(balance), code_hash, n(digest))
 
 
@@ -86,7 +87,7 @@ class StateDiff:
     @classmethod
     def decode(cls, data: bytes) -> StateDiff:
         n = rlp.sedes.big_endian_int.deserialize
-        accounts, storage, codes = rlp.decode(data)
+        accounts, storage, codes = rlp_decode(data)
         return cls({a: AccountRecord.decode(r) for a, r in accounts},
                    {(a, n(s)): n(v) for a, s, v in storage}, dict((h, c) for h, c in codes))
 

@@ -9,7 +9,7 @@ from network.qbft import Block as ConsensusBlock
 from network.qbft.errors import MalformedMessage
 from node.chain.block import Block
 from node.chain.header import BlockHeader
-from node.errors import ChainIntegrityError
+from node.errors import ChainIntegrityError, MalformedRlp
 from node.tx.decode import DecodeLimits
 
 
@@ -24,7 +24,7 @@ def from_consensus(block: ConsensusBlock, limits: DecodeLimits) -> Block:
         decoded = Block.decode(block.payload, limits)
     except (ChainIntegrityError, MalformedMessage):
         raise
-    except ValueError as exc:  # rlp errors derive from it
+    except (ValueError, MalformedRlp) as exc:  # a wrong shape unpacks with a ValueError
         raise ChainIntegrityError(f"proposed block does not decode: {exc}") from exc
     if decoded.seals:
         raise ChainIntegrityError("a proposed block carries no seals")

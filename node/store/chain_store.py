@@ -13,6 +13,7 @@ import rlp
 from node.chain.block import Block
 from node.chain.header import BlockHeader
 from node.chain.receipt import Receipt
+from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
 from node.chain.rlp_codec import encode_list_of_encoded
 from node.chain.state import AccountRecord, StateDiff
@@ -99,7 +100,7 @@ class ChainStore:
         raw = self._db.get(keys.HEAD)
         if raw is None:
             return None
-        number, block_hash = rlp.decode(raw)
+        number, block_hash = rlp_decode(raw)
         return _int(number), block_hash
 
     def genesis_doc(self) -> bytes | None:
@@ -112,7 +113,7 @@ class ChainStore:
         raw = self._db.get(keys.BLOCK + block_hash)
         if raw is None:
             return None
-        header, tx_hashes, seals = rlp.decode(raw)
+        header, tx_hashes, seals = rlp_decode(raw)
         return BlockHeader.from_fields(header), tx_hashes, seals
 
     def block(self, block_hash: bytes) -> Block | None:
@@ -132,7 +133,7 @@ class ChainStore:
         raw = self._db.get(keys.TX + tx_hash)
         if raw is None:
             return None
-        tx_raw, sender, number, index, receipt, first_log = rlp.decode(raw)
+        tx_raw, sender, number, index, receipt, first_log = rlp_decode(raw)
         tx = decode_transaction(tx_raw, self._limits(), trusted_sender=sender)
         return StoredTx(tx, _int(number), _int(index), Receipt.from_fields(receipt), _int(first_log))
 

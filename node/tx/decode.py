@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import rlp
 from coincurve import PublicKey
 from eth_hash.auto import keccak
 
+from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
 from node.defaults import DEFAULT_MAX_TX_BYTES
-from node.errors import GasLimitExceeded, MalformedTransaction, OversizedTransaction, WrongChainId
+from node.errors import GasLimitExceeded, MalformedRlp, MalformedTransaction, OversizedTransaction, WrongChainId
 from node.tx.model import ACCESS_LIST, DYNAMIC_FEE, LEGACY, AccessList, Transaction
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -101,9 +101,9 @@ def _recover_cached(msg_hash: bytes, sig: bytes) -> bytes | None:
 
 def _decode_list(payload: bytes) -> list:
     try:
-        fields = rlp.decode(payload, strict=True)
-    except Exception as exc:
-        raise MalformedTransaction(f"invalid RLP: {exc}") from exc
+        fields = rlp_decode(payload)
+    except MalformedRlp as exc:
+        raise MalformedTransaction(f"invalid RLP: {exc.message}") from exc
     if not isinstance(fields, list):
         raise MalformedTransaction("transaction payload must be an RLP list")
     return fields
@@ -117,10 +117,6 @@ def intrinsic_gas(data: bytes, is_create: bool, access_list: AccessList) -> int:
     if is_create:
         gas += 2 * ((len(data) + 31) // 32)
     return gas
-
-
-def _sender(msg_hash: bytes, r: int, s: int, y_parity: int, trusted: bytes | None) -> bytes:
-    return trusted if trusted is not None else recover_sender(msg_hash, r, s, y_parity)
 
 
 def _decode_legacy(raw: bytes, chain_id: int, trusted: bytes | None) -> Transaction:
@@ -139,8 +135,11 @@ def _decode_legacy(raw: bytes, chain_id: int, trusted: bytes | None) -> Transact
     tx_chain_id = (v - 35) // 2
     if tx_chain_id != chain_id:
         raise WrongChainId(f"invalid chain id: expected {chain_id}, got {tx_chain_id}")
-    unsigned = rlp_encode([fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], chain_id, 0, 0])
-    sender = _sender(keccak(unsigned), r, s, (v - 35) % 2, trusted)
+    if trusted is None:
+        unsigned = rlp_encode([fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], chain_id, 0, 0])
+        sender = recover_sender(keccak(unsigned), r, s, (v - 35) % 2)
+    else:
+        sender = trusted  # recovered from these very bytes elsewhere: no signing hash to compute
     return Transaction(LEGACY, tx_chain_id, nonce, gas, gas_price, gas_price, to, value, data, (), v, r, s,
                        sender, keccak(raw), raw)
 
@@ -167,8 +166,10 @@ def _decode_typed(raw: bytes, chain_id: int, trusted: bytes | None) -> Transacti
     y_parity, r, s = (_int(fields[rest + 5 + i], n) for i, n in enumerate(("yParity", "r", "s")))
     if tx_chain_id != chain_id:
         raise WrongChainId(f"invalid chain id: expected {chain_id}, got {tx_chain_id}")
-    msg_hash = keccak(bytes([tx_type]) + rlp_encode(fields[: rest + 5]))
-    sender = _sender(msg_hash, r, s, y_parity, trusted)
+    if trusted is None:
+        sender = recover_sender(keccak(bytes([tx_type]) + rlp_encode(fields[: rest + 5])), r, s, y_parity)
+    else:
+        sender = trusted  # recovered from these very bytes elsewhere: no signing hash to compute
     return Transaction(tx_type, tx_chain_id, nonce, gas, gas_price, priority, to, value, data, access_list,
                        y_parity, r, s, sender, keccak(raw), raw)
 

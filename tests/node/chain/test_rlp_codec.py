@@ -1,9 +1,11 @@
+import pytest
 import rlp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from node.chain.receipt import Log, Receipt
-from node.chain.rlp_codec import encode
+from node.chain.rlp_codec import decode, encode
+from node.errors import MalformedRlp
 from node.chain.state import AccountRecord, StateDiff
 
 items = st.recursive(st.binary(max_size=80) | st.integers(0, 2**256 - 1), lambda inner: st.lists(inner, max_size=6),
@@ -14,6 +16,35 @@ items = st.recursive(st.binary(max_size=80) | st.integers(0, 2**256 - 1), lambda
 @given(items)
 def test_same_bytes_as_pyrlp(item):
     assert encode(item) == rlp.encode(item)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items)
+def test_decode_reads_back_what_pyrlp_encodes(item):
+    encoded = rlp.encode(item)
+    assert decode(encoded) == rlp.decode(encoded, strict=True)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.binary(max_size=70) | items.map(rlp.encode).flatmap(
+    lambda b: st.tuples(st.integers(0, max(0, len(b) - 1)), st.integers(0, 255)).map(
+        lambda edit: b[: edit[0]] + bytes([edit[1]]) + b[edit[0] + 1 :])))
+def test_decode_accepts_and_refuses_exactly_what_strict_pyrlp_does(data):
+    """Random and one-byte-mutated encodings: same item, or both refuse (non-canonical, truncated, trailing)."""
+    try:
+        expected = rlp.decode(data, strict=True)
+    except Exception:
+        with pytest.raises(MalformedRlp):
+            decode(data)
+    else:
+        assert decode(data) == expected
+
+
+@pytest.mark.parametrize("data", [b"", b"\x81\x05", b"\xb8\x05abcde", b"\xb9\x00\x40" + b"x" * 64, b"\x83ab",
+                                  b"\xc2\x01", b"\x01\x02", b"\xf8\x02\x01\x02"])
+def test_decode_refuses_non_canonical_and_truncated_input(data):
+    with pytest.raises(MalformedRlp):
+        decode(data)
 
 
 def test_receipt_encoding_matches_its_fields():
