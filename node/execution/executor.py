@@ -32,6 +32,7 @@ from node.chain.receipt import Log, Receipt
 from node.chain.rlp_codec import encode as rlp_encode
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
 from node.execution.abi import decode_bool, encode_can_write
+from node.execution.bytecode import fresh_contract_info, unpadded
 from node.execution.journal import JournalFormatError, touched_in
 from node.tx.model import Transaction
 
@@ -147,7 +148,11 @@ class EvmExecutor:
         return self._read(lambda: self._evm.get_balance(hexaddr(address)))  # type: ignore[return-value]
 
     def code(self, address: bytes) -> bytes:
-        return self._read(lambda: self._evm.get_code(hexaddr(address)) or b"")  # type: ignore[return-value]
+        """The code as deployed (eth_getCode), without revm's padding."""
+        def read() -> bytes:
+            info = self._evm.basic(hexaddr(address))
+            return unpadded(self._evm.get_code(hexaddr(address)) or b"", bytes(info.code_hash))
+        return self._read(read)  # type: ignore[return-value]
 
     def storage(self, address: bytes, slot: int) -> int:
         return self._read(lambda: self._evm.storage(hexaddr(address), slot))  # type: ignore[return-value]
@@ -293,7 +298,7 @@ class EvmExecutor:
             code_hash = bytes(info.code_hash) if info.code_hash else EMPTY_CODE_HASH
             out.accounts[address] = TouchedAccount(info.nonce, info.balance, code_hash)
             if code_hash not in self._known_codes:
-                out.codes[code_hash] = evm.get_code(hexaddr(address)) or b""
+                out.codes[code_hash] = unpadded(evm.get_code(hexaddr(address)) or b"", code_hash)
         if from_empty:  # genesis: the state before is empty, whatever the journal took as first values
             out.slot_changes.update((key, (0, value)) for key, value in touched.slots.items())
         else:
@@ -308,6 +313,17 @@ def create_address(sender: bytes, nonce: int) -> bytes:
     return keccak(rlp_encode([sender, nonce]))[12:]
 
 
+def _account_info(record: AccountRecord, code_of: Callable[[bytes], bytes]) -> pyrevm.AccountInfo:
+    if record.code_hash == EMPTY_CODE_HASH:
+        return pyrevm.AccountInfo(nonce=record.nonce, balance=record.balance, code_hash=record.code_hash)
+    code = code_of(record.code_hash)
+    if (record.nonce, record.balance) == (1, 0):  # a contract account as deployed: analysed code, see analysed_code
+        analysed = fresh_contract_info(record.code_hash, code, EVM_SPEC)
+        if analysed is not None:
+            return analysed
+    return pyrevm.AccountInfo(nonce=record.nonce, balance=record.balance, code_hash=record.code_hash, code=code)
+
+
 def _insert_state(executors: Sequence[EvmExecutor], accounts: list[tuple[bytes, AccountRecord]],
                   code_of: Callable[[bytes], bytes], storage: Iterable[tuple[bytes, int, int]]) -> None:
     """Into each EVM's database layer. pyrevm writes a storage insert to the database only while the account is
@@ -318,9 +334,7 @@ def _insert_state(executors: Sequence[EvmExecutor], accounts: list[tuple[bytes, 
         if evm.journal_state:
             raise JournalFormatError("state must be written while the journal is empty")
         for address, record in accounts:
-            code = None if record.code_hash == EMPTY_CODE_HASH else code_of(record.code_hash)
-            evm.insert_account_info(hexaddr(address), pyrevm.AccountInfo(
-                nonce=record.nonce, balance=record.balance, code_hash=record.code_hash, code=code))
+            evm.insert_account_info(hexaddr(address), _account_info(record, code_of))
             executor._known_codes.add(record.code_hash)
     writers = [(e._evm.snapshot, e._evm.insert_account_storage, e._evm.revert) for e in executors]
     last_address, target = b"", ""
