@@ -171,8 +171,9 @@ class ChainEngine:
         except BaseException:
             self._restore()
             raise
-        encoded = tuple(r.encode() for r in out.receipts)
-        roots = block_roots(out.included, out.receipts)
+        logs_rlps = [r.logs_rlp() for r in out.receipts]
+        encoded = tuple(r.encode(logs) for r, logs in zip(out.receipts, logs_rlps, strict=True))
+        roots = block_roots(out.included, out.receipts, logs_rlps)
         header = BlockHeader(
             number=number, parent_hash=head.hash, timestamp_ms=timestamp_ms, proposer=proposer,
             tx_root=roots.tx_root, receipts_root=roots.receipts_root, logs_bloom=roots.logs_bloom,

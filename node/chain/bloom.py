@@ -2,7 +2,9 @@
 and per block, so indexers and clients can skip blocks and receipts that cannot hold the logs they look for.
 
 A chain's logs name the same few contracts, event signatures and bank ids over and over, so each value's three
-bits are computed once (a keccak each) and cached; a receipt's bloom is then a handful of ORs.
+bits are computed once (a keccak each) and cached; a receipt's bloom is then a handful of ORs. Unique topics
+(entry ids) miss the cache, so the bits are taken from the hash inline rather than through eth-bloom's
+generators (a fifth of a block's root-and-bloom time); tests check the result against eth-bloom.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from eth_bloom.bloom import get_bloom_bits
+from eth_hash.auto import keccak
 
 from node.chain.receipt import Log
 
@@ -21,10 +23,10 @@ MAX_CACHED_VALUES = 65_536
 
 @functools.lru_cache(maxsize=MAX_CACHED_VALUES)
 def _bits(value: bytes) -> int:
-    mask = 0
-    for bit in get_bloom_bits(value):
-        mask |= bit
-    return mask
+    """The three bits eth-bloom sets for `value`: the low 11 bits of each of keccak's first three byte pairs."""
+    digest = keccak(value)
+    return ((1 << (((digest[0] << 8) | digest[1]) & 2047)) | (1 << (((digest[2] << 8) | digest[3]) & 2047))
+            | (1 << (((digest[4] << 8) | digest[5]) & 2047)))
 
 
 def bloom_int(logs: Sequence[Log]) -> int:

@@ -45,17 +45,21 @@ class Receipt:
         return [self.status, self.gas_used, self.cumulative_gas_used, [log.fields() for log in self.logs],
                 self.contract_address or b"", self.revert_data]
 
-    def encode(self) -> bytes:
+    def logs_rlp(self) -> bytes:
+        """The RLP list of the logs, which both encodings share: compute it once for both in a block."""
+        return encode_list_of_encoded([_encode_log(log) for log in self.logs])
+
+    def encode(self, logs_rlp: bytes | None = None) -> bytes:
         """Same bytes as rlp_encode(self.fields()); logs are framed by hand since they dominate big receipts."""
-        logs = encode_list_of_encoded([_encode_log(log) for log in self.logs])
+        logs = self.logs_rlp() if logs_rlp is None else logs_rlp
         return encode_list_of_encoded([rlp_encode(self.status), rlp_encode(self.gas_used),
                                        rlp_encode(self.cumulative_gas_used), logs,
                                        rlp_encode(self.contract_address or b""), rlp_encode(self.revert_data)])
 
-    def consensus_encoding(self, tx_type: int, bloom: bytes) -> bytes:
+    def consensus_encoding(self, tx_type: int, bloom: bytes, logs_rlp: bytes | None = None) -> bytes:
         """Ethereum's receipt (EIP-2718: type || rlp([status, cumulativeGasUsed, logsBloom, logs]), legacy
         untyped), what receiptsRoot commits to; logs framed by hand as in encode()."""
-        logs = encode_list_of_encoded([_encode_log(log) for log in self.logs])
+        logs = self.logs_rlp() if logs_rlp is None else logs_rlp
         body = encode_list_of_encoded([rlp_encode(self.status), rlp_encode(self.cumulative_gas_used), rlp_encode(bloom),
                                        logs])
         return body if tx_type == 0 else bytes([tx_type]) + body

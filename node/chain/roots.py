@@ -97,11 +97,15 @@ class BlockRoots:
     logs_bloom: bytes
 
 
-def block_roots(txs: Sequence[Transaction], receipts: Sequence[Receipt]) -> BlockRoots:
-    """The header's commitments to a block's txs and receipts; each receipt's bloom is computed once."""
+def block_roots(txs: Sequence[Transaction], receipts: Sequence[Receipt],
+                logs_rlps: Sequence[bytes] | None = None) -> BlockRoots:
+    """The header's commitments to a block's txs and receipts; each receipt's bloom is computed once, and its
+    logs' RLP is taken from `logs_rlps` when the caller has it already (Receipt.logs_rlp)."""
     blooms = [bloom_int(r.logs) for r in receipts]
-    encoded = [r.consensus_encoding(tx.type, bloom.to_bytes(BLOOM_BYTES, "big"))
-               for tx, r, bloom in zip(txs, receipts, blooms, strict=True)]
+    if logs_rlps is None:
+        logs_rlps = [r.logs_rlp() for r in receipts]
+    encoded = [r.consensus_encoding(tx.type, bloom.to_bytes(BLOOM_BYTES, "big"), logs)
+               for tx, r, bloom, logs in zip(txs, receipts, blooms, logs_rlps, strict=True)]
     block_bloom = 0
     for bloom in blooms:
         block_bloom |= bloom

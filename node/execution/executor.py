@@ -247,18 +247,21 @@ class EvmExecutor:
         # canWrite reads the Consortium's storage alone, which only a successful call into the Consortium
         # changes, and every such change emits an event from it: between two of those the answers stand.
         permitted: dict[bytes, bool] = {}
+        nonces: dict[bytes, int] = {}  # each sender's nonce as this block has moved it, so as not to ask the EVM
         for tx in txs:
-            reason = self._skip_reason(tx, out.gas_used, ctx.gas_limit, permitted)
+            reason = self._skip_reason(tx, out.gas_used, ctx.gas_limit, permitted, nonces)
             if reason:
                 if strict:
                     raise TxSkipped(f"tx 0x{tx.hash.hex()}: {reason}")
                 out.skipped.append((tx, reason))
                 continue
             result, created, logs = self._run(tx.sender, tx.to, tx.data, tx.value, tx.gas_limit)
-            info = evm.basic(hexaddr(tx.sender))
+            sender = hexaddr(tx.sender)
+            info = evm.basic(sender)
             if info.nonce != tx.nonce + 1:
-                evm.insert_account_info(hexaddr(tx.sender), pyrevm.AccountInfo(
+                evm.insert_account_info(sender, pyrevm.AccountInfo(
                     nonce=tx.nonce + 1, balance=info.balance, code_hash=info.code_hash, code=info.code))
+            nonces[tx.sender] = tx.nonce + 1
             senders.add(tx.sender)
             if permitted and (tx.to == self.consortium or any(log.address == self.consortium for log in logs)):
                 permitted.clear()
@@ -273,12 +276,15 @@ class EvmExecutor:
         self.collect_touched(out, senders)
         return out
 
-    def _skip_reason(self, tx: Transaction, gas_used: int, gas_limit: int, permitted: dict[bytes, bool]) -> str:
+    def _skip_reason(self, tx: Transaction, gas_used: int, gas_limit: int, permitted: dict[bytes, bool],
+                     nonces: dict[bytes, int]) -> str:
         if tx.chain_id != self.chain_id:
             return "wrong chain id"
         if gas_used + tx.gas_limit > gas_limit:
             return "block gas limit reached"
-        expected = self._evm.basic(hexaddr(tx.sender)).nonce
+        expected = nonces.get(tx.sender)
+        if expected is None:
+            expected = nonces[tx.sender] = self._evm.basic(hexaddr(tx.sender)).nonce
         if tx.nonce != expected:
             return f"nonce {tx.nonce} is not the account nonce {expected}"
         allowed = permitted.get(tx.sender)
