@@ -102,6 +102,9 @@ class EngineBackend:
     def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
         return self.engine.front.prefetch(raws)
 
+    def make_durable(self, tx_hashes: Sequence[bytes]) -> None:
+        self.engine.front.durable(tx_hashes)
+
     # -- state ---------------------------------------------------------------------------------------
 
     def _require_head(self, tag: BlockTag) -> None:

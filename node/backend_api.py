@@ -68,6 +68,10 @@ class NodeBackend(Protocol):
     def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
         """A batch is about to send these raw txs: the node may start verifying them ahead (on other cores)."""
 
+    def make_durable(self, tx_hashes: Sequence[bytes]) -> None:
+        """The barrier before a request that admitted `tx_hashes` is answered: returns once they survive a crash.
+        On failure it raises a NodeError, and those txs are no longer pending: the replies must be errors."""
+
     def call(self, request: CallRequest, tag: BlockTag) -> bytes:
         """Execute without committing; raises ExecutionReverted with the revert data on revert."""
 

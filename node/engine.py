@@ -33,6 +33,7 @@ from node.store.chain_store import ChainStore
 from node.tx.decode import DecodeLimits
 from node.tx.model import Transaction
 from node.txpool.admission import PoolLimits
+from node.txpool.journal import PoolJournal
 from node.txpool.pool import TxPool
 from node.validator_set import ValidatorCache, read_validators
 
@@ -62,7 +63,7 @@ class ChainEngine:
         store.limits = self.limits
         self.executor = EvmExecutor(genesis.chain_id, genesis.block_gas_limit, genesis.contracts.get("Consortium"))
         self.committed = CommittedState(genesis.chain_id, genesis.block_gas_limit, genesis.contracts.get("Consortium"))
-        self.front = PoolFront(self.committed, self.limits, pool_limits)
+        self.front = PoolFront(self.committed, self.limits, pool_limits, PoolJournal(store))
         self.halted: str | None = None
         self._commitment = StateCommitment()
         self._listeners: list[BlockListener] = []
@@ -72,6 +73,7 @@ class ChainEngine:
             self.executor.consortium = self.committed.consortium = genesis.contracts.get("Consortium")
         self.genesis = genesis
         self._restore()
+        self.front.restore()  # the txs acknowledged before a crash or stop, re-checked against the head
 
     def _restore(self) -> None:
         """Load the durable head state into fresh EVMs (the executor's and the readers')."""
@@ -194,7 +196,9 @@ class ChainEngine:
                 raise ChainIntegrityError("pending block no longer extends the head")
             block = Block(pending.header, tuple(out.included), tuple(seals))
             try:
-                self.store.commit_block(block, out.receipts, pending.diff, encoded_receipts=pending.encoded_receipts)
+                with self.front.journal.for_block(out.included) as journal_ops:  # its txs leave the journal with it
+                    self.store.commit_block(block, out.receipts, pending.diff, encoded_receipts=pending.encoded_receipts,
+                                            pool_journal=journal_ops)
             except BaseException:
                 self._restore()
                 raise

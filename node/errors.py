@@ -130,6 +130,13 @@ class NodeHalted(NodeError):
     rpc_code = -32603
 
 
+class PoolJournalWriteFailed(NodeError):
+    """The pool journal could not make an admitted tx durable: the tx is not acknowledged (and left the pool)."""
+
+    code = "node.pool_journal_write_failed"
+    rpc_code = -32603
+
+
 class ReadOnlyNode(NodeError):
     """An observer (regulator) node serves reads only: it never accepts a transaction or any other write."""
 

@@ -1,7 +1,9 @@
 """The pool's front door: decode, permission check and admission of raw txs, under a lock of their own.
 
 Admission reads the committed state (node.committed_state) and never the engine's lock, so txs keep arriving
-while a block executes; the engine takes txs out of the pool through select/prune/remove.
+while a block executes; the engine takes txs out of the pool through select/prune/remove. Every change to the
+pool is mirrored, under the same lock, in the pool journal (node/txpool/journal.py), which `durable` makes
+crash-proof before a tx is acknowledged.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from node.committed_state import CommittedState
+from node.errors import PoolJournalWriteFailed
 from node.permissions import PermissionCache
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
 from node.tx.recovery import SenderRecovery
 from node.txpool.admission import PoolLimits
+from node.txpool.journal import PoolJournal
 from node.txpool.pool import TxPool
 
 
 class PoolFront:
-    def __init__(self, committed: CommittedState, limits: DecodeLimits, pool_limits: PoolLimits | None) -> None:
+    def __init__(self, committed: CommittedState, limits: DecodeLimits, pool_limits: PoolLimits | None,
+                 journal: PoolJournal) -> None:
         self.committed = committed
         self.limits = limits
         self.pool = TxPool(pool_limits)
@@ -28,6 +33,7 @@ class PoolFront:
         self.permissions = PermissionCache(committed.can_write)
         self.tx_arrived = threading.Event()
         self.recovery: SenderRecovery | None = None  # the node process recovers senders on other cores
+        self.journal = journal
 
     def prefetch(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
         """Start recovering the senders of a batch of raw txs about to be submitted (see node.tx.recovery)."""
@@ -38,13 +44,29 @@ class PoolFront:
         sender = self.recovery.take(raw) if self.recovery is not None else None
         return self.submit_tx(decode_transaction(raw, self.limits, trusted_sender=sender))
 
-    def submit_tx(self, tx: Transaction) -> bytes:
+    def submit_tx(self, tx: Transaction, journal_seq: int | None = None) -> bytes:
+        """Admit a decoded tx; `journal_seq`: the journal record it is replayed from. Not durable until `durable`."""
         allowed = self.permissions.permitted(tx.sender)
         with self.lock:
             account = self.committed.account(tx.sender)
-            self.pool.add(tx, account.nonce, allowed, account.balance)
+            replaced = self.pool.add(tx, account.nonce, allowed, account.balance)
+            self.journal.added(tx, replaced, journal_seq)
         self.tx_arrived.set()
         return tx.hash
+
+    def durable(self, admitted: Sequence[bytes] = ()) -> None:
+        """The barrier before an acknowledgement: returns once every tx admitted so far is in the journal on disk.
+        If that fails, the `admitted` txs leave the pool (their callers get an error, and a retry starts afresh)
+        and PoolJournalWriteFailed is raised."""
+        try:
+            self.journal.sync()
+        except PoolJournalWriteFailed:
+            self.remove(list(admitted))
+            raise
+
+    def restore(self) -> int:
+        """Re-admit the journal's txs in arrival order against the committed state (at start); how many it holds."""
+        return self.journal.replay(self.limits, self.submit_tx)
 
     def pending_nonce(self, sender: bytes) -> int:
         with self.lock:
@@ -61,11 +83,13 @@ class PoolFront:
     def prune(self, included: list[Transaction]) -> None:
         """Drop what a committed block included (and anything its senders' nonces overtook)."""
         with self.lock:
-            self.pool.prune({tx.sender: self.committed.account(tx.sender).nonce for tx in included})
+            pruned = self.pool.prune({tx.sender: self.committed.account(tx.sender).nonce for tx in included})
+            self.journal.removed(pruned)  # the block's own txs left the journal in its batch already
 
     def remove(self, tx_hashes: list[bytes]) -> None:
         with self.lock:
-            self.pool.remove(tx_hashes)
+            removed = self.pool.remove(tx_hashes)
+            self.journal.removed(removed)
 
     def __len__(self) -> int:
         return len(self.pool)

@@ -79,6 +79,7 @@ async def run_node(config: NodeConfig) -> int:
     await runner_rpc.cleanup()
     if engine.front.recovery is not None:
         engine.front.recovery.close()
+    engine.front.durable()  # the journal's last records (txs that left the pool) before the store closes
     engine.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)
     return 2 if engine.halted or failed else 0

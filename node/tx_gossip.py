@@ -5,6 +5,8 @@ one hop reaches every pool); a node that receives one admits it without forwardi
 dropped before the signature is even recovered, so a tx sent to several nodes costs each pool one check.
 The txs admitted in one turn of the event loop (a JSON-RPC batch) travel as one frame (an RLP list of raw
 txs): per-frame costs (TLS record, WebSocket parse, a task wake-up) are paid per batch, not per tx.
+Txs taken from peers go into the pool journal too; the frames of one loop turn share one journal sync, run
+off the loop, so a peer's tx survives a crash without an fsync per frame.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class TxGossip:
         self._outbox: list[bytes] = []
         self._outbox_bytes = 0
         self._flush_scheduled = False
+        self._sync_scheduled = False
         if pool:
             host.on_message(Channel.TX, self._on_peer_tx)
 
@@ -88,14 +91,41 @@ class TxGossip:
             return
         if not isinstance(raws, list):
             return
+        admitted = False
         for raw in raws:
             if isinstance(raw, bytes) and self._remember(keccak(raw)):
-                self._admit(sender, raw)
+                admitted = self._admit(sender, raw) or admitted
+        if admitted:
+            self._sync_journal_soon()
 
-    def _admit(self, sender: bytes, raw: bytes) -> None:
+    def _admit(self, sender: bytes, raw: bytes) -> bool:
         self.received += 1
         try:
             self.engine.submit(raw)
         except NodeError as exc:  # a tx a peer admitted may be stale here (already included, nonce moved)
             self.rejected += 1
             log.debug("event=gossip_tx_rejected peer=0x%s code=%s reason=%s", sender.hex(), exc.code, exc.message)
+            return False
+        return True
+
+    def _sync_journal_soon(self) -> None:
+        """Once the frames of this loop turn are in, make their txs durable in a worker thread (no one awaits it)."""
+        if self._sync_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop here: sync at once
+            self._sync_journal()
+            return
+        self._sync_scheduled = True
+        loop.call_soon(self._sync_in_worker, loop)
+
+    def _sync_in_worker(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sync_scheduled = False
+        loop.run_in_executor(None, self._sync_journal)
+
+    def _sync_journal(self) -> None:
+        try:
+            self.engine.front.durable()
+        except NodeError as exc:  # the records stay queued: the next sync or block writes them
+            log.warning("event=gossip_journal_sync_failed error=%s", exc)

@@ -3,6 +3,8 @@
 Parsing, batches, notifications, method lookup and error mapping live here, so HTTP and WebSocket behave
 identically and the framing is tested without a socket. Nothing a caller sends can escape as an exception:
 every failure becomes a JSON-RPC error object, and anything unexpected is logged and reported as -32603.
+A request (a single call or a whole batch) that admitted txs passes one durability barrier before any of its
+replies leaves: the backend makes them crash-proof together, or the replies that acknowledged them become errors.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class Dispatcher:
         ctx = CallContext(self._backend, self._limits, self._filters, session)
         if isinstance(payload, list):
             return self._handle_batch(payload, ctx, peer)
-        return self._handle_one(payload, ctx, peer)
+        return self._answer([payload], ctx, peer, None)[0]
 
     def _handle_batch(self, batch: list[object], ctx: CallContext, peer: str) -> str | None:
         if not batch:
@@ -105,18 +107,44 @@ class Dispatcher:
                 data={"limit": self._limits.max_batch},
             )
             return self._error_response(None, error, "-", peer)
-        replies: list[str] = []
-        size = 0
         with self._backend.prefetch_raw_transactions(_raw_transactions(batch)):
-            for item in batch:
-                if size > self._limits.max_batch_response_bytes:
-                    reply = self._refuse_over_size(item, peer)
-                else:
-                    reply = self._handle_one(item, ctx, peer)
-                if reply is not None:
-                    replies.append(reply)
-                    size += len(reply)
+            replies = [r for r in self._answer(batch, ctx, peer, self._limits.max_batch_response_bytes) if r is not None]
         return "[" + ",".join(replies) + "]" if replies else None
+
+    def _answer(self, items: list[object], ctx: CallContext, peer: str, max_bytes: int | None) -> list[str | None]:
+        """Each item's reply, in order, once the txs they admitted are durable (one barrier for all of them)."""
+        replies: list[str | None] = []
+        acks: list[int] = []  # the replies that acknowledge an admitted tx
+        size = 0
+        for item in items:
+            if max_bytes is not None and size > max_bytes:
+                replies.append(self._refuse_over_size(item, peer))
+                continue
+            admitted = len(ctx.admitted)
+            reply = self._handle_one(item, ctx, peer)
+            if len(ctx.admitted) > admitted and reply is not None:
+                acks.append(len(replies))
+            replies.append(reply)
+            size += len(reply) if reply is not None else 0
+        if ctx.admitted:
+            self._make_durable(items, replies, acks, ctx, peer)
+        return replies
+
+    def _make_durable(self, items: list[object], replies: list[str | None], acks: list[int], ctx: CallContext,
+                      peer: str) -> None:
+        """The barrier: a tx is never acknowledged before it is durable; if it cannot be, its reply is an error."""
+        try:
+            self._backend.make_durable(ctx.admitted)
+        except Exception as exc:
+            if isinstance(exc, NodeError):
+                error = exc
+            else:
+                self._log_internal(exc, "eth_sendRawTransaction", peer)
+                error = InternalError("internal error")
+            for i in acks:
+                item = items[i]
+                assert isinstance(item, dict)  # it was framed and answered
+                replies[i] = self._error_response(item.get("id"), error, _method_label(item), peer)
 
     def _refuse_over_size(self, item: object, peer: str) -> str | None:
         if isinstance(item, dict) and "id" not in item:

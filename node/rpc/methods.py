@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -49,6 +49,7 @@ class CallContext:
     limits: RpcLimits
     filters: FilterRegistry
     session: SubscriptionSession | None = None
+    admitted: list[bytes] = field(default_factory=list)  # txs this request admitted: durable before any reply
 
 
 @dataclass(frozen=True)
@@ -264,7 +265,9 @@ def eth_estimate_gas(ctx: CallContext, request: CallRequest, ref: BlockRef) -> s
 
 
 def eth_send_raw_transaction(ctx: CallContext, raw: bytes) -> str:
-    return format_data(ctx.backend.send_raw_transaction(raw))
+    tx_hash = ctx.backend.send_raw_transaction(raw)
+    ctx.admitted.append(tx_hash)
+    return format_data(tx_hash)
 
 
 # --- logs, filters, subscriptions ---------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """LevelDB (plyvel) chain store. Each block lands in ONE synced write batch (block, txs, receipts, logs
-index, state diff, state rows and the head pointer), so after a crash the head is the old block or the new
-one, never half of either; the state rows always belong to the head."""
+index, state diff, state rows, the pool journal's records and the head pointer), so after a crash the head is
+the old block or the new one, never half of either; the state rows always belong to the head, and a tx is in
+the journal or in a block, never in both."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import plyvel
 import rlp
@@ -23,6 +25,7 @@ from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
 
 _int = rlp.sedes.big_endian_int.deserialize
+JournalOp = tuple[int, bytes | None]  # a pool journal record to put (sequence number, record) or delete (seq, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,10 @@ class ChainStore:
     # -- writes ---------------------------------------------------------------------------------------
 
     def commit_block(self, block: Block, receipts: Sequence[Receipt], diff: StateDiff,
-                     genesis_doc: bytes | None = None, encoded_receipts: Sequence[bytes] | None = None) -> None:
-        """Persist a block and its post-state atomically and durably, and move the head to it."""
+                     genesis_doc: bytes | None = None, encoded_receipts: Sequence[bytes] | None = None,
+                     pool_journal: Sequence[JournalOp] = ()) -> None:
+        """Persist a block and its post-state atomically and durably, and move the head to it. `pool_journal`
+        rides in the same batch: a tx the block includes leaves the journal exactly when the block lands."""
         if encoded_receipts is None:
             encoded_receipts = [r.encode() for r in receipts]
         h = block.hash
@@ -92,7 +97,26 @@ class ChainStore:
                     delete(slot_key(address, slot))
             if genesis_doc is not None:
                 put(keys.GENESIS, genesis_doc)
+            _apply_journal(batch, pool_journal)
             put(keys.HEAD, rlp_encode([n, h]))
+
+    def write_pool_journal(self, ops: Sequence[JournalOp]) -> None:
+        """Apply pool journal records in order, in one synced batch: once it returns they survive a crash."""
+        with self._db.write_batch(transaction=True, sync=True) as batch:
+            _apply_journal(batch, ops)
+
+    # -- pool journal reads ---------------------------------------------------------------------------
+
+    def pool_journal(self) -> Iterator[tuple[int, bytes]]:
+        """(sequence number, record) of every pool journal record, in arrival order."""
+        for k, v in self._db.iterator(prefix=keys.POOL_JOURNAL):
+            yield int.from_bytes(k[len(keys.POOL_JOURNAL):], "big"), v
+
+    def last_pool_journal_seq(self) -> int:
+        """The highest sequence number in the pool journal, 0 when it is empty."""
+        for k in self._db.iterator(prefix=keys.POOL_JOURNAL, reverse=True, include_value=False):
+            return int.from_bytes(k[len(keys.POOL_JOURNAL):], "big")
+        return 0
 
     # -- chain reads ----------------------------------------------------------------------------------
 
@@ -194,3 +218,17 @@ class ChainStore:
     def storage(self) -> Iterator[tuple[bytes, int, int]]:
         for k, v in self._db.iterator(prefix=keys.SLOT):
             yield k[1:21], int.from_bytes(k[21:], "big"), int.from_bytes(v, "big")
+
+
+class _Batch(Protocol):
+    def put(self, key: bytes, value: bytes) -> None: ...
+
+    def delete(self, key: bytes) -> None: ...
+
+
+def _apply_journal(batch: _Batch, ops: Sequence[JournalOp]) -> None:
+    for seq, record in ops:
+        if record is None:
+            batch.delete(keys.POOL_JOURNAL + keys.num(seq))
+        else:
+            batch.put(keys.POOL_JOURNAL + keys.num(seq), record)

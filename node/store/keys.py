@@ -15,6 +15,7 @@ CODE = b"c"  # + code hash -> code
 LOG_BY_ADDRESS = b"la"  # + address + number -> b""
 LOG_BY_TOPIC = b"lt"  # + topic + number -> b""
 LOG_BLOCK = b"lb"  # + number -> b"" (blocks that have any log)
+POOL_JOURNAL = b"p"  # + arrival sequence number -> rlp [raw tx, sender] (node/txpool/journal.py)
 
 
 def num(n: int) -> bytes:

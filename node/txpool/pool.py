@@ -109,24 +109,28 @@ class TxPool:
                 heapq.heappush(heap, (runs[sender][i + 1].seq, sender, i + 1))
         return chosen
 
-    def remove(self, tx_hashes: Iterable[bytes]) -> None:
+    def remove(self, tx_hashes: Iterable[bytes]) -> list[bytes]:
+        """Drop these txs; returns the hashes that were pooled (for the journal)."""
+        removed = []
         for tx_hash in tx_hashes:
             entry = self._by_hash.pop(tx_hash, None)
             if entry is None:
                 continue
+            removed.append(tx_hash)
             mine = self._by_sender.get(entry.tx.sender)
             self._ready_end.pop(entry.tx.sender, None)
             if mine is not None and mine.get(entry.tx.nonce) is entry:
                 del mine[entry.tx.nonce]
                 if not mine:
                     del self._by_sender[entry.tx.sender]
+        return removed
 
-    def prune(self, nonces: Mapping[bytes, int]) -> None:
-        """Drop every pooled tx whose nonce the chain has passed (mined, or replaced by a mined one)."""
+    def prune(self, nonces: Mapping[bytes, int]) -> list[bytes]:
+        """Drop every pooled tx whose nonce the chain has passed (mined, or replaced by a mined one); returns them."""
         stale = []
         for sender, nonce in nonces.items():
             stale.extend(e.tx.hash for n, e in self._by_sender.get(sender, {}).items() if n < nonce)
-        self.remove(stale)
+        return self.remove(stale)
 
     def senders(self) -> list[bytes]:
         return list(self._by_sender)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 
 import rlp
@@ -35,8 +36,19 @@ class FakeHost:
 
 
 @dataclass
+class FakeFront:
+    syncs: int = 0
+    synced: threading.Event = field(default_factory=threading.Event)
+
+    def durable(self) -> None:
+        self.syncs += 1
+        self.synced.set()
+
+
+@dataclass
 class FakeEngine:
     submitted: list[bytes] = field(default_factory=list)
+    front: FakeFront = field(default_factory=FakeFront)
 
     def submit(self, raw: bytes) -> bytes:
         self.submitted.append(raw)
@@ -72,3 +84,16 @@ def test_an_observer_takes_no_gossiped_txs() -> None:
     host = FakeHost([])
     TxGossip(FakeEngine(), host, pool=False)  # type: ignore[arg-type]
     assert Channel.TX not in host.receivers
+
+
+async def test_the_frames_of_one_loop_turn_share_one_journal_sync_off_the_loop() -> None:
+    engine = FakeEngine()
+    host = FakeHost([])
+    TxGossip(engine, host)  # type: ignore[arg-type]
+    receive = host.receivers[Channel.TX]
+    receive(b"\x01" * 20, rlp.encode([b"a", b"b"]))  # type: ignore[operator]
+    receive(b"\x03" * 20, rlp.encode([b"c"]))  # type: ignore[operator]
+    receive(b"\x03" * 20, rlp.encode([b"stale"]))  # type: ignore[operator]  # nothing admitted: nothing to sync
+    assert engine.front.syncs == 0  # not on the loop, and not before this turn's other frames
+    assert await asyncio.to_thread(engine.front.synced.wait, 10)  # in the loop's default executor
+    assert engine.front.syncs == 1

@@ -29,6 +29,7 @@ from node.errors import (
     ExecutionReverted,
     HistoricalStateUnavailable,
     MalformedTransaction,
+    NodeError,
     NonceTooLow,
     NotPermitted,
     TxRejected,
@@ -134,6 +135,8 @@ class MemoryBackend:
         self._log_subs: dict[int, tuple[JsonDict, Callable[[JsonDict], None]]] = {}
         self._next_sub = 0
         self.calls: list[str] = []  # backend methods called, for tests that check what the RPC layer asked
+        self.durable_calls: list[list[bytes]] = []  # the tx hashes of each durability barrier
+        self.durable_error: NodeError | None = None  # set: the barrier fails, as a node's journal write may
         self._append_block([], [])
 
     # --- protocol ---------------------------------------------------------------------------------------
@@ -194,6 +197,12 @@ class MemoryBackend:
 
     def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
         return nullcontext()
+
+    def make_durable(self, tx_hashes: Sequence[bytes]) -> None:
+        self.durable_calls.append(list(tx_hashes))
+        if self.durable_error is not None:
+            self.pool = [tx for tx in self.pool if tx.hash not in set(tx_hashes)]
+            raise self.durable_error
 
     def call(self, request: CallRequest, tag: BlockTag) -> bytes:
         self.calls.append(f"call:{tag}")

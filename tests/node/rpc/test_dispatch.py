@@ -7,10 +7,11 @@ import logging
 import time
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.errors import ExecutionReverted, NodeError, StateCommitmentMismatch
+from node.errors import ExecutionReverted, NodeError, PoolJournalWriteFailed, StateCommitmentMismatch
 from node.rpc.dispatch import Dispatcher
 from node.rpc.limits import RpcLimits
 from tests.node.rpc.conftest import Rpc
@@ -228,3 +229,32 @@ def test_brackets_inside_strings_do_not_count_as_depth(rpc: Rpc) -> None:
     assert rpc.raw(body)["result"] == "0x539"
     nested = "[" * 65 + "]" * 65
     assert "nested deeper than 64" in rpc.raw(nested)["error"]["message"]
+
+
+def _raw(key: LocalAccount, nonce: int) -> str:
+    tx = {"chainId": 1337, "nonce": nonce, "to": "0x" + "22" * 20, "value": 0, "gas": 21_000, "gasPrice": 0}
+    return "0x" + bytes(key.sign_transaction(tx).raw_transaction).hex()
+
+
+def test_one_durability_barrier_per_request_before_any_reply(rpc: Rpc, backend: MemoryBackend, key: LocalAccount) -> None:
+    batch = [req("eth_sendRawTransaction", _raw(key, n), id_=n) for n in range(3)]
+    replies = rpc.raw([*batch, req("eth_chainId", id_=9), {**req("eth_sendRawTransaction", _raw(key, 0)), "id": 8}])
+    assert [r.get("result", "-")[:2] for r in replies] == ["0x", "0x", "0x", "0x", "-"]  # the last: already known
+    assert backend.durable_calls == [[bytes.fromhex(r["result"][2:]) for r in replies[:3]]]
+    rpc.raw(req("eth_sendRawTransaction", _raw(key, 3)))
+    rpc.raw({"jsonrpc": "2.0", "method": "eth_sendRawTransaction", "params": [_raw(key, 4)]})  # a notification too
+    rpc.raw([req("eth_chainId"), req("eth_blockNumber")])  # nothing admitted: no barrier
+    assert [len(hashes) for hashes in backend.durable_calls] == [3, 1, 1]
+
+
+def test_when_the_barrier_fails_the_acknowledgements_become_errors(rpc: Rpc, backend: MemoryBackend, key: LocalAccount) -> None:
+    backend.durable_error = PoolJournalWriteFailed("the tx pool journal could not be written: disk full")
+    replies = rpc.raw([req("eth_sendRawTransaction", _raw(key, 0), id_="a"), req("eth_chainId", id_="b"),
+                       req("eth_sendRawTransaction", "0x00", id_="c")])
+    assert replies[0] == {"jsonrpc": "2.0", "id": "a", "error": {
+        "code": -32603, "message": "the tx pool journal could not be written: disk full",
+        "data": {"code": "node.pool_journal_write_failed"}}}
+    assert replies[1]["result"] == "0x539" and replies[2]["error"]["code"] == -32602  # untouched
+    assert backend.pool == []
+    backend.durable_error = None
+    assert rpc.result("eth_sendRawTransaction", _raw(key, 0)).startswith("0x")  # a retry starts afresh

@@ -189,3 +189,14 @@ async def test_unexpected_handler_failure_is_a_logged_500(backend: MemoryBackend
         }
     (line,) = [r.getMessage() for r in caplog.records if "rpc_http_internal_error" in r.getMessage()]
     assert 'exc_type=RuntimeError exc="dispatcher bug\\nwith a second line"' in line
+
+
+async def test_a_websocket_acknowledgement_waits_for_the_durability_barrier(
+    client: TestClient, backend: MemoryBackend, key: LocalAccount
+) -> None:
+    raw = key.sign_transaction(
+        {"chainId": 1337, "nonce": 0, "to": OTHER, "value": 0, "gas": 21_000, "gasPrice": 0}).raw_transaction
+    async with client.ws_connect("/") as ws:
+        await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": ["0x" + raw.hex()]})
+        reply = await ws.receive_json(timeout=5)
+    assert backend.durable_calls == [[bytes.fromhex(reply["result"][2:])]]
