@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 
 from node.chain.receipt import Log, Receipt
 from node.chain.rlp_codec import decode, encode
-from node.errors import MalformedRlp
 from node.chain.state import AccountRecord, StateDiff
+from node.errors import MalformedRlp
 
 items = st.recursive(st.binary(max_size=80) | st.integers(0, 2**256 - 1), lambda inner: st.lists(inner, max_size=6),
                      max_leaves=30)
