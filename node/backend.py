@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from typing import TypeVar
 
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
@@ -22,8 +23,10 @@ from node.engine import ChainEngine
 from node.errors import BlockNotFound, ExecutionReverted, HistoricalStateUnavailable
 from node.json_views import block_json, data, header_json, log_json, receipt_json, tx_json
 from node.log_filter import LogCriteria
+from node.tx.model import Transaction
 
 CLIENT_VERSION = "colend/0.1.0/python"
+T = TypeVar("T")
 ERROR_SELECTOR = bytes.fromhex("08c379a0")
 
 
@@ -96,8 +99,12 @@ class EngineBackend:
         return receipt_json(stored.tx, stored.receipt, block_hash, stored.block_number, stored.index,
                             stored.first_log_index)
 
-    def send_raw_transaction(self, raw: bytes) -> bytes:
-        return self.engine.submit(raw)
+    def send_raw_transaction(self, raw: bytes | Transaction) -> bytes:
+        return self.engine.submit(raw) if isinstance(raw, bytes) else self.engine.submit_tx(raw)
+
+    def offload(self, fn: Callable[..., T], *args: object) -> T | None:
+        recovery = self.engine.front.recovery
+        return None if recovery is None else recovery.call(fn, *args)
 
     def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
         return self.engine.front.prefetch(raws)

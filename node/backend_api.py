@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from node.log_filter import LogCriteria
+from node.tx.model import Transaction
 
 JsonDict = dict[str, Any]
 BLOCK_TAGS = frozenset({"latest", "earliest", "pending", "safe", "finalized"})
 BlockTag = int | str  # a block number, or one of BLOCK_TAGS
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,12 @@ class NodeBackend(Protocol):
 
     def get_transaction_receipt(self, tx_hash: bytes) -> JsonDict | None: ...
 
-    def send_raw_transaction(self, raw: bytes) -> bytes:
-        """Admit a signed tx to the pool; returns its hash. Raises MalformedTransaction / TxRejected."""
+    def send_raw_transaction(self, raw: bytes | Transaction) -> bytes:
+        """Admit a signed tx to the pool, as raw bytes or as a worker decoded them from such bytes (offload);
+        returns its hash. Raises MalformedTransaction / TxRejected."""
+
+    def offload(self, fn: Callable[..., T], *args: object) -> T | None:
+        """fn(decode limits, *args) on another core (a module-level fn), or None when this node has no workers."""
 
     def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
         """A batch is about to send these raw txs: the node may start verifying them ahead (on other cores)."""

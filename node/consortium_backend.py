@@ -5,6 +5,7 @@ from __future__ import annotations
 from node.backend import EngineBackend
 from node.backend_api import JsonDict
 from node.errors import ReadOnlyNode
+from node.tx.model import Transaction
 from node.tx_gossip import TxGossip
 
 
@@ -16,9 +17,9 @@ class GossipingBackend(EngineBackend):
         self.gossip = gossip
         self.extra_status = extra_status
 
-    def send_raw_transaction(self, raw: bytes) -> bytes:
+    def send_raw_transaction(self, raw: bytes | Transaction) -> bytes:
         tx_hash = super().send_raw_transaction(raw)
-        self.gossip.local(raw, tx_hash)
+        self.gossip.local(raw if isinstance(raw, bytes) else raw.raw, tx_hash)
         return tx_hash
 
     def status(self) -> JsonDict:
@@ -32,7 +33,7 @@ class ObserverBackend(EngineBackend):
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.extra_status = extra_status
 
-    def send_raw_transaction(self, raw: bytes) -> bytes:
+    def send_raw_transaction(self, raw: bytes | Transaction) -> bytes:
         raise ReadOnlyNode("this is an observer node: it serves reads only; send transactions to a validator node")
 
     def status(self) -> JsonDict:

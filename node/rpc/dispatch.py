@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import traceback
 from dataclasses import dataclass
 
@@ -28,22 +27,17 @@ from node.rpc.errors import (
     error_data,
 )
 from node.rpc.filters import FilterRegistry
+from node.rpc.json_text import parse_json, valid_id
 from node.rpc.limits import RpcLimits
 from node.rpc.logfmt import log_event
 from node.rpc.methods import CallContext, Method, build_methods
 from node.rpc.params import format_data, json_type
+from node.rpc.prepare import MIN_BODY_BYTES, SEND_RAW, prepare_batch, transaction
 from node.rpc.subscriptions import SubscriptionSession
 
 logger = logging.getLogger("colend.rpc")
 
 _NO_ID = object()
-MAX_JSON_DEPTH = 64  # Ethereum JSON-RPC requests nest a handful of levels
-# A JSON string (an unterminated one runs to the end), written as an unrolled loop: runs of plain characters are
-# matched in one step, and a backslash and a plain character never compete, so it stays linear on hostile input.
-_STRING = re.compile(r'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-
-
 @dataclass(frozen=True)
 class _Request:
     """A request object that passed framing checks; `id` is _NO_ID for a notification."""
@@ -53,22 +47,12 @@ class _Request:
     params: list[object] | dict[str, object]
 
 
-def _check_depth(text: str) -> None:
-    """Refuse deeply nested JSON before decoding it: the C decoder recurses, and a raised recursion limit
-    would let a bracket bomb overflow the C stack and kill the node instead of raising."""
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return
-    # Strings out, brackets only (done by the regex engine: a batch of raw txs is mostly long hex strings).
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    depth = 0
-    for char in brackets:
-        depth += 1 if char in "[{" else -1
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+@dataclass(frozen=True)
+class _Prepared:
+    """A call whose framing and params a worker already checked and parsed (node/rpc/prepare.py)."""
 
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not valid JSON")
+    request: _Request
+    args: tuple[object, ...]
 
 
 class Dispatcher:
@@ -86,10 +70,14 @@ class Dispatcher:
 
     def handle(self, body: bytes | str, session: SubscriptionSession | None = None, peer: str = "-") -> str | None:
         """The response text for a request body, or None when every request in it was a notification."""
+        if isinstance(body, bytes | bytearray) and len(body) >= MIN_BODY_BYTES:
+            prepared = self._prepared(bytes(body), peer)
+            if prepared is not None:
+                return self._handle_batch(prepared, CallContext(self._backend, self._limits, self._filters, session),
+                                          peer)
         try:
             text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
-            _check_depth(text)
-            payload = json.loads(text, parse_constant=_reject_constant)
+            payload = parse_json(text)
         except (ValueError, RecursionError) as exc:
             # ValueError covers bad UTF-8, bad JSON and integers too long to convert; deep nesting recurses.
             return self._error_response(None, ParseError(f"parse error: {_first_line(exc)}"), "-", peer)
@@ -97,6 +85,18 @@ class Dispatcher:
         if isinstance(payload, list):
             return self._handle_batch(payload, ctx, peer)
         return self._answer([payload], ctx, peer, None)[0]
+
+    def _prepared(self, body: bytes, peer: str) -> list[object] | None:
+        """A big batch parsed, and its raw txs decoded, by a worker of the node (None: parse it here)."""
+        try:
+            prepared = self._backend.offload(prepare_batch, body, self._limits)
+        except Exception as exc:  # a worker died or timed out: this thread does the same work
+            log_event(logger, logging.WARNING, "rpc_prepare_failed", peer=peer, bytes=len(body), exc=_first_line(exc))
+            return None
+        if prepared is None:
+            return None
+        return [_Prepared(_Request(ref[0], SEND_RAW, []), (transaction(ref[1]),)) if ok else ref  # type: ignore[index]
+                for ok, ref in prepared]
 
     def _handle_batch(self, batch: list[object], ctx: CallContext, peer: str) -> str | None:
         if not batch:
@@ -142,14 +142,17 @@ class Dispatcher:
                 self._log_internal(exc, "eth_sendRawTransaction", peer)
                 error = InternalError("internal error")
             for i in acks:
-                item = items[i]
-                assert isinstance(item, dict)  # it was framed and answered
-                replies[i] = self._error_response(item.get("id"), error, _method_label(item), peer)
+                item = items[i]  # it was framed and answered
+                request_id = item.request.id if isinstance(item, _Prepared) else item.get("id")  # type: ignore[union-attr]
+                replies[i] = self._error_response(request_id, error, _method_label(item), peer)
 
     def _refuse_over_size(self, item: object, peer: str) -> str | None:
         if isinstance(item, dict) and "id" not in item:
             return None
-        request_id = item.get("id") if isinstance(item, dict) and _valid_id(item.get("id")) else None
+        if isinstance(item, _Prepared):
+            request_id = item.request.id
+        else:
+            request_id = item.get("id") if isinstance(item, dict) and valid_id(item.get("id")) else None
         error = ResponseTooLarge(
             f"batch response too large, limit {self._limits.max_batch_response_bytes} bytes; call not run",
             data={"limit": self._limits.max_batch_response_bytes},
@@ -157,13 +160,17 @@ class Dispatcher:
         return self._error_response(request_id, error, _method_label(item), peer)
 
     def _handle_one(self, item: object, ctx: CallContext, peer: str) -> str | None:
+        args: tuple[object, ...] | None = None
+        if isinstance(item, _Prepared):
+            request, args = item.request, item.args
+        else:
+            try:
+                request = _frame(item)
+            except InvalidRequest as exc:
+                request_id = item.get("id") if isinstance(item, dict) and valid_id(item.get("id")) else None
+                return self._error_response(request_id, exc, _method_label(item), peer)
         try:
-            request = _frame(item)
-        except InvalidRequest as exc:
-            request_id = item.get("id") if isinstance(item, dict) and _valid_id(item.get("id")) else None
-            return self._error_response(request_id, exc, _method_label(item), peer)
-        try:
-            result = self._call(request, ctx)
+            result = self._call(request, ctx, args)
             if request.id is _NO_ID:
                 return None
             reply = json.dumps({"jsonrpc": "2.0", "id": request.id, "result": result}, allow_nan=False)
@@ -179,14 +186,17 @@ class Dispatcher:
             return _encode_error(request.id, INTERNAL_ERROR, "internal error", {"code": InternalError.code})
         return reply
 
-    def _call(self, request: _Request, ctx: CallContext) -> object:
+    def _call(self, request: _Request, ctx: CallContext, args: tuple[object, ...] | None = None) -> object:
+        """Run the method; `args`: its params as a worker already parsed them."""
         method = self._methods.get(request.method)
         if method is None:
             raise MethodNotFound(f"the method {request.method[:80]} does not exist/is not available")
-        if isinstance(request.params, dict):
-            # Ethereum JSON-RPC is positional; by-name params are a per-method failure, not a bad envelope.
-            raise InvalidParams("named params are not supported; pass params as an array")
-        return method.handler(ctx, *method.parse_args(request.params))
+        if args is None:
+            if isinstance(request.params, dict):
+                # Ethereum JSON-RPC is positional; by-name params are a per-method failure, not a bad envelope.
+                raise InvalidParams("named params are not supported; pass params as an array")
+            args = tuple(method.parse_args(request.params))
+        return method.handler(ctx, *args)
 
     def _error_response(self, request_id: object, exc: NodeError, method: str, peer: str) -> str:
         self._log_error(exc, method, peer)
@@ -224,7 +234,7 @@ def _frame(item: object) -> _Request:
     """Check a request object's envelope (JSON-RPC 2.0 section 4)."""
     if not isinstance(item, dict):
         raise InvalidRequest(f"invalid request: expected an object, got {json_type(item)}")
-    if "id" in item and not _valid_id(item["id"]):
+    if "id" in item and not valid_id(item["id"]):
         raise InvalidRequest(f"invalid request: id must be a string, number or null, got {json_type(item['id'])}")
     if item.get("jsonrpc") != "2.0":
         raise InvalidRequest('invalid request: "jsonrpc" must be exactly "2.0"')
@@ -239,11 +249,9 @@ def _frame(item: object) -> _Request:
     return _Request(item.get("id", _NO_ID), method, params)
 
 
-def _valid_id(value: object) -> bool:
-    return value is None or isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool))
-
-
 def _method_label(item: object) -> str:
+    if isinstance(item, _Prepared):
+        return item.request.method
     method = item.get("method") if isinstance(item, dict) else None
     return method[:80] if isinstance(method, str) else "-"
 

@@ -36,6 +36,7 @@ from node.rpc.params import (
     parse_uint64,
 )
 from node.rpc.subscriptions import SubscriptionSession
+from node.tx.model import Transaction
 
 Parser = Callable[[object, str], Any]
 MISSING = object()
@@ -264,7 +265,8 @@ def eth_estimate_gas(ctx: CallContext, request: CallRequest, ref: BlockRef) -> s
 # --- writes -------------------------------------------------------------------------------------------------
 
 
-def eth_send_raw_transaction(ctx: CallContext, raw: bytes) -> str:
+def eth_send_raw_transaction(ctx: CallContext, raw: bytes | Transaction) -> str:
+    """`raw` is the parsed param, or the tx a worker already decoded from it (node/rpc/prepare.py)."""
     tx_hash = ctx.backend.send_raw_transaction(raw)
     ctx.admitted.append(tx_hash)
     return format_data(tx_hash)

@@ -1,5 +1,6 @@
 """Signature recovery on other cores: the senders of a JSON-RPC batch's raw txs are recovered in worker
 processes while the node's own threads (which share one GIL) go on with admission and block execution.
+The same workers prepare whole batches of eth_sendRawTransaction calls (node/rpc/prepare.py, `call`).
 
 A worker runs the very same decode_transaction on the same bytes, so its sender can be trusted by the
 admitting thread (decode_transaction's trusted_sender); anything the worker could not decode is decoded
@@ -11,9 +12,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 from node.tx.decode import DecodeLimits, decode_transaction
 
@@ -22,6 +24,7 @@ MIN_BATCH = 8  # below this the hand-off costs more than it saves
 RESULT_TIMEOUT_S = 30.0
 
 _limits: DecodeLimits | None = None
+T = TypeVar("T")
 
 
 def _init_worker(limits: DecodeLimits) -> None:
@@ -38,6 +41,11 @@ def _senders(raws: Sequence[bytes]) -> list[bytes | None]:
         except Exception:
             out.append(None)  # decoded again by the caller, which reports why
     return out
+
+
+def _with_limits(fn: Callable[..., T], *args: object) -> T:
+    assert _limits is not None
+    return fn(_limits, *args)
 
 
 def default_workers() -> int:
@@ -84,6 +92,10 @@ class SenderRecovery:
             return future.result(timeout=RESULT_TIMEOUT_S)[index]
         except Exception:
             return None  # recovered in-process instead
+
+    def call(self, fn: Callable[..., T], *args: object) -> T:
+        """fn(decode limits, *args) in a worker; `fn` must be a module-level function (it is pickled by name)."""
+        return self._pool.submit(_with_limits, fn, *args).result(timeout=RESULT_TIMEOUT_S)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -198,6 +198,9 @@ class MemoryBackend:
     def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
         return nullcontext()
 
+    def offload(self, fn: object, *args: object) -> None:
+        return None  # no worker processes: every request is parsed by the dispatcher itself
+
     def make_durable(self, tx_hashes: Sequence[bytes]) -> None:
         self.durable_calls.append(list(tx_hashes))
         if self.durable_error is not None:
