@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from eth_hash.auto import keccak
 
 from node.chain.header import BlockHeader
 from node.chain.rlp_codec import decode as rlp_decode
@@ -30,7 +33,18 @@ class Block:
         return rlp_encode([self.header.fields(), [tx.raw for tx in self.txs], list(self.seals)])
 
     @classmethod
-    def decode(cls, data: bytes, limits: DecodeLimits) -> Block:
+    def decode(cls, data: bytes, limits: DecodeLimits,
+               known: Callable[[bytes], Transaction | None] | None = None) -> Block:
+        """`known(tx hash)`: a tx this node already decoded and verified (its pool's), taken as it is when its
+        raw bytes are the block's: a validator has most of a proposal's txs from gossip already."""
         header, raws, seals = rlp_decode(data)
-        txs = tuple(decode_transaction(raw, limits) for raw in raws)
+        if known is None:
+            txs = tuple(decode_transaction(raw, limits) for raw in raws)
+        else:
+            txs = tuple(_known_or_decoded(raw, limits, known) for raw in raws)
         return cls(BlockHeader.from_fields(header), txs, tuple(seals))
+
+
+def _known_or_decoded(raw: bytes, limits: DecodeLimits, known: Callable[[bytes], Transaction | None]) -> Transaction:
+    tx = known(keccak(raw))
+    return tx if tx is not None and tx.raw == raw else decode_transaction(raw, limits)

@@ -19,8 +19,8 @@ from trie.utils.nodes import compute_extension_key, compute_leaf_key
 
 from node.chain.bloom import BLOOM_BYTES, bloom_int
 from node.chain.receipt import Receipt
-from node.chain.rlp_codec import Item
 from node.chain.rlp_codec import encode as rlp_encode
+from node.chain.rlp_codec import list_header
 from node.tx.model import Transaction
 
 EMPTY_TRIE_ROOT = keccak(rlp_encode(b""))  # 0x56e81f17...b421
@@ -31,7 +31,7 @@ def ordered_trie_root(items: Sequence[bytes]) -> bytes:
     if not items:
         return EMPTY_TRIE_ROOT
     pairs = sorted(zip(_index_keys(len(items)), items, strict=False))
-    return keccak(rlp_encode(_node(pairs, 0)))
+    return keccak(_node(pairs, 0))
 
 
 _KEYS: list[tuple[int, ...]] = []  # nibbles of rlp(i), for every index seen so far: the same for every block
@@ -45,30 +45,31 @@ def _index_keys(count: int) -> list[tuple[int, ...]]:
 
 @functools.lru_cache(maxsize=4_096)
 def _leaf_key(nibbles: tuple[int, ...]) -> bytes:
-    return compute_leaf_key(nibbles)
+    return rlp_encode(compute_leaf_key(nibbles))
 
 
 @functools.lru_cache(maxsize=4_096)
 def _extension_key(nibbles: tuple[int, ...]) -> bytes:
-    return compute_extension_key(nibbles)
+    return rlp_encode(compute_extension_key(nibbles))
 
 
-def _node(pairs: list[tuple[tuple[int, ...], bytes]], depth: int) -> list[Item]:
-    """The node for `pairs` (sorted, distinct keys sharing their first `depth` nibbles)."""
+def _node(pairs: list[tuple[tuple[int, ...], bytes]], depth: int) -> bytes:
+    """The RLP of the node for `pairs` (sorted, distinct keys sharing their first `depth` nibbles). Nodes are
+    encoded bottom-up, once each, straight from their children's encodings (keys and refs are already RLP)."""
     if len(pairs) == 1:
         key, value = pairs[0]
-        return [_leaf_key(key[depth:]), value]
+        return _list(_leaf_key(key[depth:]) + rlp_encode(value))
     first, last = pairs[0][0], pairs[-1][0]  # sorted: the common prefix of all is that of the extremes
     common = 0
     limit = min(len(first), len(last)) - depth
     while common < limit and first[depth + common] == last[depth + common]:
         common += 1
     if common:
-        return [_extension_key(first[depth : depth + common]), _ref(_node(pairs, depth + common))]
-    branch: list[Item] = [b""] * 17
+        return _list(_extension_key(first[depth : depth + common]) + _ref(_node(pairs, depth + common)))
+    branch = [_EMPTY] * 17
     start = 0
     if len(pairs[0][0]) == depth:  # a key ending here holds the branch's value
-        branch[16] = pairs[0][1]
+        branch[16] = rlp_encode(pairs[0][1])
         start = 1
     while start < len(pairs):
         nibble = pairs[start][0][depth]
@@ -77,13 +78,20 @@ def _node(pairs: list[tuple[tuple[int, ...], bytes]], depth: int) -> list[Item]:
             end += 1
         branch[nibble] = _ref(_node(pairs[start:end], depth + 1))
         start = end
-    return branch
+    return _list(b"".join(branch))
 
 
-def _ref(node: list[Item]) -> Item:
-    """How a parent points at a child: inline under 32 encoded bytes, else by hash."""
-    encoded = rlp_encode(node)
-    return node if len(encoded) < 32 else keccak(encoded)
+_EMPTY = rlp_encode(b"")
+_HASH_PREFIX = b"\xa0"  # RLP string header of a 32-byte hash
+
+
+def _list(payload: bytes) -> bytes:
+    return list_header(len(payload)) + payload
+
+
+def _ref(encoded: bytes) -> bytes:
+    """How a parent points at a child: the child inline under 32 encoded bytes, else the RLP of its hash."""
+    return encoded if len(encoded) < 32 else _HASH_PREFIX + keccak(encoded)
 
 
 def tx_root(raw_txs: Sequence[bytes]) -> bytes:

@@ -3,6 +3,8 @@ consensus hash is the header hash, so the commit seals the core gathers are the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eth_hash.auto import keccak
 
 from network.qbft import Block as ConsensusBlock
@@ -11,6 +13,7 @@ from node.chain.block import Block
 from node.chain.header import BlockHeader
 from node.errors import ChainIntegrityError, MalformedRlp
 from node.tx.decode import DecodeLimits
+from node.tx.model import Transaction
 
 
 def to_consensus(block: Block) -> ConsensusBlock:
@@ -18,10 +21,12 @@ def to_consensus(block: Block) -> ConsensusBlock:
     return ConsensusBlock(block.number, block.header.parent_hash, unsealed.encode())
 
 
-def from_consensus(block: ConsensusBlock, limits: DecodeLimits) -> Block:
-    """Decode every tx (recovering its sender); raises ChainIntegrityError or MalformedTransaction."""
+def from_consensus(block: ConsensusBlock, limits: DecodeLimits,
+                   known: Callable[[bytes], Transaction | None] | None = None) -> Block:
+    """Decode every tx (recovering its sender, unless `known` has it: see Block.decode); raises
+    ChainIntegrityError or MalformedTransaction."""
     try:
-        decoded = Block.decode(block.payload, limits)
+        decoded = Block.decode(block.payload, limits, known)
     except (ChainIntegrityError, MalformedMessage):
         raise
     except (ValueError, MalformedRlp) as exc:  # a wrong shape unpacks with a ValueError

@@ -63,7 +63,7 @@ class EngineChain:
         if block_hash in self._executed:
             return True
         try:
-            pending = self.engine.validate_block(from_consensus(block, self.engine.limits))
+            pending = self.engine.validate_block(from_consensus(block, self.engine.limits, self.engine.front.get))
         except NodeHalted:
             raise
         except (NodeError, MalformedMessage) as exc:
@@ -87,7 +87,7 @@ class EngineChain:
 
     def import_block(self, sealed: SealedBlock, block_hash: bytes) -> None:
         try:
-            decoded = from_consensus(sealed.block, self.engine.limits)
+            decoded = from_consensus(sealed.block, self.engine.limits, self.engine.front.get)
             self.engine.import_block(Block(decoded.header, decoded.txs, sealed.seals))
         except (StateCommitmentMismatch, NodeHalted) as exc:
             raise ChainHalted(str(exc)) from exc

@@ -1,8 +1,9 @@
 """The JSON-RPC server: POST / for HTTP, GET / upgraded to a WebSocket for subscriptions; one app factory.
 
-HTTP requests are dispatched on a small pool of worker threads, never on the event loop: a batch of a hundred
-raw txs (decoding, signature recovery, admission) then never holds up the eth_call behind it, and the loop
-only moves bytes. The backend is thread-safe for that (reads come from the committed state, admission has
+HTTP requests are dispatched on worker threads, never on the event loop, and small requests (a call, a
+read, a few txs) on threads of their own: a batch of a hundred raw txs (prepared by a worker process, then
+admitted) never holds up the eth_call behind it, not even by taking every thread, and the loop only moves
+bytes. The backend is thread-safe for that (reads come from the committed state, admission has
 its lock). WebSocket messages stay on the loop, in order per connection. Notifications may arrive from any
 thread and are handed to the loop.
 """
@@ -36,8 +37,11 @@ LIMITS = web.AppKey("rpc_limits", RpcLimits)
 DISPATCHER = web.AppKey("rpc_dispatcher", Dispatcher)
 WEBSOCKETS = web.AppKey("rpc_websockets", weakref.WeakSet[web.WebSocketResponse])
 WORKERS = web.AppKey("rpc_workers", ThreadPoolExecutor)
+LIGHT_WORKERS = web.AppKey("rpc_light_workers", ThreadPoolExecutor)
 
-HTTP_WORKER_THREADS = 4
+HTTP_WORKER_THREADS = 4  # big bodies: batches of txs
+LIGHT_WORKER_THREADS = 2  # bodies under LIGHT_BODY_BYTES: single calls and reads
+LIGHT_BODY_BYTES = 16_384
 
 Middleware = Callable[[web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]],
                       Awaitable[web.StreamResponse]]
@@ -56,6 +60,7 @@ def create_app(backend: NodeBackend, *, limits: RpcLimits | None = None,
     app[DISPATCHER] = Dispatcher(backend, limits)
     app[WEBSOCKETS] = weakref.WeakSet()
     app[WORKERS] = ThreadPoolExecutor(HTTP_WORKER_THREADS, thread_name_prefix="colend-rpc")
+    app[LIGHT_WORKERS] = ThreadPoolExecutor(LIGHT_WORKER_THREADS, thread_name_prefix="colend-rpc-light")
     app.router.add_post("/", _handle_http)
     app.router.add_get("/", _handle_get)
     app.on_shutdown.append(_close_websockets)
@@ -65,6 +70,7 @@ def create_app(backend: NodeBackend, *, limits: RpcLimits | None = None,
 
 async def _stop_workers(app: web.Application) -> None:
     app[WORKERS].shutdown(wait=False, cancel_futures=True)
+    app[LIGHT_WORKERS].shutdown(wait=False, cancel_futures=True)
 
 
 async def serve(
@@ -131,7 +137,8 @@ async def _handle_http(request: web.Request) -> web.StreamResponse:
         return _body_too_large(request)
     body = await request.read()  # raises 413 past client_max_size, for bodies without a length
     handle = functools.partial(request.app[DISPATCHER].handle, body, None, peer=request.remote or "-")
-    reply = await asyncio.get_running_loop().run_in_executor(request.app[WORKERS], handle)
+    workers = request.app[LIGHT_WORKERS if len(body) < LIGHT_BODY_BYTES else WORKERS]
+    reply = await asyncio.get_running_loop().run_in_executor(workers, handle)
     if reply is None:
         return web.Response(status=204)
     return web.Response(text=reply, content_type="application/json")
