@@ -218,7 +218,8 @@ class ConsensusDriver:
         core = self.core
         assert core is not None
         if isinstance(action, Persist):
-            self.resume.save(action.state)
+            if self.signer.address in core.validators:  # a node that never votes has no vote to remember
+                self.resume.save(action.state)
         elif isinstance(action, Broadcast):
             self.transport.broadcast(wrap(Channel.QBFT, action.message))
         elif isinstance(action, SetTimer):
