@@ -182,10 +182,7 @@ class QbftCore:
             return
         assert round_ >= self.round, "rounds never go back within a height"
         self.round = round_
-        if round_ > 0 or self._prepared is not None:
-            # Round 0 with no lock is what a resume state from an earlier height loads as: no write needed
-            # (one fsync fewer per block on every node).
-            self._out.append(Persist(self._resume_state()))
+        self._out.append(Persist(self._resume_state()))
         delay = round_timeout_ms(self.config.base_timeout_ms, round_, self.config.max_backoff_exponent)
         self._out.append(SetTimer(self.height, round_, delay))
         if send_round_change:
