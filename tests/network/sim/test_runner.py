@@ -143,6 +143,13 @@ def test_a_validator_voted_in_and_another_voted_out_mid_run() -> None:
     assert len(block.seals) >= 4 or joiner in {seal_signer(chain.entries[added_at].block_hash, s) for s in block.seals}
 
 
+def test_only_voting_nodes_write_a_resume_state() -> None:
+    """A follower never votes, so it has no vote to remember across a crash: no write per block."""
+    world = simulate(scenario(4, 0, [], nodes=5), heights=5)
+    assert world.nodes[4].height >= 5 and world.nodes[4].resume.state is None
+    assert all(world.nodes[i].resume.state is not None and world.nodes[i].resume.state.height >= 5 for i in range(4))
+
+
 def test_one_validator_down_for_good_keeps_the_chain_going() -> None:
     world = simulate(scenario(4, 1_000, [Crash(3, 100, None, keep_data=False)]), heights=10)
     assert not world.result.safety_violations and not world.result.liveness_failure
