@@ -15,11 +15,11 @@ from network.qbft import Block as ConsensusBlock
 from network.qbft.errors import MalformedMessage
 from node.chain.block import Block
 from node.consensus.block_codec import from_consensus, to_consensus
+from node.defaults import DEFAULT_MAX_TXS_PER_BLOCK
 from node.engine import ChainEngine, PendingBlock
 from node.errors import NodeError, NodeHalted, StateCommitmentMismatch
 
 log = logging.getLogger("colend.consensus")
-DEFAULT_MAX_TXS_PER_BLOCK = 5_000
 
 
 class EngineChain:
