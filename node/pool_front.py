@@ -51,7 +51,8 @@ class PoolFront:
             account = self.committed.account(tx.sender)
             replaced = self.pool.add(tx, account.nonce, allowed, account.balance)
             self.journal.added(tx, replaced, journal_seq)
-        self.tx_arrived.set()
+        if not self.tx_arrived.is_set():  # set() takes the event's lock every time; a batch needs it once
+            self.tx_arrived.set()
         return tx.hash
 
     def durable(self, admitted: Sequence[bytes] = ()) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import rlp
 
 from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import encode_list_of_encoded, list_header
+from node.chain.rlp_codec import encode_bytes, encode_list_of_encoded, encode_uint, list_header
 
 _TOPIC_PREFIX = b"\xa0"  # RLP string header for 32 bytes
 _ADDRESS_PREFIX = b"\x94"  # and for 20
@@ -17,8 +17,8 @@ def _encode_log(log: Log) -> bytes:
     """rlp_encode(log.fields()), framed by hand: logs dominate big receipts."""
     address = log.address
     topics = b"".join([_TOPIC_PREFIX + t if len(t) == 32 else rlp_encode(t) for t in log.topics])
-    body = b"".join((_ADDRESS_PREFIX + address if len(address) == 20 else rlp_encode(address), list_header(len(topics)),
-                     topics, rlp_encode(log.data)))
+    body = b"".join((_ADDRESS_PREFIX + address if len(address) == 20 else encode_bytes(address), list_header(len(topics)),
+                     topics, encode_bytes(log.data)))
     return list_header(len(body)) + body
 
 
@@ -52,16 +52,16 @@ class Receipt:
     def encode(self, logs_rlp: bytes | None = None) -> bytes:
         """Same bytes as rlp_encode(self.fields()); logs are framed by hand since they dominate big receipts."""
         logs = self.logs_rlp() if logs_rlp is None else logs_rlp
-        return encode_list_of_encoded([rlp_encode(self.status), rlp_encode(self.gas_used),
-                                       rlp_encode(self.cumulative_gas_used), logs,
-                                       rlp_encode(self.contract_address or b""), rlp_encode(self.revert_data)])
+        return encode_list_of_encoded([encode_uint(self.status), encode_uint(self.gas_used),
+                                       encode_uint(self.cumulative_gas_used), logs,
+                                       encode_bytes(self.contract_address or b""), encode_bytes(self.revert_data)])
 
     def consensus_encoding(self, tx_type: int, bloom: bytes, logs_rlp: bytes | None = None) -> bytes:
         """Ethereum's receipt (EIP-2718: type || rlp([status, cumulativeGasUsed, logsBloom, logs]), legacy
         untyped), what receiptsRoot commits to; logs framed by hand as in encode()."""
         logs = self.logs_rlp() if logs_rlp is None else logs_rlp
-        body = encode_list_of_encoded([rlp_encode(self.status), rlp_encode(self.cumulative_gas_used), rlp_encode(bloom),
-                                       logs])
+        body = encode_list_of_encoded([encode_uint(self.status), encode_uint(self.cumulative_gas_used),
+                                       encode_bytes(bloom), logs])
         return body if tx_type == 0 else bytes([tx_type]) + body
 
     @classmethod

@@ -50,6 +50,27 @@ def encode(item: Item) -> bytes:
     raise TypeError(f"cannot RLP-encode {type(item).__name__}")
 
 
+def encode_bytes(item: bytes) -> bytes:
+    """encode() of a byte string, without the type dispatch (receipts, tx records: thousands per block)."""
+    if len(item) == 1 and item[0] < 0x80:
+        return item
+    length = len(item)
+    return (_STRING_HEADERS[length] if length < 256 else _length_prefix(length, 0x80)) + item
+
+
+_SMALL_UINTS = [b"\x80"] + [bytes([n]) for n in range(1, 0x80)]
+
+
+def encode_uint(item: int) -> bytes:
+    """encode() of a non-negative integer, without the type dispatch."""
+    if item < 0x80:
+        if item < 0:
+            raise ValueError("RLP cannot encode negative integers")
+        return _SMALL_UINTS[item]
+    raw = item.to_bytes((item.bit_length() + 7) // 8, "big")
+    return _STRING_HEADERS[len(raw)] + raw
+
+
 def list_header(payload_length: int) -> bytes:
     """The RLP header of a list whose items, already encoded, take payload_length bytes."""
     return _LIST_HEADERS[payload_length] if payload_length < 256 else _length_prefix(payload_length, 0xC0)

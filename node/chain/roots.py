@@ -20,7 +20,7 @@ from trie.utils.nodes import compute_extension_key, compute_leaf_key
 from node.chain.bloom import BLOOM_BYTES, bloom_int
 from node.chain.receipt import Receipt
 from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import list_header
+from node.chain.rlp_codec import encode_bytes, list_header
 from node.tx.model import Transaction
 
 EMPTY_TRIE_ROOT = keccak(rlp_encode(b""))  # 0x56e81f17...b421
@@ -58,7 +58,7 @@ def _node(pairs: list[tuple[tuple[int, ...], bytes]], depth: int) -> bytes:
     encoded bottom-up, once each, straight from their children's encodings (keys and refs are already RLP)."""
     if len(pairs) == 1:
         key, value = pairs[0]
-        return _list(_leaf_key(key[depth:]) + rlp_encode(value))
+        return _list(_leaf_key(key[depth:]) + encode_bytes(value))
     first, last = pairs[0][0], pairs[-1][0]  # sorted: the common prefix of all is that of the extremes
     common = 0
     limit = min(len(first), len(last)) - depth
@@ -69,7 +69,7 @@ def _node(pairs: list[tuple[tuple[int, ...], bytes]], depth: int) -> bytes:
     branch = [_EMPTY] * 17
     start = 0
     if len(pairs[0][0]) == depth:  # a key ending here holds the branch's value
-        branch[16] = rlp_encode(pairs[0][1])
+        branch[16] = encode_bytes(pairs[0][1])
         start = 1
     while start < len(pairs):
         nibble = pairs[start][0][depth]

@@ -36,6 +36,7 @@ from node.rpc.prepare import MIN_BODY_BYTES, SEND_RAW, prepare_batch, transactio
 from node.rpc.subscriptions import SubscriptionSession
 
 logger = logging.getLogger("colend.rpc")
+_REPLY_ENCODER = json.JSONEncoder(allow_nan=False)  # json.dumps with a non-default option builds one per call
 
 _NO_ID = object()
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ class Dispatcher:
             result = self._call(request, ctx, args)
             if request.id is _NO_ID:
                 return None
-            reply = json.dumps({"jsonrpc": "2.0", "id": request.id, "result": result}, allow_nan=False)
+            reply = _REPLY_ENCODER.encode({"jsonrpc": "2.0", "id": request.id, "result": result})
         except NodeError as exc:
             if request.id is _NO_ID:
                 self._log_error(exc, request.method, peer)

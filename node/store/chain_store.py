@@ -17,7 +17,7 @@ from node.chain.header import BlockHeader
 from node.chain.receipt import Receipt
 from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import encode_list_of_encoded
+from node.chain.rlp_codec import encode_bytes, encode_list_of_encoded, encode_uint
 from node.chain.state import AccountRecord, StateDiff
 from node.errors import StoreCorrupted
 from node.store import keys
@@ -68,8 +68,8 @@ class ChainStore:
             topics: set[bytes] = set()
             for i, (tx, receipt, encoded) in enumerate(zip(block.txs, receipts, encoded_receipts, strict=True)):
                 put(keys.TX + tx.hash, encode_list_of_encoded(
-                    [rlp_encode(tx.raw), rlp_encode(tx.sender), encoded_n, rlp_encode(i), encoded,
-                     rlp_encode(log_index)]))
+                    [encode_bytes(tx.raw), encode_bytes(tx.sender), encoded_n, encode_uint(i), encoded,
+                     encode_uint(log_index)]))
                 for log in receipt.logs:
                     addresses.add(log.address)
                     topics.update(log.topics)

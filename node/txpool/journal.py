@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import rlp
 
-from node.chain.rlp_codec import encode as rlp_encode
+from node.chain.rlp_codec import encode_bytes, encode_list_of_encoded
 from node.errors import NodeError, PoolJournalWriteFailed
 from node.store.chain_store import ChainStore, JournalOp
 from node.tx.decode import DecodeLimits, decode_transaction
@@ -52,7 +52,7 @@ class PoolJournal:
             if seq is None:
                 seq = self._next_seq
                 self._next_seq += 1
-                self._push(seq, rlp_encode([tx.raw, tx.sender]))
+                self._push(seq, encode_list_of_encoded([encode_bytes(tx.raw), encode_bytes(tx.sender)]))
             self._seq_of[tx.hash] = seq
             if replaced is not None:
                 self._drop(replaced)

@@ -31,6 +31,11 @@ class _HashesByNonce(Mapping[int, bytes]):
     def __getitem__(self, nonce: int) -> bytes:
         return self._mine[nonce].tx.hash
 
+    def get(self, nonce: int, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        """Mapping.get raises and catches a KeyError on a miss, the usual case at admission."""
+        entry = self._mine.get(nonce)
+        return default if entry is None else entry.tx.hash
+
     def __contains__(self, nonce: object) -> bool:
         return nonce in self._mine
 

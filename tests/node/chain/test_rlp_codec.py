@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from node.chain.receipt import Log, Receipt
-from node.chain.rlp_codec import decode, encode
+from node.chain.rlp_codec import decode, encode, encode_bytes, encode_uint
 from node.chain.state import AccountRecord, StateDiff
 from node.errors import MalformedRlp
 
@@ -16,6 +16,17 @@ items = st.recursive(st.binary(max_size=80) | st.integers(0, 2**256 - 1), lambda
 @given(items)
 def test_same_bytes_as_pyrlp(item):
     assert encode(item) == rlp.encode(item)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.integers(0, 2**256 - 1))
+def test_typed_encoders_give_the_same_bytes(data, number):
+    assert encode_bytes(data) == rlp.encode(data) and encode_uint(number) == rlp.encode(number)
+
+
+def test_typed_encoders_refuse_negative_integers():
+    with pytest.raises(ValueError):
+        encode_uint(-1)
 
 
 @settings(max_examples=300, deadline=None)
