@@ -3,13 +3,14 @@ cannot decode is decoded again by the admitting thread, which reports why: admis
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from node.errors import MalformedTransaction
 from node.tx.decode import DecodeLimits, decode_transaction
-from node.tx.recovery import MIN_BATCH, SenderRecovery
+from node.tx.recovery import MIN_BATCH, SenderRecovery, WorkerFailed, _senders
 from tests.node.support import BANK_A, BANK_B, CHAIN_ID, addr, tx
 
 LIMITS = DecodeLimits(CHAIN_ID, 10**9)
@@ -41,3 +42,28 @@ def test_undecodable_or_unknown_raws_fall_back_to_in_process_decoding(recovery: 
     small = good[:2]
     with recovery.prefetch(small):  # too small a batch to hand off
         assert recovery.take(small[0]) is None
+
+
+def _exit_worker(limits: DecodeLimits) -> None:
+    os._exit(3)  # a worker that dies mid-call
+
+
+def _raise_in_worker(limits: DecodeLimits) -> None:
+    raise ValueError("refused")
+
+
+def test_a_worker_that_dies_or_raises_is_reported_and_a_dead_one_replaced(recovery: SenderRecovery) -> None:
+    with pytest.raises(WorkerFailed, match="ValueError: refused"):
+        recovery.call(_raise_in_worker)
+    with pytest.raises(WorkerFailed):
+        recovery.call(_exit_worker)
+    raws = [tx(BANK_A, n, b"\x22" * 20) for n in range(MIN_BATCH)]
+    assert recovery.call(_senders, raws) == [addr(BANK_A)] * MIN_BATCH  # a fresh worker took its place
+
+
+def test_workers_stop_with_close() -> None:
+    pool = SenderRecovery(LIMITS, workers=2)
+    processes = [w.process for w in pool._all]
+    assert all(p.is_alive() for p in processes)
+    pool.close()
+    assert not any(p.is_alive() for p in processes)
