@@ -12,18 +12,20 @@ import time
 from pathlib import Path
 
 from bench.support.discover import ROOT, benchmark_names
-from bench.support.machine import describe, load_average
+from bench.support.machine import describe, load_average, wait_until_quiet
 
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 
 
 def run_one(name: str, tiny: bool) -> dict[str, object]:
-    """One benchmark in a fresh interpreter, so one's imports and threads never skew another's figures."""
+    """One benchmark in a fresh interpreter, so one's imports and threads never skew another's figures, once
+    the machine is quiet again (a full run only: the previous benchmark's processes may still be stopping)."""
     command = [sys.executable, "-m", f"bench.{name}", *(["--tiny"] if tiny else [])]
+    idle_before = None if tiny else wait_until_quiet()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     entry: dict[str, object] = {"seconds": round(time.perf_counter() - started, 1), "exit_code": done.returncode,
-                                "load_average_after": load_average()}
+                                "idle_fraction_before": idle_before, "load_average_after": load_average()}
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     try:
         entry["result"] = json.loads(lines[-1])

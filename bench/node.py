@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries-per-tx", type=int, default=250)
     parser.add_argument("--rpc-batch", type=int, default=100, help="eth_sendRawTransaction calls per HTTP request")
     parser.add_argument("--block-period-ms", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=1, help="fresh Colend + anvil pairs; medians are reported")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh Colend + anvil pairs; medians are reported")
     parser.add_argument("--no-anvil", action="store_true", help="measure Colend alone")
     parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (anvil only if installed)")
     args = parser.parse_args(argv)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from pathlib import Path
+
+QUIET_IDLE_FRACTION = 0.85  # of all cores, over one second
+QUIET_MAX_WAIT_S = 60.0
 
 
 def _cpu_model() -> str:
@@ -30,6 +34,30 @@ def load_average() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
+
+
+def _idle_and_total_ticks() -> tuple[int, int] | None:
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields)  # idle + iowait, all
+
+
+def wait_until_quiet(max_wait_s: float = QUIET_MAX_WAIT_S) -> float | None:
+    """Wait (at most max_wait_s) until the cores are mostly idle for a second: the previous benchmark's
+    processes may still be stopping, and a benchmark started then measures them too. Returns the idle
+    fraction seen last (None where /proc/stat is not there)."""
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        before = _idle_and_total_ticks()
+        time.sleep(1.0)
+        after = _idle_and_total_ticks()
+        if before is None or after is None or after[1] == before[1]:
+            return None
+        idle = (after[0] - before[0]) / (after[1] - before[1])
+        if idle >= QUIET_IDLE_FRACTION or time.monotonic() >= deadline:
+            return round(idle, 2)
 
 
 def describe() -> dict[str, object]:
