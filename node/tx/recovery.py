@@ -9,8 +9,9 @@ again in-process, which raises the proper error. Only admission uses this: block
 Each worker is a process with a pipe of its own, and the calling thread talks to it directly: it sends,
 then waits in recv() without the GIL. concurrent.futures' process pool put two more threads in between (a
 feeder and a result reader), and every hand-off between threads is one more GIL switch the block-executing
-thread pays for (bench.node, 30k txs, medians of 5 and 6 runs: 5,550 -> 5,850 tx/s without them). A worker that dies is replaced; its caller
-gets an error and the work is done in-process. Workers write nothing to the node's stdout or stderr.
+thread pays for (bench.node, 30k txs, medians of 5 and 6 runs: 5,550 -> 5,850 tx/s without them). A worker
+that dies is replaced; its caller gets an error and the work is done in-process. Workers write nothing to
+the node's stdout or stderr.
 """
 
 from __future__ import annotations
