@@ -241,7 +241,6 @@ class EvmExecutor:
             return self._execute_in_snapshot(ctx, txs, strict)
 
     def _execute_in_snapshot(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool) -> BlockExecution:
-        evm = self._evm
         out = BlockExecution()
         senders: set[bytes] = set()
         # canWrite reads the Consortium's storage alone, which only a successful call into the Consortium
@@ -255,12 +254,9 @@ class EvmExecutor:
                     raise TxSkipped(f"tx 0x{tx.hash.hex()}: {reason}")
                 out.skipped.append((tx, reason))
                 continue
+            if tx.to is None:
+                self._write_nonce(tx.sender, tx.nonce)  # a CREATE's address comes from the EVM's nonce
             result, created, logs = self._run(tx.sender, tx.to, tx.data, tx.value, tx.gas_limit)
-            sender = hexaddr(tx.sender)
-            info = evm.basic(sender)
-            if info.nonce != tx.nonce + 1:
-                evm.insert_account_info(sender, pyrevm.AccountInfo(
-                    nonce=tx.nonce + 1, balance=info.balance, code_hash=info.code_hash, code=info.code))
             nonces[tx.sender] = tx.nonce + 1
             senders.add(tx.sender)
             if permitted and (tx.to == self.consortium or any(log.address == self.consortium for log in logs)):
@@ -273,8 +269,19 @@ class EvmExecutor:
             out.receipts.append(Receipt(
                 status=1 if result.success else 0, gas_used=result.gas_used, cumulative_gas_used=out.gas_used,
                 logs=tuple(logs), contract_address=contract, revert_data=b"" if result.success else result.output))
+        # Nothing a call runs reads an account's own nonce (message_call leaves it alone; CREATE is handled
+        # above), so each sender's final nonce is written once per block, not once per tx.
+        for sender in sorted(senders):
+            self._write_nonce(sender, nonces[sender])
         self.collect_touched(out, senders)
         return out
+
+    def _write_nonce(self, sender: bytes, nonce: int) -> None:
+        address = hexaddr(sender)
+        info = self._evm.basic(address)
+        if info.nonce != nonce:
+            self._evm.insert_account_info(address, pyrevm.AccountInfo(
+                nonce=nonce, balance=info.balance, code_hash=info.code_hash, code=info.code))
 
     def _skip_reason(self, tx: Transaction, gas_used: int, gas_limit: int, permitted: dict[bytes, bool],
                      nonces: dict[bytes, int]) -> str:

@@ -53,3 +53,18 @@ def test_eth_call_leaves_no_trace(tmp_path):
     assert engine.executor.evm.journal_depth == 0
     estimate = engine.executor.estimate_gas(addr(BANK_A), store, call_data("set(uint256,uint256)", 5, 9))
     assert estimate.success and estimate.gas_used >= result.gas_used
+
+
+def test_a_create_after_calls_in_the_same_block_uses_the_senders_nonce_at_that_point(tmp_path):
+    """Nonces are written once per block, so a CREATE must still see the nonce its tx carries."""
+    engine = open_engine(tmp_path / "db")
+    a = addr(BANK_A)
+    first = create_address(a, 0)
+    mine(engine, [tx(BANK_A, 0, None, STORE_BYTECODE)])
+    block = mine(engine, [tx(BANK_A, 1, first, call_data("set(uint256,uint256)", 1, 1)),
+                          tx(BANK_A, 2, first, call_data("set(uint256,uint256)", 2, 2)),
+                          tx(BANK_A, 3, None, STORE_BYTECODE), tx(BANK_A, 4, None, STORE_BYTECODE)])
+    receipts = [engine.store.tx(t.hash).receipt for t in block.txs]
+    assert [r.contract_address for r in receipts[2:]] == [create_address(a, 3), create_address(a, 4)]
+    assert engine.executor.code(create_address(a, 3)) and engine.executor.code(create_address(a, 4))
+    assert engine.account(a).nonce == engine.executor.nonce(a) == 5
