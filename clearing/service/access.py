@@ -25,12 +25,16 @@ class Access:
     roles: frozenset[Role]
     write: bool
     public: bool = False
+    public_on_loopback: bool = False  # no key needed while the service listens on loopback only
 
 
 ALL_ROLES = frozenset(Role)
 READ = Access(ALL_ROLES, write=False)
 OFFICER_WRITE = Access(frozenset({Role.CLEARING_OFFICER}), write=True)
 PUBLIC = Access(ALL_ROLES, write=False, public=True)
+# /metrics: a scraper on the same host needs no key; exposed beyond it, the gauges (every bank's exposures and
+# limits) are read with a key, like any other read (Prometheus sends it as a header).
+METRICS_READ = Access(ALL_ROLES, write=False, public_on_loopback=True)
 
 
 def access(rule: Access) -> Callable[[F], F]:

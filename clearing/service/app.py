@@ -16,7 +16,7 @@ from clearing.index_store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.service import api as api_routes
 from clearing.service import openapi
-from clearing.service.access import PUBLIC, access
+from clearing.service.access import METRICS_READ, PUBLIC, access
 from clearing.service.approvals import ApprovalStore
 from clearing.service.audit import AuditLog
 from clearing.service.background import discover, follow, refresh_policy, schedule_runs
@@ -153,7 +153,7 @@ async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
 def metrics_app() -> web.Application:
     app = web.Application()
 
-    @access(PUBLIC)
+    @access(METRICS_READ)
     async def metrics(request: web.Request) -> web.Response:
         body = request.config_dict[METRICS].render()
         return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import ipaddress
 import json
 import logging
 import time
@@ -111,6 +112,16 @@ def _http_message(exc: web.HTTPException) -> str:
     return json.dumps(parsed)[:500]
 
 
+def _listens_on_loopback(request: web.Request) -> bool:
+    host = request.config_dict[CONFIG].host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
 def _presented_key(request: web.Request) -> str | None:
     return request.headers.get(API_KEY_HEADER) or request.cookies.get(KEY_COOKIE)
 
@@ -145,7 +156,7 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """API key (header, or the dashboard's cookie) -> principal; the handler's rule decides the role."""
     rule = rule_of(request.match_info.handler)
-    if rule is None or rule.public:
+    if rule is None or rule.public or (rule.public_on_loopback and _listens_on_loopback(request)):
         return await handler(request)
     who = request.config_dict[KEYS].authenticate(_presented_key(request))
     request[PRINCIPAL] = who

@@ -3,14 +3,18 @@ new route without a sample request fails here."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
-from clearing.service.access import OFFICER_WRITE, PUBLIC, READ, rule_of
+from clearing.service.access import METRICS_READ, OFFICER_WRITE, PUBLIC, READ, rule_of
 from clearing.service.api import REGULATOR_READ
+from clearing.service.app import build_app
 from clearing.service.state import AUDIT
 from tests.clearing.service.conftest import as_
-from tests.clearing.service.world import key_of
+from tests.clearing.service.world import key_of, keyring
 
 BREAK = "AMOUNT_MISMATCH/CLEARING_ENTRY/E2"
 # route (method, canonical path) -> a concrete request: (path, JSON body or form)
@@ -85,7 +89,7 @@ def route_table(app: web.Application) -> list[tuple[str, str, object]]:
 
 
 def expected(rule, caller: str | None) -> str:
-    if rule is PUBLIC:
+    if rule is PUBLIC or rule is METRICS_READ:  # the test service listens on loopback
         return "allowed"
     if caller is None:
         return "unauthenticated"
@@ -131,3 +135,14 @@ async def test_each_role_is_allowed_or_refused_on_every_route(client, caller) ->
     audit = client.server.app[AUDIT].page(bank=None, after=None, limit=500)
     assert len(audit) == writes  # every write attempt, allowed or refused, is in the audit log
     assert {e.actor for e in audit} == {caller or "-"}
+
+
+async def test_metrics_need_a_key_once_the_service_listens_beyond_loopback(world, signer) -> None:
+    """Exposures and limits are every bank's figures: a scraper on the host reads them, anyone else shows a key."""
+    for host, anonymous in (("127.0.0.1", 200), ("::1", 200), ("localhost", 200), ("0.0.0.0", 401), ("10.1.2.3", 401)):
+        app = build_app(replace(world.config, host=host), keyring())
+        async with TestClient(TestServer(app)) as client:
+            assert (await client.get("/metrics")).status == anonymous, host
+            assert (await client.get("/metrics", headers=as_("vera"))).status == 200  # a viewer's key
+            refused = 403 if anonymous == 401 else 200  # exposed: another bank's key is refused like anywhere else
+            assert (await client.get("/metrics", headers=as_("mallory"))).status == refused
