@@ -229,8 +229,11 @@ class EvmExecutor:
 
     # -- blocks ---------------------------------------------------------------------------------------
 
-    def execute_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool) -> BlockExecution:
+    def execute_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
+                      gas_budget: int | None = None) -> BlockExecution:
         """Run txs in order. Non-strict (proposer) skips txs that may not run; strict (import) raises TxSkipped.
+        `gas_budget` (proposer only): stop before the first tx whose gas limit no longer fits in what the block
+        has actually used so far (geth's rule), leaving it and the rest to the pool.
 
         Leaves the EVM as it was: the caller writes the effects back with block_committed() once durable.
         """
@@ -238,9 +241,10 @@ class EvmExecutor:
             raise JournalFormatError("a block must start with an empty journal")
         self.set_context(ctx)
         with self._scratch():
-            return self._execute_in_snapshot(ctx, txs, strict)
+            return self._execute_in_snapshot(ctx, txs, strict, gas_budget)
 
-    def _execute_in_snapshot(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool) -> BlockExecution:
+    def _execute_in_snapshot(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
+                             gas_budget: int | None) -> BlockExecution:
         out = BlockExecution()
         senders: set[bytes] = set()
         # canWrite reads the Consortium's storage alone, which only a successful call into the Consortium
@@ -248,6 +252,8 @@ class EvmExecutor:
         permitted: dict[bytes, bool] = {}
         nonces: dict[bytes, int] = {}  # each sender's nonce as this block has moved it, so as not to ask the EVM
         for tx in txs:
+            if gas_budget is not None and out.gas_used + tx.gas_limit > gas_budget and out.included:
+                break
             reason = self._skip_reason(tx, out.gas_used, ctx.gas_limit, permitted, nonces)
             if reason:
                 if strict:

@@ -213,11 +213,18 @@ def test_on_chain_suspension_takes_effect_mid_block_and_at_admission(tmp_path):
 
 
 def test_a_proposer_gas_budget_caps_a_block_below_the_chain_limit_and_leaves_the_rest_pooled(tmp_path):
+    """geth's rule: a tx goes in while its gas limit fits in the budget less the gas used so far."""
     engine = open_engine(tmp_path / "db")
     for nonce in range(5):
-        engine.submit(tx(BANK_A, nonce, b"\x22" * 20, gas=100_000))
-    capped = engine.propose(engine.head.timestamp_ms + 1, addr(VALIDATOR), 100, max_gas=250_000)
-    assert capped is not None and len(capped.execution.included) == 2  # 2 x 100k fit in 250k, a third does not
+        engine.submit(tx(BANK_A, nonce, b"\x22" * 20, gas=100_000))  # a plain transfer: uses 21k of its 100k
+    capped = engine.propose(engine.head.timestamp_ms + 1, addr(VALIDATOR), 100, max_gas=150_000)
+    assert capped is not None and len(capped.execution.included) == 3  # 0, 21k and 42k used + 100k fit; 63k + 100k not
+    assert capped.execution.gas_used == 3 * 21_000 and not capped.execution.skipped
     engine.abandon(capped)
     whole = engine.propose(engine.head.timestamp_ms + 1, addr(VALIDATOR), 100)
     assert whole is not None and len(whole.execution.included) == 5
+    engine.abandon(whole)
+    again = engine.propose(engine.head.timestamp_ms + 1, addr(VALIDATOR), 100, max_gas=150_000)
+    assert again is not None
+    engine.commit(again, [])
+    assert len(engine.pool) == 2  # what did not fit waits for the next block
