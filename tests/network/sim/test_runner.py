@@ -150,6 +150,23 @@ def test_only_voting_nodes_write_a_resume_state() -> None:
     assert all(world.nodes[i].resume.state is not None and world.nodes[i].resume.state.height >= 5 for i in range(4))
 
 
+def test_a_follower_executes_each_block_once_at_commit_and_never_a_proposal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """It has no vote to give, so nothing to check before the quorum decides; the validators' window stays theirs."""
+    validated: set[int] = set()  # ids of the chains that validated a proposal
+    original = FakeChain.validate_proposal
+
+    def spy(self: FakeChain, block: object, block_hash: bytes) -> bool:
+        validated.add(id(self))
+        return original(self, block, block_hash)
+
+    monkeypatch.setattr(FakeChain, "validate_proposal", spy)
+    world = simulate(scenario(4, 0, [], nodes=5), heights=5)
+    assert world.nodes[4].height >= 5 and chain_hashes(world, 4)[:6] == chain_hashes(world, 0)[:6]
+    assert id(world.nodes[4].chain) not in validated
+    assert all(id(world.nodes[i].chain) in validated for i in range(4))
+
+
 def test_one_validator_down_for_good_keeps_the_chain_going() -> None:
     world = simulate(scenario(4, 1_000, [Crash(3, 100, None, keep_data=False)]), heights=10)
     assert not world.result.safety_violations and not world.result.liveness_failure
