@@ -39,6 +39,8 @@ logger = logging.getLogger("colend.rpc")
 _REPLY_ENCODER = json.JSONEncoder(allow_nan=False)  # json.dumps with a non-default option builds one per call
 
 _NO_ID = object()
+
+
 @dataclass(frozen=True)
 class _Request:
     """A request object that passed framing checks; `id` is _NO_ID for a notification."""
