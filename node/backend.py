@@ -103,8 +103,8 @@ class EngineBackend:
         return self.engine.submit(raw) if isinstance(raw, bytes) else self.engine.submit_tx(raw)
 
     def offload(self, fn: Callable[..., T], *args: object) -> T | None:
-        recovery = self.engine.front.recovery
-        return None if recovery is None else recovery.call(fn, *args)
+        workers = self.engine.front.workers
+        return None if workers is None else workers.call(fn, *args)
 
     def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
         return self.engine.front.prefetch(raws)

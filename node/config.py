@@ -52,7 +52,7 @@ class NodeConfig:
     max_txs_per_block: int = DEFAULT_MAX_TXS_PER_BLOCK
     max_block_gas: int = 0  # gas a proposer puts in one block; 0: up to the chain's block gas limit
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
-    recover_senders_in_workers: bool = True  # signature recovery of RPC batches in worker processes
+    recover_senders_in_workers: bool = True  # worker processes (node/workers.py) prepare RPC tx batches
     pool: PoolLimits = field(default_factory=PoolLimits)
     role: str = "validator"  # an observer never votes and refuses writes
     member_id: str = ""

@@ -17,10 +17,10 @@ from node.errors import PoolJournalWriteFailed
 from node.permissions import PermissionCache
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
-from node.tx.recovery import SenderRecovery
 from node.txpool.admission import PoolLimits
 from node.txpool.journal import PoolJournal
 from node.txpool.pool import TxPool
+from node.workers import WorkerPool
 
 
 class PoolFront:
@@ -32,16 +32,16 @@ class PoolFront:
         self.lock = threading.Lock()  # the pool alone
         self.permissions = PermissionCache(committed.can_write)
         self.tx_arrived = threading.Event()
-        self.recovery: SenderRecovery | None = None  # the node process recovers senders on other cores
+        self.workers: WorkerPool | None = None  # the node's processes on other cores (senders, whole batches)
         self.journal = journal
 
     def prefetch(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
-        """Start recovering the senders of a batch of raw txs about to be submitted (see node.tx.recovery)."""
-        return self.recovery.prefetch(raws) if self.recovery is not None else nullcontext()
+        """Start recovering the senders of a batch of raw txs about to be submitted (see node.workers)."""
+        return self.workers.prefetch(raws) if self.workers is not None else nullcontext()
 
     def submit(self, raw: bytes) -> bytes:
         """Decode, verify and admit a raw tx; returns its hash or raises MalformedTransaction/TxRejected."""
-        sender = self.recovery.take(raw) if self.recovery is not None else None
+        sender = self.workers.take(raw) if self.workers is not None else None
         return self.submit_tx(decode_transaction(raw, self.limits, trusted_sender=sender))
 
     def submit_tx(self, tx: Transaction, journal_seq: int | None = None) -> bytes:

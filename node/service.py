@@ -23,7 +23,7 @@ from node.engine import ChainEngine
 from node.keyfiles import read_key
 from node.resume_file import ResumeFile
 from node.store.chain_store import ChainStore
-from node.tx.recovery import SenderRecovery
+from node.workers import WorkerPool
 
 log = logging.getLogger("colend.node")
 RESUME_FILE = "consensus.resume"
@@ -61,7 +61,7 @@ async def run_node(config: NodeConfig) -> int:
     guard = rpc_guard(config)  # an RPC exposed beyond loopback without auth never starts
     engine = open_engine(config)
     if config.recover_senders_in_workers:
-        engine.front.recovery = SenderRecovery(engine.limits)
+        engine.front.workers = WorkerPool(engine.limits)
     backend = EngineBackend(engine, node_id=config.node_id)
     thread = ConsensusThread()
     driver = consensus_driver(config, engine, thread)
@@ -77,8 +77,8 @@ async def run_node(config: NodeConfig) -> int:
              bound_port(runner_rpc))
     failed = await run_until_stopped(engine, thread, consensus, stop)
     await runner_rpc.cleanup()
-    if engine.front.recovery is not None:
-        engine.front.recovery.close()
+    if engine.front.workers is not None:
+        engine.front.workers.close()
     engine.front.durable()  # the journal's last records (txs that left the pool) before the store closes
     engine.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)

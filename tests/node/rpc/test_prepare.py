@@ -22,7 +22,7 @@ PADDING = b"\x01" * 400  # calldata, so that a few dozen txs make a batch worth 
 
 
 class InProcessWorkers:
-    """Stands in for node.tx.recovery.SenderRecovery: runs the worker's function here, or fails like a dead one."""
+    """Stands in for node.workers.WorkerPool: runs the worker's function here, or fails like a dead one."""
 
     def __init__(self, limits: object, broken: bool = False) -> None:
         self.limits, self.broken, self.calls = limits, broken, 0
@@ -90,7 +90,7 @@ def test_prepared_batch_answers_and_admits_exactly_as_the_dispatcher_alone(tmp_p
     body = mixed_batch()
     alone = open_engine(tmp_path / "alone")
     with_workers = open_engine(tmp_path / "workers")
-    with_workers.front.recovery = workers = InProcessWorkers(with_workers.limits)  # type: ignore[assignment]
+    with_workers.front.workers = workers = InProcessWorkers(with_workers.limits)  # type: ignore[assignment]
     expected = answer(alone, body)
     assert answer(with_workers, body) == expected and workers.calls == 1
     replies, pooled = expected
@@ -106,7 +106,7 @@ def test_a_failing_worker_falls_back_to_the_dispatcher(tmp_path: Path, caplog: p
     body = mixed_batch()
     expected = answer(open_engine(tmp_path / "alone"), body)
     engine = open_engine(tmp_path / "broken")
-    engine.front.recovery = InProcessWorkers(engine.limits, broken=True)  # type: ignore[assignment]
+    engine.front.workers = InProcessWorkers(engine.limits, broken=True)  # type: ignore[assignment]
     with caplog.at_level(logging.WARNING, logger="colend.rpc"):
         assert answer(engine, body) == expected
     assert "rpc_prepare_failed" in caplog.text
@@ -114,7 +114,7 @@ def test_a_failing_worker_falls_back_to_the_dispatcher(tmp_path: Path, caplog: p
 
 def test_an_observer_refuses_prepared_sends_too(tmp_path: Path) -> None:
     engine = open_engine(tmp_path / "observer")
-    engine.front.recovery = InProcessWorkers(engine.limits)  # type: ignore[assignment]
+    engine.front.workers = InProcessWorkers(engine.limits)  # type: ignore[assignment]
     body = json.dumps([request(n, "eth_sendRawTransaction", hexed(tx(BANK_A, n, addr(BANK_B), PADDING)))
                        for n in range(24)]).encode()
     backend = ObserverBackend(engine, extra_status={})

@@ -10,20 +10,20 @@ import pytest
 
 from node.errors import MalformedTransaction
 from node.tx.decode import DecodeLimits, decode_transaction
-from node.tx.recovery import MIN_BATCH, SenderRecovery, WorkerFailed, _senders
+from node.workers import MIN_BATCH, WorkerFailed, WorkerPool, _senders
 from tests.node.support import BANK_A, BANK_B, CHAIN_ID, addr, tx
 
 LIMITS = DecodeLimits(CHAIN_ID, 10**9)
 
 
 @pytest.fixture(scope="module")
-def recovery() -> Iterator[SenderRecovery]:
-    pool = SenderRecovery(LIMITS, workers=1)
+def recovery() -> Iterator[WorkerPool]:
+    pool = WorkerPool(LIMITS, workers=1)
     yield pool
     pool.close()
 
 
-def test_prefetched_senders_match_in_process_recovery(recovery: SenderRecovery) -> None:
+def test_prefetched_senders_match_in_process_recovery(recovery: WorkerPool) -> None:
     raws = [tx(BANK_A if n % 2 else BANK_B, n, b"\x22" * 20) for n in range(MIN_BATCH * 5)]
     with recovery.prefetch(raws):
         senders = [recovery.take(raw) for raw in raws]
@@ -31,7 +31,7 @@ def test_prefetched_senders_match_in_process_recovery(recovery: SenderRecovery) 
     assert set(senders) == {addr(BANK_A), addr(BANK_B)}
 
 
-def test_undecodable_or_unknown_raws_fall_back_to_in_process_decoding(recovery: SenderRecovery) -> None:
+def test_undecodable_or_unknown_raws_fall_back_to_in_process_decoding(recovery: WorkerPool) -> None:
     good = [tx(BANK_A, n, b"\x22" * 20) for n in range(MIN_BATCH)]
     bad = good[0][:-5]  # truncated: not RLP any more
     with recovery.prefetch([*good, bad]):
@@ -52,7 +52,7 @@ def _raise_in_worker(limits: DecodeLimits) -> None:
     raise ValueError("refused")
 
 
-def test_a_worker_that_dies_or_raises_is_reported_and_a_dead_one_replaced(recovery: SenderRecovery) -> None:
+def test_a_worker_that_dies_or_raises_is_reported_and_a_dead_one_replaced(recovery: WorkerPool) -> None:
     with pytest.raises(WorkerFailed, match="ValueError: refused"):
         recovery.call(_raise_in_worker)
     with pytest.raises(WorkerFailed):
@@ -62,7 +62,7 @@ def test_a_worker_that_dies_or_raises_is_reported_and_a_dead_one_replaced(recove
 
 
 def test_workers_stop_with_close() -> None:
-    pool = SenderRecovery(LIMITS, workers=2)
+    pool = WorkerPool(LIMITS, workers=2)
     processes = [w.process for w in pool._all]
     assert all(p.is_alive() for p in processes)
     pool.close()

@@ -85,7 +85,7 @@ class _Worker:
         child.close()
 
 
-class SenderRecovery:
+class WorkerPool:
     def __init__(self, limits: DecodeLimits, workers: int | None = None) -> None:
         self._limits = limits
         self._context = multiprocessing.get_context("spawn")
