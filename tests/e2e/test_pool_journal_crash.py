@@ -52,9 +52,7 @@ def replayed(node: NodeProcess) -> tuple[int, int, int]:
 
 
 def test_acknowledged_txs_survive_kill_9_before_any_block(tmp_path):
-    node = NodeProcess(tmp_path / "node", block_period_ms=NO_BLOCKS_MS)
-    # No sender-recovery worker processes: they hold the log pipe open for seconds after a kill -9.
-    configure(node, recover_senders_in_workers=False)
+    node = NodeProcess(tmp_path / "node", block_period_ms=NO_BLOCKS_MS)  # with its worker processes, the default
     node.start()
     rpc = JsonRpcClient(node.port)
     acked = send_all(node, rpc)
