@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from clearing.sql_paging import newest_first
 
 log = logging.getLogger("clearing.service.runs")
 WORKER_THREADS = 1
+INDEX_CATCH_UP_S = 10.0  # how long a run waits for the index to reach the head it started at
+INDEX_POLL_S = 0.05
 
 
 SCHEMA = """
@@ -223,7 +226,15 @@ class RunManager:
     def _in_worker_process(
         self, progress: Progress, now: dt.datetime, on_stage: Callable[[str, int, int], None]
     ) -> tuple[dict[str, Any], str]:
-        """The chain frame from the live index, the rest in `recon_worker` (one process per run)."""
+        """The chain frame from the live index, the rest in `recon_worker` (one process per run).
+
+        The run reconciles against the node's head as seen when it starts, once the index has reached it: read
+        after the frame, a block landing meanwhile made a sound run INCOMPLETE. A follower that cannot catch up
+        within INDEX_CATCH_UP_S still makes it INCOMPLETE, as it should."""
+        head = self.chain_head()
+        deadline = time.monotonic() + INDEX_CATCH_UP_S
+        while head is not None and _reached(self.index.last_block()) < head and time.monotonic() < deadline:
+            time.sleep(INDEX_POLL_S)
         block = self.index.last_block()
         frame = self.index.bank_frame(self.bank)
         with tempfile.TemporaryDirectory(prefix="colend-run-") as tmp:
@@ -234,7 +245,7 @@ class RunManager:
                 "chain_ipc": str(chain_ipc), "index_block": block, "bank": self.bank, "books": self.books.source,
                 "mapping": str(self.books.mapping), "as_of": now.astimezone(self.timezone).date().isoformat(),
                 "rules": dataclasses.asdict(self.books.rules), "breaks_db": str(self.breaks_db),
-                "recorded_at": now.isoformat(), "run_id": progress.run_id, "chain_head": self.chain_head(),
+                "recorded_at": now.isoformat(), "run_id": progress.run_id, "chain_head": head,
             }  # fmt: skip
             job_file = Path(tmp) / "job.json"
             job_file.write_text(json.dumps(job))
@@ -263,3 +274,7 @@ class RunManager:
         """True when the books fingerprint differs from the one the last run saw (or no run saw one)."""
         current = books_fingerprint(self.books.source, self.books.mapping)
         return current is not None and current != self.last_fingerprint
+
+
+def _reached(block: int | None) -> int:
+    return -1 if block is None else block

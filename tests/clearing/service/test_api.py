@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 
 import pytest
 
-from clearing.service.state import AUDIT, CONFIG, RUNS
+import clearing.service.runs as runs_module
+from clearing.service.state import AUDIT, CONFIG, FOLLOW, INDEX, RUNS
 from tests.clearing.service.conftest import as_
 
 pytestmark = pytest.mark.timeout(60)
@@ -348,3 +350,37 @@ async def test_runs_start_on_the_schedule_from_the_config(tmp_path) -> None:
 
         runs = await wait_for(scheduled)
         assert runs[0]["verdict"] == "BREAKS"
+
+
+async def _run_verdict(client) -> dict:
+    run_id = (await (await client.post("/v1/runs", headers=as_("alice"))).json())["run_id"]
+
+    async def finished():
+        page = await (await client.get("/v1/runs", headers=as_("vera"))).json()
+        return next((r for r in page["items"] if r["run_id"] == run_id and r["finished_at"]), None)
+
+    return await wait_for(finished)
+
+
+async def test_a_run_waits_for_the_index_to_reach_the_head_it_started_at(client) -> None:
+    """Blocks the follower has seen but not yet indexed when a run starts are not a reason for INCOMPLETE."""
+    app = client.server.app
+    app[FOLLOW].head = 7  # the node is at 7, the index at 5
+
+    async def index_catches_up() -> None:
+        await asyncio.sleep(0.3)
+        for number in (6, 7):
+            app[INDEX].apply_block(number, [])
+
+    catching_up = asyncio.create_task(index_catches_up())
+    run = await _run_verdict(client)
+    await catching_up
+    assert run["verdict"] == "BREAKS" and run["statement"]["overall"]["residual"] == 0
+
+
+async def test_a_run_is_incomplete_when_the_index_cannot_reach_the_head(client, monkeypatch) -> None:
+    monkeypatch.setattr(runs_module, "INDEX_CATCH_UP_S", 0.2)
+    client.server.app[FOLLOW].head = 9  # nothing will index blocks 6-9
+    run = await _run_verdict(client)
+    assert run["verdict"] == "INCOMPLETE"
+    assert "index is 4 block(s) behind the chain head" in json.dumps(run["statement"])
