@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.support.discover import ROOT
+from bench.support.workload import run_phase
 from colend.consortium.layout import read_manifest
 from colend.consortium.operate import start_all, stop_all
 from colend.launcher import NodeLauncher
@@ -87,42 +88,9 @@ class Workload:
         return raw
 
 
-def _chunks(raws: list[bytes], size: int) -> list[list[bytes]]:
-    return [raws[i:i + size] for i in range(0, len(raws), size)]
-
-
 def saturate(ports: dict[str, int], per_sender: dict[str, list[bytes]], batch: int = RPC_BATCH) -> float:
     """Every sender's txs as fast as its validator takes them; seconds until the last receipt of each."""
-    requests = {}
-    for bank, raws in per_sender.items():
-        rpc = JsonRpcClient(ports[bank])
-        requests[bank] = rpc, [rpc.encode_batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])
-                               for chunk in _chunks(raws, batch)]
-    last: dict[str, str] = {}
-    errors: list[object] = []
-
-    def send(bank: str) -> None:
-        rpc, bodies = requests[bank]
-        for body, ids in bodies:
-            for reply in rpc.post(body, ids):
-                if "error" in reply:
-                    errors.append(reply["error"])
-                else:
-                    last[bank] = reply["result"]
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=send, args=(b,)) for b in per_sender]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} txs refused, first: {errors[0]}")
-    for bank, tx_hash in last.items():  # nonce order: a sender's last receipt implies all its earlier ones
-        rpc = JsonRpcClient(ports[bank])
-        while rpc.call("eth_getTransactionReceipt", tx_hash) is None:
-            time.sleep(POLL_S)
-    return time.perf_counter() - started
+    return run_phase(ports, per_sender, batch)[0]
 
 
 def offered_latency(ports: dict[str, int], per_sender: dict[str, list[bytes]], rate: float) -> list[float]:

@@ -8,6 +8,7 @@ import math
 import multiprocessing
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as EventType
@@ -19,6 +20,7 @@ from node.tx.signing import sign_dynamic_fee
 
 VALUE_DATE = 20261124
 MAX_REQUEST_TX_BYTES = 500_000  # hex doubles it: stay well under the RPC body limit
+RECEIPT_POLL_S = 0.01
 GAS_PER_BATCHED_ENTRY = 45_000  # measured ~30k gas per batched entry, plus headroom
 
 
@@ -108,15 +110,17 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def run_phase(port: int, per_sender: dict[str, list[bytes]], batch: int) -> tuple[float, list[str]]:
-    """Send every sender's txs (one connection each, batched JSON-RPC) and wait for the last receipts.
+def run_phase(port: int | Mapping[str, int], per_sender: dict[str, list[bytes]], batch: int) -> tuple[float, list[str]]:
+    """Send every sender's txs (one connection each, batched JSON-RPC) and wait for the last receipts, each on the
+    node the sender sent to (`port`: one node for all, or a node per sender).
 
     Request bodies are encoded before the clock starts, like the signatures: the clock measures the node."""
+    ports = port if isinstance(port, Mapping) else dict.fromkeys(per_sender, port)
     hashes: dict[str, list[str]] = {s: [] for s in per_sender}
     errors: list[object] = []
     requests: dict[str, tuple[JsonRpcClient, list[tuple[bytes, list[int]]]]] = {}
     for sender, raws in per_sender.items():
-        client = JsonRpcClient(port)
+        client = JsonRpcClient(ports[sender])
         chunks: list[list[bytes]] = [[]]
         size = 0
         for raw in raws:  # at most `batch` txs and ~1 MB per HTTP request
@@ -145,13 +149,15 @@ def run_phase(port: int, per_sender: dict[str, list[bytes]], batch: int) -> tupl
         t.join()
     if errors:
         raise RuntimeError(f"{len(errors)} txs refused, first: {errors[0]}")
-    client = JsonRpcClient(port)
-    last = [hs[-1] for hs in hashes.values() if hs]  # nonce order: the last receipt implies all earlier ones
-    while True:
-        replies = client.batch([("eth_getTransactionReceipt", [h]) for h in last])
-        if all(r.get("result") for r in replies):
-            break
-        time.sleep(0.01)
+    last: dict[int, list[str]] = {}  # nonce order: a sender's last receipt implies all its earlier ones
+    for sender, hs in hashes.items():
+        if hs:
+            last.setdefault(ports[sender], []).append(hs[-1])
+    for node_port, tx_hashes in last.items():
+        client = JsonRpcClient(node_port)
+        while not all(r.get("result") for r in client.batch([("eth_getTransactionReceipt", [h]) for h in tx_hashes])):
+            time.sleep(RECEIPT_POLL_S)
+        client.close()
     elapsed = time.perf_counter() - started
     for c, _ in requests.values():
         c.close()
