@@ -16,12 +16,12 @@ import logging
 import time
 from collections import OrderedDict
 
-import rlp
 from eth_hash.auto import keccak
 
 from network.p2p.abc import Channel
 from network.p2p.host import P2PHost
 from node.chain.rlp_codec import decode as rlp_decode
+from node.chain.rlp_codec import encode as rlp_encode
 from node.engine import ChainEngine
 from node.errors import MalformedRlp, NodeError
 
@@ -77,7 +77,7 @@ class TxGossip:
         self._flush_scheduled = False
         if not self._outbox:
             return
-        frame = rlp.encode(self._outbox)
+        frame = rlp_encode(self._outbox)
         self._outbox, self._outbox_bytes = [], 0
         for peer in self.host.peers():
             if peer.role != "OBSERVER":  # observers never hold a pool
