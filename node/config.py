@@ -53,6 +53,7 @@ class NodeConfig:
     max_block_gas: int = 0  # gas a proposer puts in one block; 0: up to the chain's block gas limit
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
     recover_senders_in_workers: bool = True  # worker processes (node/workers.py) prepare RPC tx batches
+    execution_process: bool = True  # blocks execute in a child process (node/execution/process.py)
     pool: PoolLimits = field(default_factory=PoolLimits)
     role: str = "validator"  # an observer never votes and refuses writes
     member_id: str = ""
@@ -69,7 +70,8 @@ class NodeConfig:
     def to_toml(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "node": {"data_dir": self.data_dir, "genesis": self.genesis, "validator_key": self.validator_key,
-                     "node_id": self.node_id, "role": self.role, "member_id": self.member_id},
+                     "node_id": self.node_id, "role": self.role, "member_id": self.member_id,
+                     "execution_process": self.execution_process},
             "rpc": {"host": self.rpc_host, "port": self.rpc_port, "token_file": self.rpc_token_file,
                     "client_ca": self.rpc_client_ca},
             "chain": {"block_period_ms": self.block_period_ms, "allow_empty_blocks": self.allow_empty_blocks,
@@ -105,6 +107,7 @@ def load_config(path: str | Path) -> NodeConfig:
         max_block_gas=int(chain.get("max_block_gas", defaults.max_block_gas)),
         max_tx_bytes=int(pool.get("max_tx_bytes", defaults.max_tx_bytes)),
         recover_senders_in_workers=bool(pool.get("recover_senders_in_workers", defaults.recover_senders_in_workers)),
+        execution_process=bool(node.get("execution_process", defaults.execution_process)),
         pool=limits,
         role=_role(node.get("role", defaults.role)),
         member_id=str(node.get("member_id", defaults.member_id)),

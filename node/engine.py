@@ -21,13 +21,13 @@ from node.chain.commitment import StateCommitment
 from node.chain.genesis import DeployFn, Genesis, deploy_colend_suite
 from node.chain.header import BlockHeader
 from node.chain.receipt import Receipt
-from node.chain.roots import block_roots
 from node.chain.state import AccountRecord, StateDiff, diff_from_changes
 from node.chain_setup import commit_genesis, load_head, settle_genesis
 from node.committed_state import CommittedState, Head
 from node.defaults import DEFAULT_MAX_TX_BYTES
 from node.errors import ChainIntegrityError, NodeHalted, StateCommitmentMismatch
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, TxSkipped
+from node.execution.process import ExecutionProcess
 from node.pool_front import PoolFront
 from node.store.chain_store import ChainStore
 from node.tx.decode import DecodeLimits
@@ -55,13 +55,19 @@ BlockListener = Callable[[Block, list[Receipt]], None]
 
 class ChainEngine:
     def __init__(self, store: ChainStore, genesis: Genesis, *, pool_limits: PoolLimits | None = None,
-                 max_tx_bytes: int = DEFAULT_MAX_TX_BYTES, deploy: DeployFn = deploy_colend_suite) -> None:
+                 max_tx_bytes: int = DEFAULT_MAX_TX_BYTES, deploy: DeployFn = deploy_colend_suite,
+                 execution_process: bool = False) -> None:
+        """`execution_process`: execute blocks in a child process (node/execution/process.py), as a running
+        node does; in-process otherwise (tests, tools)."""
         self.lock = threading.RLock()  # block execution and commit: the executor's EVM and the commitment
         self.store = store
         genesis = settle_genesis(store, genesis)
         self.limits = DecodeLimits(genesis.chain_id, genesis.block_gas_limit, max_tx_bytes)
         store.limits = self.limits
-        self.executor = EvmExecutor(genesis.chain_id, genesis.block_gas_limit, genesis.contracts.get("Consortium"))
+        consortium = genesis.contracts.get("Consortium")
+        self.executor: EvmExecutor | ExecutionProcess = (
+            ExecutionProcess(genesis.chain_id, genesis.block_gas_limit, consortium) if execution_process
+            else EvmExecutor(genesis.chain_id, genesis.block_gas_limit, consortium))
         self.committed = CommittedState(genesis.chain_id, genesis.block_gas_limit, genesis.contracts.get("Consortium"))
         self.front = PoolFront(self.committed, self.limits, pool_limits, PoolJournal(store))
         self.halted: str | None = None
@@ -69,7 +75,9 @@ class ChainEngine:
         self._listeners: list[BlockListener] = []
         self._validators = ValidatorCache()
         if store.head() is None:
-            genesis = commit_genesis(store, self.executor, genesis, deploy)
+            deployer = self.executor if isinstance(self.executor, EvmExecutor) else EvmExecutor(
+                genesis.chain_id, genesis.block_gas_limit, None)
+            genesis = commit_genesis(store, deployer, genesis, deploy)
             self.executor.consortium = self.committed.consortium = genesis.contracts.get("Consortium")
         self.genesis = genesis
         self._restore()
@@ -79,9 +87,18 @@ class ChainEngine:
         """Load the durable head state into fresh EVMs (the executor's and the readers')."""
         state = load_head(self.store)
         self._commitment = state.commitment
-        self.committed.load(Head(state.header, state.hash), state.accounts, self.store.code, self.store.storage(),
-                            also=(self.executor,))
+        head = Head(state.header, state.hash)
+        if isinstance(self.executor, ExecutionProcess):  # one pass over the store feeds both
+            storage = self.executor.loading(state.accounts.items(), self.store.code, self.store.storage())
+            self.committed.load(head, state.accounts, self.store.code, storage)
+        else:
+            self.committed.load(head, state.accounts, self.store.code, self.store.storage(), also=(self.executor,))
         self.front.permissions.clear()
+
+    def close(self) -> None:
+        """Stop the execution process, if blocks execute in one."""
+        if isinstance(self.executor, ExecutionProcess):
+            self.executor.close()
 
     # -- the committed head and the pool (reads never take `lock`) -------------------------------------
 
@@ -172,20 +189,21 @@ class ChainEngine:
         number = head.header.number + 1
         ctx = BlockContext(number, timestamp_ms // 1000, proposer, self.genesis.block_gas_limit)
         try:
-            out = self.executor.execute_block(ctx, txs, strict, gas_budget)
+            executed = self.executor.run_block(ctx, txs, strict, gas_budget)
+            out = executed.execution
             diff = diff_from_changes(out.accounts, out.slot_changes, out.codes, self.account)
+        except TxSkipped:
+            raise  # an invalid tx in a block to import: execution ran in a reverted snapshot, nothing to rebuild
         except BaseException:
             self._restore()
             raise
-        logs_rlps = [r.logs_rlp() for r in out.receipts]
-        encoded = tuple(r.encode(logs) for r, logs in zip(out.receipts, logs_rlps, strict=True))
-        roots = block_roots(out.included, out.receipts, logs_rlps)
+        roots = executed.roots
         header = BlockHeader(
             number=number, parent_hash=head.hash, timestamp_ms=timestamp_ms, proposer=proposer,
             tx_root=roots.tx_root, receipts_root=roots.receipts_root, logs_bloom=roots.logs_bloom,
             state_root=self._commitment.root_with(diff.accounts.items()), gas_limit=self.genesis.block_gas_limit,
             gas_used=out.gas_used, extra_data=extra)
-        return PendingBlock(header, out, diff, encoded)
+        return PendingBlock(header, out, diff, executed.encoded_receipts)
 
     def abandon(self, pending: PendingBlock) -> None:
         """Throw away an executed block that will not be committed (e.g. a failed consensus round).

@@ -108,6 +108,7 @@ async def run_consortium_node(config: NodeConfig) -> int:
     if metrics_runner is not None:
         await metrics_runner.cleanup()
     engine.front.durable()  # the journal's last records (txs that left the pool) before the store closes
+    engine.close()
     engine.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)
     return 2 if engine.halted or failed else 0

@@ -35,7 +35,8 @@ def open_engine(config: NodeConfig) -> ChainEngine:
     data_dir = config.path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     store = ChainStore(str(data_dir / "chain"))
-    return ChainEngine(store, genesis, pool_limits=config.pool, max_tx_bytes=config.max_tx_bytes)
+    return ChainEngine(store, genesis, pool_limits=config.pool, max_tx_bytes=config.max_tx_bytes,
+                       execution_process=config.execution_process)
 
 
 def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusThread,
@@ -80,6 +81,7 @@ async def run_node(config: NodeConfig) -> int:
     if engine.front.workers is not None:
         engine.front.workers.close()
     engine.front.durable()  # the journal's last records (txs that left the pool) before the store closes
+    engine.close()
     engine.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)
     return 2 if engine.halted or failed else 0

@@ -30,6 +30,7 @@ from eth_hash.auto import keccak
 
 from node.chain.receipt import Log, Receipt
 from node.chain.rlp_codec import encode as rlp_encode
+from node.chain.roots import BlockRoots, block_roots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
 from node.execution.abi import decode_bool, encode_can_write
 from node.execution.bytecode import fresh_contract_info, unpadded
@@ -73,6 +74,15 @@ class BlockExecution:
     gas_used: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutedBlock:
+    """A block's execution with what its header and store need from the receipts, computed where it ran."""
+
+    execution: BlockExecution
+    encoded_receipts: tuple[bytes, ...]
+    roots: BlockRoots
+
+
 class TxSkipped(Exception):
     """Raised in strict (import) mode when a block carries a tx this node would never have included."""
 
@@ -109,6 +119,10 @@ class EvmExecutor:
     def _insert(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
                 storage: Iterable[tuple[bytes, int, int]]) -> None:
         _insert_state((self,), list(accounts), code_of, storage)
+
+    def insert_storage(self, code_of: Callable[[bytes], bytes], storage: Iterable[tuple[bytes, int, int]]) -> None:
+        """More of the state being loaded: slots of accounts load() already inserted."""
+        _insert_state((self,), [], code_of, storage)
 
     def apply(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
         """Write a committed block's net effects back into the (reverted) EVM, the way load() would (in any
@@ -242,6 +256,14 @@ class EvmExecutor:
         self.set_context(ctx)
         with self._scratch():
             return self._execute_in_snapshot(ctx, txs, strict, gas_budget)
+
+    def run_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
+                  gas_budget: int | None = None) -> ExecutedBlock:
+        """execute_block, then the receipts' encodings and the header's roots and bloom."""
+        out = self.execute_block(ctx, txs, strict, gas_budget)
+        logs_rlps = [r.logs_rlp() for r in out.receipts]
+        encoded = tuple(r.encode(logs) for r, logs in zip(out.receipts, logs_rlps, strict=True))
+        return ExecutedBlock(out, encoded, block_roots(out.included, out.receipts, logs_rlps))
 
     def _execute_in_snapshot(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
                              gas_budget: int | None) -> BlockExecution:

@@ -89,14 +89,21 @@ async def test_both_ends_dialling_each_other_keep_one_session(net: Net, ca: Mint
     peer_b = StaticPeer(f"wss://127.0.0.1:{port_b}/p2p", "MYBANK", signer_b.address)
     a, b = await asyncio.gather(net.host(tls_a, signer_a, peers=(peer_b,), listen_port=port_a),
                                 net.host(tls_b, signer_b, peers=(peer_a,), listen_port=port_b))
-    await until(lambda: len(a.peers()) == 1 and len(b.peers()) == 1)
+    a_lower = a.identity.address < b.identity.address
+
+    def kept() -> bool:  # the session the lower address dialled, at both ends (the other may come up first)
+        ab, ba = a._sessions.get(b.identity.address), b._sessions.get(a.identity.address)
+        return ab is not None and ba is not None and ab.outbound == a_lower and ba.outbound == (not a_lower)
+
+    await until(kept)
+    assert len(a.peers()) == 1 and len(b.peers()) == 1
     got: list[bytes] = []
     b.on_message(Channel.CONSENSUS, lambda s, p: got.append(p))
     for i in range(5):
         a.broadcast(Channel.CONSENSUS, bytes([i]))
     await until(lambda: len(got) == 5)
     assert got == [bytes([i]) for i in range(5)]  # each frame exactly once, in order, over the one session kept
-    assert a._sessions[b.identity.address].outbound == (a.identity.address < b.identity.address)
+    assert kept() and len(a.peers()) == 1 and len(b.peers()) == 1
 
 
 async def test_a_certificate_of_another_ca_is_refused_by_the_tls_handshake(net: Net, ca: MintedCa, tmp_path: Path) -> None:

@@ -1,0 +1,267 @@
+"""Block execution in a process of its own: the EVM, receipts and roots get a core and a GIL to themselves.
+
+In one process, block execution shared the GIL with admission, the RPC threads and the event loop: a
+1,500-tx block that executes in 126 ms alone took 210-330 ms while clients were sending (bench.node), and
+every admission waited on the executing thread in turn. Here a child process holds the executor's EVM (the
+same EvmExecutor, on the same state, so every result is the one in-process execution gives) and the node's
+consensus thread waits on a pipe, without the GIL, while it runs.
+
+What crosses the pipe is plain tuples, which pickle in a microsecond or two each: the txs' fields in, and out
+the receipts, their encodings, the block's roots and bloom, and the touched state. A committed block's diff
+goes back in, unanswered until the next call, so the child applies it while the node publishes the same diff
+to its read view. A child that dies or fails raises ExecutionProcessFailed: the engine then rebuilds the
+execution state from the store (ChainEngine._restore), which starts a new child.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+from node.chain.receipt import Log, Receipt
+from node.chain.roots import BlockRoots
+from node.chain.state import AccountRecord, StateDiff, TouchedAccount
+from node.errors import NodeError
+from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped
+from node.execution.journal import JournalFormatError
+from node.tx.model import Transaction
+
+log = logging.getLogger("colend.engine")
+STORAGE_CHUNK = 20_000  # slots per message while the state loads
+STOP_TIMEOUT_S = 2.0
+
+_RAISED = {"TxSkipped": TxSkipped, "JournalFormatError": JournalFormatError}
+
+
+class ExecutionProcessFailed(NodeError):
+    """The execution process died or failed unexpectedly; the engine rebuilds execution from the store."""
+
+    code = "node.execution_process_failed"
+
+
+TxFields = tuple  # every Transaction field, in declaration order
+
+
+def tx_fields(tx: Transaction) -> TxFields:
+    return (tx.type, tx.chain_id, tx.nonce, tx.gas_limit, tx.gas_price, tx.max_priority_fee, tx.to, tx.value,
+            tx.data, tx.access_list, tx.v, tx.r, tx.s, tx.sender, tx.hash, tx.raw)
+
+
+# -- the child -----------------------------------------------------------------------------------------
+
+
+class _Child:
+    """The execution process's state: an EvmExecutor and the code it may need to rebuild an account."""
+
+    def __init__(self, chain_id: int, block_gas_limit: int) -> None:
+        self.chain_id = chain_id
+        self.block_gas_limit = block_gas_limit
+        self.executor = EvmExecutor(chain_id, block_gas_limit, None)
+        self.codes: dict[bytes, bytes] = {}
+
+    def code_of(self, code_hash: bytes) -> bytes:
+        return self.codes[code_hash]
+
+    def load_begin(self, consortium: bytes | None, accounts: list[tuple[bytes, AccountRecord]],
+                   codes: dict[bytes, bytes]) -> None:
+        self.codes = dict(codes)
+        self.executor = EvmExecutor(self.chain_id, self.block_gas_limit, consortium)
+        self.executor.load(accounts, self.code_of, ())
+
+    def load_storage(self, slots: list[tuple[bytes, int, int]]) -> None:
+        self.executor.insert_storage(self.code_of, slots)
+
+    def run(self, ctx: BlockContext, fields: list[TxFields], strict: bool, gas_budget: int | None) -> tuple:
+        txs = [Transaction(*f) for f in fields]
+        index = {id(tx): i for i, tx in enumerate(txs)}
+        block = self.executor.run_block(ctx, txs, strict, gas_budget)
+        out = block.execution
+        receipts = [(r.status, r.gas_used, r.cumulative_gas_used,
+                     tuple((lg.address, lg.topics, lg.data) for lg in r.logs), r.contract_address, r.revert_data)
+                    for r in out.receipts]
+        accounts = {a: (t.nonce, t.balance, t.code_hash) for a, t in out.accounts.items()}
+        self.codes.update(out.codes)
+        return ([index[id(tx)] for tx in out.included], [(index[id(tx)], why) for tx, why in out.skipped], receipts,
+                accounts, out.slot_changes, out.codes, out.gas_used, block.encoded_receipts,
+                (block.roots.tx_root, block.roots.receipts_root, block.roots.logs_bloom))
+
+    def apply(self, diff: StateDiff) -> None:
+        self.codes.update(diff.codes)
+        self.executor.apply(diff, self.code_of)
+
+
+def _serve(conn: Connection, chain_id: int, block_gas_limit: int) -> None:
+    """The child's loop: (kind, args) in. "load", "storage" and "apply" get no answer (a reply per message could fill
+    the pipe while the node is still sending): their first failure answers the next request instead, which
+    then does not run, since the state it would run on is not the node's."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # the node's log pipe stays the node's
+    os.dup2(devnull, 2)
+    child = _Child(chain_id, block_gas_limit)
+    handlers: dict[str, Callable[..., object]] = {
+        "load": child.load_begin, "storage": child.load_storage, "run": child.run, "apply": child.apply,
+        "ping": lambda: None}
+    failure: tuple[str, str] | None = None
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # the node is gone
+            return
+        if request is None:
+            return
+        kind, args = request
+        if kind == "load":
+            failure = None  # a fresh state
+        answered = kind not in _UNANSWERED
+        if failure is not None:
+            if answered:
+                conn.send((False, failure))
+            continue
+        try:
+            result = handlers[kind](*args)
+        except Exception as exc:
+            failure = (type(exc).__name__, str(exc))
+            if answered:
+                conn.send((False, failure))
+                failure = None if kind == "run" else failure  # a failed run leaves the state as it was
+            continue
+        if answered:
+            conn.send((True, result))
+
+
+_UNANSWERED = frozenset({"load", "storage", "apply"})
+
+
+# -- the node's side -----------------------------------------------------------------------------------
+
+
+class ExecutionProcess:
+    """The executor's interface (load, run_block, block_committed) with the EVM in a child process.
+
+    Not thread-safe: the engine's lock serialises its callers, as it does for an in-process executor."""
+
+    def __init__(self, chain_id: int, block_gas_limit: int, consortium: bytes | None) -> None:
+        self.chain_id = chain_id
+        self.block_gas_limit = block_gas_limit
+        self.consortium = consortium
+        self._context = multiprocessing.get_context("spawn")
+        self._conn: Connection | None = None
+        self._process: BaseProcess | None = None
+
+    # -- lifecycle
+
+    def _start(self) -> Connection:
+        self.close()
+        conn, child = self._context.Pipe(duplex=True)
+        self._process = self._context.Process(target=_serve, args=(child, self.chain_id, self.block_gas_limit),
+                                              daemon=True, name="colend-execution")
+        self._process.start()
+        child.close()
+        self._conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn, process, self._conn, self._process = self._conn, self._process, None, None
+        if conn is not None:
+            with suppress(OSError):
+                conn.send(None)
+            conn.close()
+        if process is not None:
+            process.join(STOP_TIMEOUT_S)
+            if process.is_alive():
+                process.kill()
+                process.join(STOP_TIMEOUT_S)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    # -- the pipe
+
+    def _send(self, kind: str, *args: object) -> None:
+        if self._conn is None:
+            raise ExecutionProcessFailed("the execution process is not running (its state was never loaded)")
+        try:
+            self._conn.send((kind, args))
+        except (OSError, ValueError) as exc:
+            raise self._failed(f"could not reach the execution process: {exc}") from exc
+
+    def _call(self, kind: str, *args: object) -> object:
+        """Send a request and wait (in recv, without the GIL) for its answer."""
+        self._send(kind, *args)
+        assert self._conn is not None
+        try:
+            ok, result = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise self._failed(f"the execution process died (exit code {self._exit_code()})") from exc
+        if not ok:
+            name, message = result
+            if kind == "run" and name in _RAISED:
+                raise _RAISED[name](message)
+            raise self._failed(f"{name}: {message}")
+        return result
+
+    def _exit_code(self) -> int | None:
+        if self._process is None:
+            return None
+        self._process.join(STOP_TIMEOUT_S)
+        return self._process.exitcode
+
+    def _failed(self, why: str) -> ExecutionProcessFailed:
+        log.error("event=execution_process_failed pid=%s reason=%s", self.pid, why)
+        self.close()
+        return ExecutionProcessFailed(why)
+
+    # -- the executor's interface
+
+    def load(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
+             storage: Iterable[tuple[bytes, int, int]]) -> None:
+        for _ in self.loading(accounts, code_of, storage):
+            pass
+
+    def loading(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
+                storage: Iterable[tuple[bytes, int, int]]) -> Iterator[tuple[bytes, int, int]]:
+        """Start a new child and load this state into it, yielding `storage` on the way: a caller that also
+        loads the state (the read view) reads the store once for both, while the child inserts alongside."""
+        self._start()
+        accounts = list(accounts)
+        codes = {r.code_hash: code_of(r.code_hash) for _, r in accounts if r.code_hash not in _NO_CODE}
+        self._send("load", self.consortium, accounts, codes)
+        chunk: list[tuple[bytes, int, int]] = []
+        for item in storage:
+            chunk.append(item)
+            if len(chunk) >= STORAGE_CHUNK:
+                self._send("storage", chunk)
+                chunk = []
+            yield item
+        self._send("storage", chunk)
+        self._call("ping")
+
+    def run_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
+                  gas_budget: int | None = None) -> ExecutedBlock:
+        (included, skipped, receipts, accounts, slot_changes, codes, gas_used, encoded, roots) = self._call(  # type: ignore[misc]
+            "run", ctx, [tx_fields(tx) for tx in txs], strict, gas_budget)
+        out = BlockExecution(
+            included=[txs[i] for i in included],
+            receipts=[Receipt(status, used, cumulative, tuple(Log(a, t, d) for a, t, d in logs), contract, revert)
+                      for status, used, cumulative, logs, contract, revert in receipts],
+            skipped=[(txs[i], why) for i, why in skipped],
+            accounts={a: TouchedAccount(*t) for a, t in accounts.items()},
+            slot_changes=slot_changes, codes=codes, gas_used=gas_used)
+        return ExecutedBlock(out, tuple(encoded), BlockRoots(*roots))
+
+    def block_committed(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
+        """Sent, not awaited: the child applies it while the node goes on; a failure answers the next call."""
+        self._send("apply", diff)
+
+    def sync(self) -> None:
+        """Wait until the child has applied everything sent (tests; a stop)."""
+        self._call("ping")
+
+
+_NO_CODE = {AccountRecord().code_hash}

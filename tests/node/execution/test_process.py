@@ -1,0 +1,95 @@
+"""Blocks executed in the execution process (as a running node does) equal blocks executed in-process, and a
+lost or failing child never costs the chain a block or its state."""
+
+import os
+import signal
+
+import pytest
+
+from node.chain.block import Block
+from node.engine import ChainEngine
+from node.errors import ChainIntegrityError
+from node.execution.process import ExecutionProcess, ExecutionProcessFailed
+from node.store.chain_store import ChainStore
+from tests.node.store_contract import STORE_BYTECODE
+from tests.node.support import BANK_A, addr, make_genesis, mine, producer, tx
+from tests.node.test_engine import build_chain, full_state
+
+
+@pytest.fixture
+def open_engine(tmp_path):
+    """Engines that execute in a child process; all stopped at the end of the test."""
+    engines: list[ChainEngine] = []
+
+    def opener(name: str) -> ChainEngine:
+        engine = ChainEngine(ChainStore(str(tmp_path / name)), make_genesis(), execution_process=True)
+        engines.append(engine)
+        return engine
+
+    yield opener
+    for engine in engines:
+        engine.close()
+
+
+def child_pid(engine: ChainEngine) -> int:
+    assert isinstance(engine.executor, ExecutionProcess)
+    pid = engine.executor.pid
+    assert pid is not None
+    return pid
+
+
+def test_blocks_from_the_process_equal_blocks_executed_in_process(open_engine, tmp_path):
+    in_child = open_engine("child")
+    in_process = ChainEngine(ChainStore(str(tmp_path / "local")), make_genesis())
+    stores = build_chain(in_child, 10, seed=21)
+    for n in range(1, in_child.head.number + 1):  # strict import: same txs, receipts, bloom, gas and state
+        block = in_child.store.block(in_child.store.hash_by_number(n))
+        in_process.import_block(Block.decode(block.encode(), in_process.limits))
+        assert in_process.store.diff(n) == in_child.store.diff(n)
+    assert (in_process.head_hash, in_process.state_root()) == (in_child.head_hash, in_child.state_root())
+    build_chain(in_process, 4, seed=22, stores=stores)
+    for n in range(in_child.head.number + 1, in_process.head.number + 1):  # and the other way round
+        in_child.import_block(in_process.store.block(in_process.store.hash_by_number(n)))
+    assert (in_child.head_hash, in_child.state_root()) == (in_process.head_hash, in_process.state_root())
+    assert full_state(in_child) == full_state(in_process)
+
+
+def test_a_killed_child_costs_one_attempt_and_no_state(open_engine):
+    engine = open_engine("db")
+    store = tx(BANK_A, 0, None, STORE_BYTECODE)
+    mine(engine, [store])
+    head, root = engine.head_hash, engine.state_root()
+    first = child_pid(engine)
+    os.kill(first, signal.SIGKILL)
+    engine.submit(tx(BANK_A, 1, None, STORE_BYTECODE))
+    with pytest.raises(ExecutionProcessFailed):
+        engine.propose(engine.head.timestamp_ms + 1_000, addr(BANK_A), 10)
+    assert (engine.head_hash, engine.state_root()) == (head, root)
+    assert child_pid(engine) != first  # rebuilt from the store at once
+    block = producer(engine).produce_once()  # the tx is still pooled and goes into the next block
+    assert block is not None and block.number == 2 and len(block.txs) == 1
+    reopened_root = engine.state_root()
+    engine.close()
+    engine.store.close()
+    again = open_engine("db")
+    assert again.state_root() == reopened_root
+
+
+def test_an_invalid_block_is_refused_and_the_child_goes_on(open_engine):
+    source, replica = open_engine("a"), open_engine("b")
+    mine(source, [tx(BANK_A, 0, None, STORE_BYTECODE)])
+    good = source.store.block(source.store.hash_by_number(1))
+    pid = child_pid(replica)
+    later = mine(source, [tx(BANK_A, 1, None, STORE_BYTECODE)])
+    wrong_nonce = Block(good.header, later.txs, good.seals)  # sealed header, but a tx whose nonce is not due
+    with pytest.raises(ChainIntegrityError, match="invalid tx"):
+        replica.import_block(wrong_nonce)
+    assert child_pid(replica) == pid  # a refused block is not a failure of the process
+    replica.import_block(good)
+    assert replica.state_root() == source.store.block(source.store.hash_by_number(1)).header.state_root
+
+
+def test_a_never_loaded_process_says_so():
+    process = ExecutionProcess(1, 30_000_000, None)
+    with pytest.raises(ExecutionProcessFailed, match="not running"):
+        process.block_committed(None, bytes)  # type: ignore[arg-type]
