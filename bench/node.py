@@ -5,7 +5,7 @@ object; `ratio` is Colend's tx/s over anvil's.
 
 Run: python -m bench.node [--txs 6000] [--rounds 3] [--no-anvil] [--tiny]
 Each round starts a fresh Colend node (`colend init` + `colend node run`, LevelDB, QBFT) and then a fresh
-anvil (bench/support/anvil.py; `npm ci` in bench/ installs the pinned build on first use), one after the other
+anvil (bench/support/anvil.py; `npm ci` in tools/anvil/ installs the pinned build on first use), one after the other
 so that they never share the cores. Signing and encoding happen before the clock starts.
 """
 
@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from bench.support import anvil
+from bench.support.anvil_genesis import seed_genesis
 from bench.support.discover import ROOT
 from bench.support.machine import load_average
 from bench.support.workload import Probe, Workload, build, check_receipts, run_phase
@@ -72,8 +73,13 @@ def run_colend(tmp: Path, args: argparse.Namespace) -> tuple[dict[str, object], 
 
 
 def run_anvil(tmp: Path, work: Workload, genesis: Genesis, args: argparse.Namespace) -> dict[str, object]:
-    node = anvil.Anvil(genesis, args.block_period_ms, tmp / "anvil.log")
+    """anvil set up like the Colend node (chain id, block period, gas limit, zero gas price, genesis state)."""
+    node = anvil.Anvil(tmp / "anvil.log", chain_id=genesis.chain_id, block_time_s=args.block_period_ms / 1000,
+                       gas_limit=genesis.block_gas_limit, zero_gas=True, accounts=0, hardfork="shanghai",
+                       no_request_size_limit=True)
+    node.start()
     try:
+        seed_genesis(node.url, genesis)
         return measure(node.port, work, args.rpc_batch)
     finally:
         node.stop()
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         args.txs, args.entry_txs, args.entries_per_tx, args.rounds = 60, 3, 10, 1
         if not args.no_anvil and not anvil.installed():
             args.no_anvil = True
-            anvil_note = "skipped in tiny mode: anvil is not installed (npm ci in bench/ installs it)"
+            anvil_note = "skipped in tiny mode: anvil is not installed (npm ci in tools/anvil/ installs it)"
     elif not args.no_anvil and not anvil.installed():
         anvil.install()
 

@@ -27,8 +27,8 @@ if [ "$DEMO_ONLY" = 1 ]; then
 fi
 echo "==> installing ethers (the non-Python Ethereum client the e2e tests drive)"
 (cd tests/e2e/js && npm ci --silent --no-audit --no-fund)
-echo "==> installing anvil (the foreign Ethereum node the e2e tests deploy the suite to; pinned in tests/e2e/anvil)"
-(cd tests/e2e/anvil && npm ci --silent --no-audit --no-fund)
+echo "==> installing anvil (the e2e tests' foreign Ethereum node and bench.node's yardstick; pinned in tools/anvil)"
+(cd tools/anvil && npm ci --silent --no-audit --no-fund)
 if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
   # the dashboard's browser test drives Debian's chromium through chromedriver (selenium)
   if command -v apt-get >/dev/null; then

@@ -1,25 +1,25 @@
-"""anvil, Foundry's Ethereum dev node, as the yardstick for bench.node: installed from the npm package pinned in
-bench/package.json (`npm ci` in bench/, the benchmarks' own set-up, never the tests'), started on loopback with
-the same chain id, block period and gas limit as the Colend node, and seeded with Colend's genesis state so
-that the very same signed transactions run on both."""
+"""The one launcher of Foundry's anvil, an Ethereum dev node: bench.node's yardstick and the e2e tests' foreign
+chain. One npm pin, tools/anvil/package-lock.json: scripts/setup.sh installs it for the tests, bench.node runs
+`install()` on first use. It lives in bench/, not in a production package, because only benchmarks and tests
+run anvil."""
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.support.discover import BENCH_DIR
+from bench.support.discover import ROOT
 from colend.ports import free_loopback_port
-from node.chain.genesis import Genesis, deploy_colend_suite
-from node.chain.header import ZERO_ADDRESS
-from node.execution.executor import BlockContext, BlockExecution, EvmExecutor
 from node.rpc.client import JsonRpcClient
 
-ANVIL_BIN = BENCH_DIR / "node_modules" / ".bin" / "anvil"
+ANVIL_DIR = ROOT / "tools" / "anvil"
+ANVIL_BIN = ANVIL_DIR / "node_modules" / ".bin" / "anvil"
 START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
 
 
 def installed() -> bool:
@@ -27,12 +27,12 @@ def installed() -> bool:
 
 
 def install() -> None:
-    """`npm ci` in bench/: the lockfile pins anvil's exact build."""
+    """`npm ci` in tools/anvil/: the lockfile pins anvil's exact build."""
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm is not installed; anvil comes from the npm package in bench/package.json")
-    print("bench: installing anvil (npm ci in bench/)", file=sys.stderr, flush=True)
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BENCH_DIR, check=True, stdout=sys.stderr)
+        raise RuntimeError(f"npm is not installed; anvil comes from the npm package in {ANVIL_DIR / 'package.json'}")
+    print(f"installing anvil (npm ci in {ANVIL_DIR})", file=sys.stderr, flush=True)
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ANVIL_DIR, check=True, stdout=sys.stderr)
 
 
 def version() -> str:
@@ -41,63 +41,80 @@ def version() -> str:
 
 
 class Anvil:
-    """One anvil process on a free loopback port; zero base fee and gas price, as Colend prices gas."""
+    """One anvil process on a free loopback port. Unset options keep anvil's defaults; `zero_gas` makes a
+    free-gas chain (base fee, gas price and minimum tip 0), as Colend and a permissioned Besu or Quorum price gas."""
 
-    def __init__(self, genesis: Genesis, block_period_ms: int, log_path: Path) -> None:
+    def __init__(self, log_path: Path, *, chain_id: int, block_time_s: float | None = None, gas_limit: int | None = None,
+                 zero_gas: bool = False, mnemonic: str | None = None, accounts: int | None = None,
+                 hardfork: str | None = None, no_request_size_limit: bool = False) -> None:  # fmt: skip
+        self.log_path = log_path
+        self.chain_id = chain_id
         self.port = free_loopback_port()
-        self._log = log_path.open("w")
-        self.proc = subprocess.Popen(
-            [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(genesis.chain_id),
-             "--block-time", str(block_period_ms / 1000), "--gas-limit", str(genesis.block_gas_limit),
-             "--base-fee", "0", "--gas-price", "0", "--disable-min-priority-fee", "--accounts", "0",
-             "--no-request-size-limit", "--hardfork", "shanghai"],
-            stdout=self._log, stderr=subprocess.STDOUT)  # fmt: skip
         self.url = f"http://127.0.0.1:{self.port}"
-        self._wait_ready()
-        self.seed(genesis)
+        self.args = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(chain_id)]
+        if block_time_s is not None:
+            self.args += ["--block-time", str(block_time_s)]
+        if gas_limit is not None:
+            self.args += ["--gas-limit", str(gas_limit)]
+        if zero_gas:
+            self.args += ["--base-fee", "0", "--gas-price", "0", "--disable-min-priority-fee"]
+        if mnemonic is not None:
+            self.args += ["--mnemonic", mnemonic]
+        if accounts is not None:
+            self.args += ["--accounts", str(accounts)]
+        if hardfork is not None:
+            self.args += ["--hardfork", hardfork]
+        if no_request_size_limit:
+            self.args.append("--no-request-size-limit")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Starts anvil and returns its URL once `eth_chainId` answers; stops it again if it never does."""
+        if not installed():
+            raise RuntimeError(f"anvil is not installed: run `npm ci` in {ANVIL_DIR} (scripts/setup.sh does)")
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
 
     def _wait_ready(self) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"anvil exited with {self.proc.returncode}: {self._log_tail()}")
             try:
-                JsonRpcClient(self.port, timeout_s=5).call("eth_chainId")
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"anvil did not start (exit {self.proc.poll()}), see {self._log.name}") from None
+                answer = self.rpc("eth_chainId")
+            except (OSError, http.client.HTTPException):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"anvil did not answer within {START_TIMEOUT_S} s: {self._log_tail()}") from None
                 time.sleep(0.05)
+                continue
+            if answer != hex(self.chain_id):
+                raise RuntimeError(f"anvil answered chain id {answer}, not {hex(self.chain_id)}")
+            return
 
-    def seed(self, genesis: Genesis) -> None:
-        """Colend's block-0 state (accounts, code, every storage slot), written into anvil slot by slot."""
-        executor = EvmExecutor(genesis.chain_id, genesis.block_gas_limit, None)
-        executor.set_context(BlockContext(0, genesis.timestamp_ms // 1000, ZERO_ADDRESS, genesis.block_gas_limit))
-        contracts = deploy_colend_suite(executor.evm, genesis)
-        if contracts != genesis.contracts:
-            raise RuntimeError("re-running the genesis deployment gave other addresses than the genesis document")
-        state = BlockExecution()
-        executor.collect_touched(state, set(), from_empty=True)
-        calls: list[tuple[str, list]] = []
-        for address, account in state.accounts.items():
-            hexaddr = "0x" + address.hex()
-            code = executor.code(address)
-            if code:
-                calls.append(("anvil_setCode", [hexaddr, "0x" + code.hex()]))
-            calls.append(("anvil_setNonce", [hexaddr, hex(account.nonce)]))
-        for (address, slot), (_before, value) in state.slot_changes.items():
-            calls.append(("anvil_setStorageAt", ["0x" + address.hex(), "0x" + slot.to_bytes(32, "big").hex(),
-                                                 "0x" + value.to_bytes(32, "big").hex()]))
-        client = JsonRpcClient(self.port)
-        for start in range(0, len(calls), 500):
-            for reply in client.batch(calls[start : start + 500]):
-                if "error" in reply:
-                    raise RuntimeError(f"anvil refused the genesis state: {reply['error']}")
-        client.close()
+    def _log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else "(no log)"
+
+    def rpc(self, method: str, *params: object) -> object:
+        """One call on a fresh connection (an idle keep-alive one may have been closed by anvil meanwhile)."""
+        client = JsonRpcClient(self.url, timeout_s=10)
+        try:
+            return client.call(method, *params)
+        finally:
+            client.close()
 
     def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        self._log.close()

@@ -25,6 +25,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
+from bench.support.anvil import Anvil
 from clearing.index_store import IndexStore
 from clearing.indexer.follower import locate_suite, sync_from_node
 from colend.ports import free_loopback_port as free_port
@@ -36,7 +37,7 @@ from contracts.members_file import load_members, parse_members
 from contracts.rpc_client import SuiteClient
 from contracts.tx_sender import TxSender
 from node.keyfiles import write_key
-from tests.e2e.anvil_node import AnvilNode, anvil_account
+from tests.e2e.anvil_node import anvil_account, foreign_anvil
 from tests.e2e.test_indexer_follow import RECON_MAPPING
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +62,7 @@ def members_toml(accounts: dict[str, LocalAccount], observers: dict[str, LocalAc
 
 @dataclass
 class Ledger:
-    anvil: AnvilNode
+    anvil: Anvil
     w3: Web3
     deployment_file: Path
     deployment: Deployment
@@ -73,7 +74,7 @@ class Ledger:
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     root = tmp_path_factory.mktemp("foreign")
-    anvil = AnvilNode(root / "anvil.log", chain_id=CHAIN_ID)
+    anvil = foreign_anvil(root / "anvil.log", chain_id=CHAIN_ID)
     anvil.start()
     try:
         anvil.rpc("anvil_mine", hex(BLOCKS_BEFORE_DEPLOY))
@@ -251,7 +252,7 @@ class Interrupted(Exception):
 def test_zero_gas_chain_unfunded_accounts_and_an_interrupted_deploy_resumes(tmp_path: Path) -> None:
     """A free-gas chain (gas price 0): accounts with no balance deploy and write; a deploy stopped after its first
     contract resumes with the rest, and members that differ from the deployed ones are refused."""
-    anvil = AnvilNode(tmp_path / "anvil.log", chain_id=CHAIN_ID + 1, zero_gas=True)
+    anvil = foreign_anvil(tmp_path / "anvil.log", chain_id=CHAIN_ID + 1, zero_gas=True)
     anvil.start()
     try:
         w3 = Web3(Web3.HTTPProvider(anvil.url))
@@ -288,7 +289,7 @@ def test_zero_gas_chain_unfunded_accounts_and_an_interrupted_deploy_resumes(tmp_
 
 
 def test_a_chain_whose_evm_predates_the_contracts_is_refused_before_any_tx(tmp_path: Path) -> None:
-    anvil = AnvilNode(tmp_path / "anvil.log", chain_id=CHAIN_ID + 2, hardfork="paris")  # no PUSH0
+    anvil = foreign_anvil(tmp_path / "anvil.log", chain_id=CHAIN_ID + 2, hardfork="paris")  # no PUSH0
     anvil.start()
     try:
         write_key(tmp_path / "deployer.key", bytes(anvil_account(0).key))
@@ -382,7 +383,7 @@ def test_the_clearing_service_refuses_a_deployment_file_of_another_chain(ledger:
 def test_a_deploy_killed_with_a_tx_in_flight_resumes_without_sending_it_again(tmp_path: Path) -> None:
     """kill -9 while the Consortium tx waits to be mined: the file names that tx, and the re-run waits for it
     instead of deploying a second Consortium."""
-    anvil = AnvilNode(tmp_path / "anvil.log", chain_id=CHAIN_ID + 3)
+    anvil = foreign_anvil(tmp_path / "anvil.log", chain_id=CHAIN_ID + 3)
     anvil.start()
     try:
         deployer = anvil_account(0)
