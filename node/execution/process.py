@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from multiprocessing.connection import Connection
@@ -33,6 +35,7 @@ from node.tx.model import Transaction
 
 log = logging.getLogger("colend.engine")
 STORAGE_CHUNK = 20_000  # slots per message while the state loads
+LOAD_QUEUE_CHUNKS = 64  # chunks read from the store ahead of the child (a bound on the memory they hold)
 STOP_TIMEOUT_S = 2.0
 
 _RAISED = {"TxSkipped": TxSkipped, "JournalFormatError": JournalFormatError}
@@ -227,19 +230,40 @@ class ExecutionProcess:
     def loading(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
                 storage: Iterable[tuple[bytes, int, int]]) -> Iterator[tuple[bytes, int, int]]:
         """Start a new child and load this state into it, yielding `storage` on the way: a caller that also
-        loads the state (the read view) reads the store once for both, while the child inserts alongside."""
+        loads the state (the read view) reads the store once for both, while the child inserts alongside. A
+        thread of its own feeds the pipe, so the caller never waits for the child to take a chunk (with the
+        pipe's small buffer, the two would otherwise take turns instead of inserting at the same time)."""
         self._start()
         accounts = list(accounts)
         codes = {r.code_hash: code_of(r.code_hash) for _, r in accounts if r.code_hash not in _NO_CODE}
         self._send("load", self.consortium, accounts, codes)
+        chunks: queue.Queue[list[tuple[bytes, int, int]] | None] = queue.Queue(maxsize=LOAD_QUEUE_CHUNKS)
+        failures: list[BaseException] = []
+
+        def feed() -> None:
+            while (chunk := chunks.get()) is not None:
+                if not failures:
+                    try:
+                        self._send("storage", chunk)
+                    except BaseException as exc:  # reported once the caller has read the store
+                        failures.append(exc)
+
+        feeder = threading.Thread(target=feed, name="colend-execution-load", daemon=True)
+        feeder.start()
         chunk: list[tuple[bytes, int, int]] = []
-        for item in storage:
-            chunk.append(item)
-            if len(chunk) >= STORAGE_CHUNK:
-                self._send("storage", chunk)
-                chunk = []
-            yield item
-        self._send("storage", chunk)
+        try:
+            for item in storage:
+                chunk.append(item)
+                if len(chunk) >= STORAGE_CHUNK:
+                    chunks.put(chunk)
+                    chunk = []
+                yield item
+            chunks.put(chunk)
+        finally:
+            chunks.put(None)
+            feeder.join()
+        if failures:
+            raise failures[0]
         self._call("ping")
 
     def run_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
