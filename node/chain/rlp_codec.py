@@ -94,9 +94,9 @@ def decode(data: bytes) -> bytes | list:
     return item
 
 
-def _payload_bounds(data: bytes, start: int, limit: int) -> tuple[bool, int, int]:
+def payload_bounds(data: bytes, start: int, limit: int) -> tuple[bool, int, int]:
     """(is_list, payload start, payload end) of the item at `start` (not a single byte below 0x80), checked
-    against `limit` and for canonical lengths."""
+    against `limit` and for canonical lengths: an item's extent from its prefix alone, its payload unread."""
     first = data[start]
     is_list = first >= 0xC0
     short = first - (0xC0 if is_list else 0x80)  # 0-55: the length itself; 56-63: 55 + bytes of the length
@@ -121,7 +121,7 @@ def _decode_at(data: bytes, start: int, limit: int) -> tuple[bytes | list, int]:
     first = data[start]
     if first < 0x80:
         return data[start : start + 1], start + 1
-    is_list, begin, end = _payload_bounds(data, start, limit)
+    is_list, begin, end = payload_bounds(data, start, limit)
     if not is_list:
         if end - begin == 1 and data[begin] < 0x80:
             raise MalformedRlp("single byte below 0x80 encoded as a string")

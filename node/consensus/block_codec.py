@@ -11,6 +11,7 @@ from network.qbft import Block as ConsensusBlock
 from network.qbft.errors import MalformedMessage
 from node.chain.block import Block
 from node.chain.header import BlockHeader
+from node.chain.rlp_codec import payload_bounds
 from node.errors import ChainIntegrityError, MalformedRlp
 from node.tx.decode import DecodeLimits
 from node.tx.model import Transaction
@@ -56,33 +57,17 @@ class NodeBlockCodec:
 
 
 def header_rlp(payload: bytes) -> bytes:
-    """The first item of the block's RLP list, read from the prefixes alone (a block may be megabytes)."""
-    body, end = _item(payload, 0)
-    if end != len(payload) or payload[0] < 0xC0:
+    """The first item of the block's RLP list, read from the prefixes alone (a block may be megabytes), with
+    the strict decoder's rules for lengths (node.chain.rlp_codec.payload_bounds)."""
+    if not payload or payload[0] < 0xC0:
         raise MalformedMessage("block is not one RLP list")
-    start = body
-    _, header_end = _item(payload, start)
-    if header_end > end or payload[start] < 0xC0:
-        raise MalformedMessage("block does not start with a header list")
-    return payload[start:header_end]
-
-
-def _item(data: bytes, start: int) -> tuple[int, int]:
-    """(payload start, end) of the RLP item at `start`."""
-    if start >= len(data):
-        raise MalformedMessage("truncated RLP")
-    b = data[start]
-    if b < 0x80:
-        return start, start + 1
-    if b < 0xB8 or 0xC0 <= b < 0xF8:
-        body = start + 1
-        end = body + b - (0x80 if b < 0xC0 else 0xC0)
-    else:
-        size = b - (0xB7 if b < 0xC0 else 0xF7)
-        body = start + 1 + size
-        if body > len(data):
-            raise MalformedMessage("truncated RLP length")
-        end = body + int.from_bytes(data[start + 1 : body], "big")
-    if end > len(data):
-        raise MalformedMessage("truncated RLP item")
-    return body, end
+    try:
+        _, body, end = payload_bounds(payload, 0, len(payload))
+        if end != len(payload):
+            raise MalformedMessage("block is not one RLP list")
+        if body >= end or payload[body] < 0xC0:
+            raise MalformedMessage("block does not start with a header list")
+        _, _, header_end = payload_bounds(payload, body, end)
+    except MalformedRlp as exc:
+        raise MalformedMessage(f"block RLP: {exc.message}") from exc
+    return payload[body:header_end]

@@ -535,7 +535,10 @@ def test_consensus_block_codec_round_trips_and_hashes_the_header(tmp_path):
     assert codec.hash(carried) == block.hash
     assert codec.decode(codec.encode(carried)) == carried
     assert from_consensus(carried, engine.limits).txs == block.txs
-    for garbage in (b"", b"\x80", b"\xc0", carried.payload[:-1], carried.payload + b"\x00"):
+    size = carried.payload[0] - 0xF7  # the block is a long list: its length takes `size` bytes
+    body = carried.payload[1 + size:]
+    padded = bytes([0xF8 + size]) + b"\x00" + carried.payload[1 : 1 + size] + body  # a leading zero in the length
+    for garbage in (b"", b"\x80", b"\xc0", carried.payload[:-1], carried.payload + b"\x00", padded):
         with pytest.raises(MalformedMessage):
             codec.decode(garbage)
     with pytest.raises(ChainIntegrityError):
