@@ -117,7 +117,8 @@ class ChainIntegrityError(NodeError):
 
 
 class StoreCorrupted(NodeError):
-    """The chain store is missing a record it must have (genesis, head block, account)."""
+    """The chain store is missing a record it must have (genesis, head block, account), or holds one that does
+    not decode."""
 
     code = "node.store_corrupted"
     rpc_code = -32603

@@ -16,10 +16,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-import rlp
-
+from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode_bytes, encode_list_of_encoded
-from node.errors import NodeError, PoolJournalWriteFailed
+from node.errors import MalformedRlp, NodeError, PoolJournalWriteFailed, StoreCorrupted
 from node.store.chain_store import ChainStore, JournalOp
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
@@ -130,10 +129,10 @@ class PoolJournal:
             entries += 1
             tx: Transaction | None = None
             try:
-                raw, sender = rlp.decode(record)
+                raw, sender = _record_fields(record)
                 tx = decode_transaction(raw, limits, trusted_sender=sender)
                 admit(tx, seq)
-            except (NodeError, rlp.DecodingError, ValueError) as exc:
+            except (NodeError, ValueError) as exc:
                 dropped += 1
                 with self._lock:
                     self._push(seq, None)
@@ -143,3 +142,15 @@ class PoolJournal:
         self.sync()
         log.info("event=pool_journal_replayed entries=%d restored=%d dropped=%d", entries, len(self), dropped)
         return len(self)
+
+
+def _record_fields(record: bytes) -> tuple[bytes, bytes]:
+    """[raw tx, sender] of a journal record, by the node's strict RLP decoder; a record that is not one is
+    the store's corruption (node.store_corrupted), not a client's malformed input."""
+    try:
+        fields = rlp_decode(record)
+    except MalformedRlp as exc:
+        raise StoreCorrupted(f"pool journal record: {exc.message}") from exc
+    if not (isinstance(fields, list) and len(fields) == 2 and all(isinstance(f, bytes) for f in fields)):
+        raise StoreCorrupted("pool journal record is not [raw tx, sender]")
+    return fields[0], fields[1]

@@ -69,6 +69,7 @@ def test_what_replay_refuses_or_cannot_decode_leaves_the_journal(tmp_path, caplo
     assert replayed(store, refuse=frozenset({stale.hash})) == [(fresh.hash, 2)]
     dropped = [r.getMessage() for r in caplog.records if "event=pool_journal_dropped" in r.getMessage()]
     assert len(dropped) == 3 and f"tx=0x{stale.hash.hex()} code=node.nonce_too_low" in dropped[0]
+    assert "seq=9 tx=- code=node.store_corrupted" in dropped[1]  # the store's record, not a client's input
     assert "entries=4 restored=1 dropped=3" in caplog.records[-1].getMessage()
     assert [seq for seq, _ in store.pool_journal()] == [2]
 
