@@ -166,6 +166,7 @@ class ExecutionProcess:
         self._process.start()
         child.close()
         self._conn = conn
+        log.info("event=execution_process_started pid=%s", self._process.pid)
         return conn
 
     def close(self) -> None:

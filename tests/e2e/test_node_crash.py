@@ -8,6 +8,8 @@ import random
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -108,6 +110,29 @@ class Client:
         assert status["stateCommitment"] == latest["stateRoot"] and status["head"]["hash"] == latest["hash"]
 
 
+def child_pids(pid: int) -> set[int]:
+    """The processes `pid` started (its RPC workers and its execution process)."""
+    children: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children.update(int(c) for c in (task / "children").read_text().split())
+    return children
+
+
+def wait_gone(pids: set[int], timeout_s: float = 10.0) -> set[int]:
+    """Those of `pids` still alive after `timeout_s` (a bound on waiting, never a timing assertion)."""
+    deadline = time.monotonic() + timeout_s
+    while (alive := {p for p in pids if Path(f"/proc/{p}").exists() and _not_zombie(p)}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_kill_9_under_load_keeps_every_acknowledged_tx(tmp_path):
     node = NodeProcess(tmp_path / "node", block_period_ms=30)
     node.start()
@@ -115,14 +140,24 @@ def test_kill_9_under_load_keeps_every_acknowledged_tx(tmp_path):
     rpc = JsonRpcClient(node.port)
     store = client.deploy_store(rpc)
     rpc.close()
+    orphans: set[int] = set()
+
+    def crash() -> None:
+        assert node.proc is not None
+        orphans.update(child_pids(node.proc.pid))
+        node.kill9()
+
     try:
         for delay in (0.4, 0.9, 0.25, 1.3, 0.6):  # kill at arbitrary points: mid-send, mid-execution, mid-commit
-            killer = threading.Timer(delay, node.kill9)
+            killer = threading.Timer(delay, crash)
             killer.start()
             rpc = JsonRpcClient(node.port)
             client.run_until_killed(rpc, store)
             killer.join()
             rpc.close()
+            assert len(orphans) >= 2  # an RPC worker and the execution process at least
+            assert wait_gone(orphans) == set(), "a killed node's processes outlived it"
+            orphans.clear()
             node.start()
             rpc = JsonRpcClient(node.port)
             client.verify(rpc)
@@ -153,5 +188,6 @@ def assert_store_equals_replay(root, replay_dir) -> None:
     assert (replica.head_hash, replica.state_root()) == (survivor.head_hash, survivor.state_root())
     assert sorted(replica.store.storage()) == sorted(survivor.store.storage())
     assert sorted(replica.store.accounts()) == sorted(survivor.store.accounts())
+    survivor.close()
     survivor.store.close()
     replica.store.close()
