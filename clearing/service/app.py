@@ -71,6 +71,7 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[APPROVALS].recover(recorded_ref)
     yield
+    await app[POLICY].drain()  # a report's thread may still be reading the index
     for key in (RUN_HISTORY, APPROVALS, AUDIT, BREAKS, SETTLEMENT, INDEX):
         app[key].close()
 

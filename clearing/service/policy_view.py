@@ -22,6 +22,7 @@ class PolicyView:
         self.cached: Any | None = None
         self._block: int | None = None
         self._lock = asyncio.Lock()
+        self._computing: asyncio.Future[Any] | None = None  # the report's thread, which outlives a cancelled caller
 
     @staticmethod
     def _module() -> Any:
@@ -36,9 +37,17 @@ class PolicyView:
         async with self._lock:
             block = self.index.last_block()
             if self.cached is None or block != self._block:
-                self.cached = await asyncio.to_thread(module.report, self.index)
+                self._computing = asyncio.ensure_future(asyncio.to_thread(module.report, self.index))
+                self.cached = await asyncio.shield(self._computing)
                 self._block = block
             return self.cached
+
+    async def drain(self) -> None:
+        """Wait for a report still being computed: its thread reads the index, which must not close under it
+        (a LevelDB iterator over a closed database crashes the process)."""
+        computing = self._computing
+        if computing is not None and not computing.done():
+            await asyncio.wait([computing])
 
     def gauges(self) -> list[tuple[str, dict[str, str], float]]:
         """Per check: exposure, limit and breach flag, for /metrics (empty until a report was computed)."""

@@ -384,3 +384,43 @@ async def test_a_run_is_incomplete_when_the_index_cannot_reach_the_head(client, 
     run = await _run_verdict(client)
     assert run["verdict"] == "INCOMPLETE"
     assert "index is 4 block(s) behind the chain head" in json.dumps(run["statement"])
+
+
+async def test_a_report_still_computing_at_shutdown_finishes_before_the_index_closes(tmp_path, monkeypatch) -> None:
+    """The exposure report reads the index in a thread that outlives a cancelled request; closing the index under
+    its LevelDB iterator crashed the whole process (a segfault in CI), so shutdown waits for it."""
+    import threading
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    import clearing.policy as policy
+    from clearing.index_store import IndexStore
+    from clearing.service.app import build_app
+    from tests.clearing.service.world import build_world, keyring
+
+    started, release = threading.Event(), threading.Event()
+    events: list[str] = []
+    real_report, real_close = policy.report, IndexStore.close
+
+    def slow_report(store, **kwargs):  # type: ignore[no-untyped-def]
+        started.set()
+        release.wait(10)
+        result = real_report(store, **kwargs)
+        events.append("report finished")
+        return result
+
+    def close(self) -> None:  # type: ignore[no-untyped-def]
+        events.append("index closed")
+        real_close(self)
+
+    world = build_world(tmp_path, mode="regulator")
+    monkeypatch.setattr(policy, "report", slow_report)
+    monkeypatch.setattr(IndexStore, "close", close)
+    async with TestClient(TestServer(build_app(world.config, keyring()))) as client:
+        request = asyncio.ensure_future(client.get("/v1/regulator/exposures", headers=as_("rita")))
+        assert await asyncio.to_thread(started.wait, 10)
+        request.cancel()  # the caller goes away; the report's thread goes on
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        threading.Timer(0.2, release.set).start()  # still reading when the service begins to stop
+    assert events == ["report finished", "index closed"]
