@@ -62,7 +62,7 @@ async def run_node(config: NodeConfig) -> int:
     guard = rpc_guard(config)  # an RPC exposed beyond loopback without auth never starts
     engine = open_engine(config)
     if config.recover_senders_in_workers:
-        engine.front.workers = WorkerPool(engine.limits)
+        engine.front.workers = WorkerPool(engine.limits, preload=("node.rpc.prepare",))
     backend = EngineBackend(engine, node_id=config.node_id)
     thread = ConsensusThread()
     driver = consensus_driver(config, engine, thread)

@@ -67,3 +67,20 @@ def test_workers_stop_with_close() -> None:
     assert all(p.is_alive() for p in processes)
     pool.close()
     assert not any(p.is_alive() for p in processes)
+
+
+def _imported(limits: DecodeLimits, module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
+def test_preloaded_modules_are_imported_before_the_first_request() -> None:
+    """The first client batch must not wait for a worker to import what prepares it (150 ms on this machine)."""
+    plain, preloaded = WorkerPool(LIMITS, workers=1), WorkerPool(LIMITS, workers=1, preload=("colorsys",))
+    try:
+        assert not plain.call(_imported, "colorsys")  # nothing else in a worker imports it
+        assert preloaded.call(_imported, "colorsys")
+    finally:
+        plain.close()
+        preloaded.close()
