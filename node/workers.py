@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TypeVar
 
+from node.child_process import requests, silence_output
 from node.tx.decode import DecodeLimits, decode_transaction
 
 MIN_BATCH = 8  # below this the hand-off costs more than it saves
@@ -54,19 +55,11 @@ def _senders(limits: DecodeLimits, raws: Sequence[bytes]) -> list[bytes | None]:
 
 def _serve(conn: Connection, limits: DecodeLimits, preload: Sequence[str]) -> None:
     """A worker's loop: (fn, args) in, (True, fn(limits, *args)) or (False, why) out, until None or EOF."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # the node's log pipe stays the node's: a reader waiting for its end is not held up
-    os.dup2(devnull, 2)
+    silence_output()
     for module in preload:  # before the first request, not during it
         importlib.import_module(module)
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):  # the node is gone
-            return
-        if request is None:
-            return
-        fn, args = request
+    for request in requests(conn):
+        fn, args = request  # type: ignore[misc]
         try:
             reply: tuple[bool, object] = (True, fn(limits, *args))
         except Exception as exc:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,6 +27,7 @@ from multiprocessing.process import BaseProcess
 from node.chain.receipt import Log, Receipt
 from node.chain.roots import BlockRoots
 from node.chain.state import AccountRecord, StateDiff, TouchedAccount
+from node.child_process import requests, silence_output
 from node.errors import NodeError
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped
 from node.execution.journal import JournalFormatError
@@ -102,22 +102,14 @@ def _serve(conn: Connection, chain_id: int, block_gas_limit: int) -> None:
     """The child's loop: (kind, args) in. "load", "storage" and "apply" get no answer (a reply per message could fill
     the pipe while the node is still sending): their first failure answers the next request instead, which
     then does not run, since the state it would run on is not the node's."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # the node's log pipe stays the node's
-    os.dup2(devnull, 2)
+    silence_output()
     child = _Child(chain_id, block_gas_limit)
     handlers: dict[str, Callable[..., object]] = {
         "load": child.load_begin, "storage": child.load_storage, "run": child.run, "apply": child.apply,
         "ping": lambda: None}
     failure: tuple[str, str] | None = None
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):  # the node is gone
-            return
-        if request is None:
-            return
-        kind, args = request
+    for request in requests(conn):
+        kind, args = request  # type: ignore[misc]
         if kind == "load":
             failure = None  # a fresh state
         answered = kind not in _UNANSWERED
