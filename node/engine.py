@@ -68,7 +68,7 @@ class ChainEngine:
         self.executor: EvmExecutor | ExecutionProcess = (
             ExecutionProcess(genesis.chain_id, genesis.block_gas_limit, consortium) if execution_process
             else EvmExecutor(genesis.chain_id, genesis.block_gas_limit, consortium))
-        self.committed = CommittedState(genesis.chain_id, genesis.block_gas_limit, genesis.contracts.get("Consortium"))
+        self.committed = CommittedState(genesis.chain_id, genesis.block_gas_limit, consortium)
         self.front = PoolFront(self.committed, self.limits, pool_limits, PoolJournal(store))
         self.halted: str | None = None
         self._commitment = StateCommitment()
