@@ -26,12 +26,12 @@ from multiprocessing.process import BaseProcess
 
 from node.chain.receipt import Log, Receipt
 from node.chain.roots import BlockRoots
-from node.chain.state import AccountRecord, StateDiff, TouchedAccount
+from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
 from node.child_process import requests, silence_output
 from node.errors import NodeError
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped
 from node.execution.journal import JournalFormatError
-from node.tx.model import Transaction
+from node.tx.model import Transaction, TxFields
 
 log = logging.getLogger("colend.engine")
 STORAGE_CHUNK = 20_000  # slots per message while the state loads
@@ -45,14 +45,6 @@ class ExecutionProcessFailed(NodeError):
     """The execution process died or failed unexpectedly; the engine rebuilds execution from the store."""
 
     code = "node.execution_process_failed"
-
-
-TxFields = tuple  # every Transaction field, in declaration order
-
-
-def tx_fields(tx: Transaction) -> TxFields:
-    return (tx.type, tx.chain_id, tx.nonce, tx.gas_limit, tx.gas_price, tx.max_priority_fee, tx.to, tx.value,
-            tx.data, tx.access_list, tx.v, tx.r, tx.s, tx.sender, tx.hash, tx.raw)
 
 
 # -- the child -----------------------------------------------------------------------------------------
@@ -88,7 +80,6 @@ class _Child:
                      tuple((lg.address, lg.topics, lg.data) for lg in r.logs), r.contract_address, r.revert_data)
                     for r in out.receipts]
         accounts = {a: (t.nonce, t.balance, t.code_hash) for a, t in out.accounts.items()}
-        self.codes.update(out.codes)
         return ([index[id(tx)] for tx in out.included], [(index[id(tx)], why) for tx, why in out.skipped], receipts,
                 accounts, out.slot_changes, out.codes, out.gas_used, block.encoded_receipts,
                 (block.roots.tx_root, block.roots.receipts_root, block.roots.logs_bloom))
@@ -136,7 +127,7 @@ _UNANSWERED = frozenset({"load", "storage", "apply"})
 
 
 class ExecutionProcess:
-    """The executor's interface (load, run_block, block_committed) with the EVM in a child process.
+    """The executor's interface (loading, run_block, block_committed) with the EVM in a child process.
 
     Not thread-safe: the engine's lock serialises its callers, as it does for an in-process executor."""
 
@@ -215,11 +206,6 @@ class ExecutionProcess:
 
     # -- the executor's interface
 
-    def load(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
-             storage: Iterable[tuple[bytes, int, int]]) -> None:
-        for _ in self.loading(accounts, code_of, storage):
-            pass
-
     def loading(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
                 storage: Iterable[tuple[bytes, int, int]]) -> Iterator[tuple[bytes, int, int]]:
         """Start a new child and load this state into it, yielding `storage` on the way: a caller that also
@@ -228,7 +214,7 @@ class ExecutionProcess:
         pipe's small buffer, the two would otherwise take turns instead of inserting at the same time)."""
         self._start()
         accounts = list(accounts)
-        codes = {r.code_hash: code_of(r.code_hash) for _, r in accounts if r.code_hash not in _NO_CODE}
+        codes = {r.code_hash: code_of(r.code_hash) for _, r in accounts if r.code_hash != EMPTY_CODE_HASH}
         self._send("load", self.consortium, accounts, codes)
         chunks: queue.Queue[list[tuple[bytes, int, int]] | None] = queue.Queue(maxsize=LOAD_QUEUE_CHUNKS)
         failures: list[BaseException] = []
@@ -262,7 +248,7 @@ class ExecutionProcess:
     def run_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
                   gas_budget: int | None = None) -> ExecutedBlock:
         (included, skipped, receipts, accounts, slot_changes, codes, gas_used, encoded, roots) = self._call(  # type: ignore[misc]
-            "run", ctx, [tx_fields(tx) for tx in txs], strict, gas_budget)
+            "run", ctx, [tx.field_values() for tx in txs], strict, gas_budget)
         out = BlockExecution(
             included=[txs[i] for i in included],
             receipts=[Receipt(status, used, cumulative, tuple(Log(a, t, d) for a, t, d in logs), contract, revert)
@@ -275,10 +261,3 @@ class ExecutionProcess:
     def block_committed(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
         """Sent, not awaited: the child applies it while the node goes on; a failure answers the next call."""
         self._send("apply", diff)
-
-    def sync(self) -> None:
-        """Wait until the child has applied everything sent (tests; a stop)."""
-        self._call("ping")
-
-
-_NO_CODE = {AccountRecord().code_hash}
