@@ -10,7 +10,6 @@ replies leaves: the backend makes them crash-proof together, or the replies that
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import traceback
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from node.rpc.errors import (
     error_data,
 )
 from node.rpc.filters import FilterRegistry
-from node.rpc.json_text import parse_json, valid_id
+from node.rpc.json_text import encode_reply, parse_json, valid_id
 from node.rpc.limits import RpcLimits
 from node.rpc.logfmt import log_event
 from node.rpc.methods import CallContext, Method, build_methods
@@ -36,7 +35,6 @@ from node.rpc.prepare import MIN_BODY_BYTES, SEND_RAW, prepare_batch, transactio
 from node.rpc.subscriptions import SubscriptionSession
 
 logger = logging.getLogger("colend.rpc")
-_REPLY_ENCODER = json.JSONEncoder(allow_nan=False)  # json.dumps with a non-default option builds one per call
 
 _NO_ID = object()
 
@@ -79,8 +77,7 @@ class Dispatcher:
                 return self._handle_batch(prepared, CallContext(self._backend, self._limits, self._filters, session),
                                           peer)
         try:
-            text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
-            payload = parse_json(text)
+            payload = parse_json(body)
         except (ValueError, RecursionError) as exc:
             # ValueError covers bad UTF-8, bad JSON and integers too long to convert; deep nesting recurses.
             return self._error_response(None, ParseError(f"parse error: {_first_line(exc)}"), "-", peer)
@@ -176,7 +173,7 @@ class Dispatcher:
             result = self._call(request, ctx, args)
             if request.id is _NO_ID:
                 return None
-            reply = _REPLY_ENCODER.encode({"jsonrpc": "2.0", "id": request.id, "result": result})
+            reply = encode_reply({"jsonrpc": "2.0", "id": request.id, "result": result})
         except NodeError as exc:
             if request.id is _NO_ID:
                 self._log_error(exc, request.method, peer)
@@ -268,10 +265,10 @@ def _encode_error(request_id: object, code: int, message: str, data: object) -> 
     if data is not None:
         error["data"] = _jsonable(data)
     try:
-        return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error})
+        return encode_reply({"jsonrpc": "2.0", "id": request_id, "error": error})
     except (TypeError, ValueError):
         error.pop("data")
-        return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error})
+        return encode_reply({"jsonrpc": "2.0", "id": request_id, "error": error})
 
 
 def _first_line(exc: BaseException) -> str:

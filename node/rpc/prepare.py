@@ -30,7 +30,7 @@ def prepare_batch(decode_limits: DecodeLimits, body: bytes, limits: RpcLimits) -
     """Each item of a JSON batch: (True, (id, tx fields)) for a send the normal path would decode alike,
     else (False, item). None when the body is not a non-empty batch within the limits."""
     try:
-        payload = parse_json(body.decode("utf-8"))
+        payload = parse_json(body)
     except (ValueError, RecursionError):
         return None
     if not isinstance(payload, list) or not payload or len(payload) > limits.max_batch:

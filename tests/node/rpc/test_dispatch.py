@@ -258,3 +258,22 @@ def test_when_the_barrier_fails_the_acknowledgements_become_errors(rpc: Rpc, bac
     assert backend.pool == []
     backend.durable_error = None
     assert rpc.result("eth_sendRawTransaction", _raw(key, 0)).startswith("0x")  # a retry starts afresh
+
+
+def test_what_json_allows_beyond_the_fast_codec_still_parses_and_echoes(rpc: Rpc) -> None:
+    """Integers past 64 bits and lone surrogate escapes are JSON: the standard codec takes what orjson refuses."""
+    big = 2**64 + 1
+    body = b'{"jsonrpc": "2.0", "id": %d, "method": "eth_chainId"}' % big
+    assert rpc.raw(body) == {"jsonrpc": "2.0", "id": big, "result": "0x539"}
+    reply = rpc.raw(b'{"jsonrpc": "2.0", "id": "\\ud800", "method": "eth_chainId"}')
+    assert reply["result"] == "0x539"
+
+
+def test_depth_is_checked_on_both_parsing_paths(rpc: Rpc) -> None:
+    """64 levels pass; 65 are refused, whether the fast parser took the body or the standard one (a big integer
+    sends the body there)."""
+    for filler in ("0", str(2**70)):
+        ok = "[" * 62 + filler + "]" * 62  # inside a batch and a request object: 64 levels
+        deep = "[" * 65 + filler + "]" * 65
+        assert rpc.raw('[{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "x": %s}]' % ok)[0]["result"] == "0x539"
+        assert "nested deeper than 64" in rpc.raw(deep)["error"]["message"]

@@ -169,7 +169,7 @@ async def test_serve_listens_and_cleans_up(backend: MemoryBackend) -> None:
                      b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
         response = await reader.read()
         writer.close()
-        assert response.startswith(b"HTTP/1.1 200") and b'"result": "0x539"' in response
+        assert response.startswith(b"HTTP/1.1 200") and b'"result":"0x539"' in response
     finally:
         await runner.cleanup()
 
