@@ -31,7 +31,7 @@ from node.child_process import requests, silence_output
 from node.errors import NodeError
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped
 from node.execution.journal import JournalFormatError
-from node.tx.model import Transaction, TxFields
+from node.tx.model import Transaction, TxFields, from_field_values
 
 log = logging.getLogger("colend.engine")
 STORAGE_CHUNK = 20_000  # slots per message while the state loads
@@ -72,7 +72,7 @@ class _Child:
         self.executor.insert_storage(self.code_of, slots)
 
     def run(self, ctx: BlockContext, fields: list[TxFields], strict: bool, gas_budget: int | None) -> tuple:
-        txs = [Transaction(*f) for f in fields]
+        txs = [from_field_values(f) for f in fields]
         index = {id(tx): i for i, tx in enumerate(txs)}
         block = self.executor.run_block(ctx, txs, strict, gas_budget)
         out = block.execution

@@ -14,9 +14,10 @@ from eth_hash.auto import keccak
 
 from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
+from node.chain.rlp_codec import encode_bytes, list_header, payload_bounds
 from node.defaults import DEFAULT_MAX_TX_BYTES
 from node.errors import GasLimitExceeded, MalformedRlp, MalformedTransaction, OversizedTransaction, WrongChainId
-from node.tx.model import ACCESS_LIST, DYNAMIC_FEE, LEGACY, AccessList, Transaction
+from node.tx.model import ACCESS_LIST, DYNAMIC_FEE, LEGACY, AccessList, Transaction, from_field_values
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECP256K1_HALF_N = SECP256K1_N // 2
@@ -140,8 +141,8 @@ def _decode_legacy(raw: bytes, chain_id: int, trusted: bytes | None) -> Transact
         sender = recover_sender(keccak(unsigned), r, s, (v - 35) % 2)
     else:
         sender = trusted  # recovered from these very bytes elsewhere: no signing hash to compute
-    return Transaction(LEGACY, tx_chain_id, nonce, gas, gas_price, gas_price, to, value, data, (), v, r, s,
-                       sender, keccak(raw), raw)
+    return from_field_values((LEGACY, tx_chain_id, nonce, gas, gas_price, gas_price, to, value, data, (), v, r, s,
+                              sender, keccak(raw), raw))
 
 
 def _decode_typed(raw: bytes, chain_id: int, trusted: bytes | None) -> Transaction:
@@ -167,11 +168,19 @@ def _decode_typed(raw: bytes, chain_id: int, trusted: bytes | None) -> Transacti
     if tx_chain_id != chain_id:
         raise WrongChainId(f"invalid chain id: expected {chain_id}, got {tx_chain_id}")
     if trusted is None:
-        sender = recover_sender(keccak(bytes([tx_type]) + rlp_encode(fields[: rest + 5])), r, s, y_parity)
+        sender = recover_sender(keccak(_typed_signing_payload(raw, fields[rest + 5 :])), r, s, y_parity)
     else:
         sender = trusted  # recovered from these very bytes elsewhere: no signing hash to compute
-    return Transaction(tx_type, tx_chain_id, nonce, gas, gas_price, priority, to, value, data, access_list,
-                       y_parity, r, s, sender, keccak(raw), raw)
+    return from_field_values((tx_type, tx_chain_id, nonce, gas, gas_price, priority, to, value, data, access_list,
+                              y_parity, r, s, sender, keccak(raw), raw))
+
+
+def _typed_signing_payload(raw: bytes, signature: list) -> bytes:
+    """type || rlp(every field but the signature), cut from the raw bytes: the fields are canonical (decode_list
+    is strict), so they are the list's payload less the signature's three items, which re-encode exactly."""
+    _, begin, end = payload_bounds(raw, 1, len(raw))
+    unsigned = raw[begin : end - sum(len(encode_bytes(item)) for item in signature)]
+    return raw[:1] + list_header(len(unsigned)) + unsigned
 
 
 def decode_transaction(raw: bytes, limits: DecodeLimits, trusted_sender: bytes | None = None) -> Transaction:
