@@ -26,8 +26,9 @@ from node.chain_setup import commit_genesis, load_head, settle_genesis
 from node.committed_state import CommittedState, Head
 from node.defaults import DEFAULT_MAX_TX_BYTES
 from node.errors import ChainIntegrityError, NodeHalted, StateCommitmentMismatch
-from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, TxSkipped
+from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped
 from node.execution.process import ExecutionProcess
+from node.next_block import NextBlock, RunAhead
 from node.pool_front import PoolFront
 from node.store.chain_store import ChainStore
 from node.tx.decode import DecodeLimits
@@ -74,6 +75,7 @@ class ChainEngine:
         self._commitment = StateCommitment()
         self._listeners: list[BlockListener] = []
         self._validators = ValidatorCache()
+        self._ahead: RunAhead | None = None  # the next block, executing while the last one was written
         if store.head() is None:
             deployer = self.executor if isinstance(self.executor, EvmExecutor) else EvmExecutor(
                 genesis.chain_id, genesis.block_gas_limit, None)
@@ -86,6 +88,7 @@ class ChainEngine:
     def _restore(self) -> None:
         """Load the durable head state into fresh EVMs (the executor's and the readers')."""
         state = load_head(self.store)
+        self._ahead = None
         self._commitment = state.commitment
         head = Head(state.header, state.hash)
         if isinstance(self.executor, ExecutionProcess):  # one pass over the store feeds both
@@ -172,24 +175,44 @@ class ChainEngine:
         budget = None if max_gas is None or max_gas >= limit else max_gas
         with self.lock:
             self._check_running()
-            txs = self.front.select(lambda s: self.account(s).nonce, max_txs, limit)
-            if not txs and not allow_empty:
-                return None
-            timestamp_ms = max(timestamp_ms, self.head.timestamp_ms + 1)
-            pending = self._execute(timestamp_ms, proposer, extra_data, txs, strict=False, gas_budget=budget)
+            ahead, self._ahead = self._ahead, None
+            executed: ExecutedBlock | None = None
+            if ahead is not None and ahead.serves(self.head_hash, timestamp_ms, proposer, max_txs, max_gas, extra_data):
+                txs, timestamp_ms = list(ahead.txs), ahead.plan.timestamp_ms
+                executed = self._finish_ahead(ahead)
+            else:
+                txs = self.front.select(lambda s: self.account(s).nonce, max_txs, limit)
+                if not txs and not allow_empty:
+                    return None
+                timestamp_ms = max(timestamp_ms, self.head.timestamp_ms + 1)
+            pending = self._execute(timestamp_ms, proposer, extra_data, txs, strict=False, gas_budget=budget,
+                                    executed=executed)
             if not pending.execution.included and not allow_empty:
                 self.abandon(pending)
                 self._drop_skipped(pending.execution)
                 return None
             return pending
 
+    def _finish_ahead(self, ahead: RunAhead) -> ExecutedBlock | None:
+        """The block run ahead, executed; None if it must run again (another call read its answer)."""
+        assert isinstance(self.executor, ExecutionProcess)
+        try:
+            return self.executor.finish_run(ahead.ticket)
+        except TxSkipped:
+            return None  # not raised for a proposer's block (not strict); running it again would report it
+        except BaseException:
+            self._restore()
+            raise
+
     def _execute(self, timestamp_ms: int, proposer: bytes, extra: bytes, txs: list[Transaction] | tuple[Transaction, ...],
-                 strict: bool, gas_budget: int | None = None) -> PendingBlock:
+                 strict: bool, gas_budget: int | None = None, executed: ExecutedBlock | None = None) -> PendingBlock:
+        """Execute the next block, or finish one already executed on the head's state (`executed`)."""
         head = self._head()
         number = head.header.number + 1
         ctx = BlockContext(number, timestamp_ms // 1000, proposer, self.genesis.block_gas_limit)
         try:
-            executed = self.executor.run_block(ctx, txs, strict, gas_budget)
+            if executed is None:
+                executed = self.executor.run_block(ctx, txs, strict, gas_budget)
             out = executed.execution
             diff = diff_from_changes(out.accounts, out.slot_changes, out.codes, self.account)
         except TxSkipped:
@@ -210,13 +233,23 @@ class ChainEngine:
 
         Nothing to undo: execution ran in a reverted snapshot and only commit() writes effects back."""
 
-    def commit(self, pending: PendingBlock, seals: list[bytes] | tuple[bytes, ...]) -> Block:
-        """Make an executed block durable with its seals and move the head; notifies listeners."""
+    def commit(self, pending: PendingBlock, seals: list[bytes] | tuple[bytes, ...], then: NextBlock | None = None
+               ) -> Block:
+        """Make an executed block durable with its seals and move the head; notifies listeners. `then`: the block
+        this node would propose next, to execute while this one is written (node/next_block.py)."""
         with self.lock:
             out = pending.execution
             if pending.header.parent_hash != self.head_hash:
                 raise ChainIntegrityError("pending block no longer extends the head")
             block = Block(pending.header, tuple(out.included), tuple(seals))
+            self._ahead = None
+            sent_diff = False
+            if then is not None:
+                try:
+                    sent_diff = self._run_ahead(block, pending, then)
+                except Exception:  # the child failed: rebuild it at the head and commit without running ahead
+                    log.exception("event=run_ahead_failed number=%d", block.number)
+                    self._restore()
             try:
                 with self.front.journal.for_block(out.included) as journal_ops:  # its txs leave the journal with it
                     self.store.commit_block(block, out.receipts, pending.diff, encoded_receipts=pending.encoded_receipts,
@@ -230,7 +263,8 @@ class ChainEngine:
                 rewritten is not None and rewritten.storage_digest != self.account(consortium).storage_digest)
             self._commitment.apply(pending.diff.accounts.items())
             try:
-                self.executor.block_committed(pending.diff, self.store.code)
+                if not sent_diff:
+                    self.executor.block_committed(pending.diff, self.store.code)
                 self.committed.publish(Head(pending.header, block.hash), pending.diff, self.store.code)
             except BaseException:
                 self._restore()  # the block is durable: rebuild the EVMs from it
@@ -248,6 +282,30 @@ class ChainEngine:
             except Exception:
                 log.exception("event=listener_failed number=%d", block.number)
         return block
+
+    def _run_ahead(self, block: Block, pending: PendingBlock, then: NextBlock) -> bool:
+        """Send the execution process this block's diff and the next block's txs, so that it executes that block
+        while this one is written; True once the diff is sent (commit must not send it again). The block is
+        final (a quorum committed it), so the child may run on its state before the store has it; should the
+        write fail, the engine rebuilds the child from the store anyway."""
+        if not isinstance(self.executor, ExecutionProcess) or then.timestamp_ms <= block.header.timestamp_ms:
+            return False
+        after = pending.diff.accounts
+
+        def nonce_after(sender: bytes) -> int:
+            record = after.get(sender)
+            return record.nonce if record is not None else self.account(sender).nonce
+
+        limit = self.genesis.block_gas_limit
+        txs = self.front.select(nonce_after, then.max_txs, limit)
+        if not txs:
+            return False
+        budget = None if then.max_gas is None or then.max_gas >= limit else then.max_gas
+        ctx = BlockContext(block.number + 1, then.timestamp_ms // 1000, then.proposer, limit)
+        self.executor.block_committed(pending.diff, self.store.code)
+        ticket = self.executor.start_run(ctx, txs, False, budget)
+        self._ahead = RunAhead(block.hash, then, tuple(txs), ticket)
+        return True
 
     def _drop_skipped(self, out: BlockExecution) -> None:
         """Txs the proposer could not run (permission revoked, stale nonce) leave the pool, never a block."""

@@ -16,7 +16,7 @@ from node.backend import EngineBackend
 from node.chain.genesis import Genesis
 from node.config import NodeConfig
 from node.consensus.block_codec import NodeBlockCodec
-from node.consensus.chain_adapter import EngineChain
+from node.consensus.chain_adapter import EngineChain, RunAheadPolicy
 from node.consensus.clock import WallClock
 from node.consensus.thread import ConsensusThread
 from node.engine import ChainEngine
@@ -43,11 +43,13 @@ def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusT
                      transport: Transport | None = None) -> ConsensusDriver:
     """The network's driver on this node's engine; with no transport it is a lone validator (n = 1)."""
     signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
+    clock = WallClock()
+    chain = EngineChain(engine, signer.address, config.max_txs_per_block, config.max_block_gas or None,
+                        RunAheadPolicy(clock, config.block_period_ms))
     return ConsensusDriver(
-        EngineChain(engine, signer.address, config.max_txs_per_block, config.max_block_gas or None), signer,
-        NodeBlockCodec(),
-        transport or LoopbackTransport(), thread, ResumeFile(config.path(config.data_dir) / RESUME_FILE),
-        WallClock(), DriverConfig(period_ms=config.block_period_ms, allow_empty=config.allow_empty_blocks))
+        chain, signer, NodeBlockCodec(), transport or LoopbackTransport(), thread,
+        ResumeFile(config.path(config.data_dir) / RESUME_FILE), clock,
+        DriverConfig(period_ms=config.block_period_ms, allow_empty=config.allow_empty_blocks))
 
 
 async def run_node(config: NodeConfig) -> int:

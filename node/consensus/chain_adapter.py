@@ -8,27 +8,40 @@ re-proposed after a restart) is imported instead, seals checked, halting on a st
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from network.abc import ChainHead, SealedBlock
+from network.abc import ChainHead, ClockAPI, SealedBlock
 from network.errors import BlockRejected, ChainHalted
 from network.qbft import Block as ConsensusBlock
 from network.qbft.errors import MalformedMessage
+from network.qbft.quorum import proposer_for
 from node.chain.block import Block
 from node.consensus.block_codec import from_consensus, to_consensus
 from node.defaults import DEFAULT_MAX_TXS_PER_BLOCK
 from node.engine import ChainEngine, PendingBlock
 from node.errors import NodeError, NodeHalted, StateCommitmentMismatch
+from node.next_block import NextBlock
 
 log = logging.getLogger("colend.consensus")
 
 
+@dataclass(frozen=True)
+class RunAheadPolicy:
+    """When a committing proposer executes its next block at once (node/next_block.py): once that block is due,
+    by `clock`, `period_ms` after the one committing."""
+
+    clock: ClockAPI
+    period_ms: int
+
+
 class EngineChain:
     def __init__(self, engine: ChainEngine, proposer: bytes, max_txs: int = DEFAULT_MAX_TXS_PER_BLOCK,
-                 max_gas: int | None = None) -> None:
+                 max_gas: int | None = None, run_ahead: RunAheadPolicy | None = None) -> None:
         self.engine = engine
         self.proposer = proposer
         self.max_txs = max_txs
         self.max_gas = max_gas  # None: the chain's block gas limit
+        self.run_ahead = run_ahead
         self.last_block: Block | None = None  # the last block committed through consensus
         self._executed: dict[bytes, PendingBlock] = {}  # block hash -> executed proposal of this height
 
@@ -82,8 +95,28 @@ class EngineChain:
             return
         sealed = Block(pending.header, tuple(pending.execution.included), seals)
         engine.verify_seals(sealed)  # the invariant every importer will check, asserted at the source
-        self.last_block = engine.commit(pending, seals)
+        self.last_block = engine.commit(pending, seals, self._next_block(pending))
         self._forget()
+
+    def _next_block(self, pending: PendingBlock) -> NextBlock | None:
+        """The block this node would propose right after `pending`, if it is the next proposer and that block is
+        already due; None otherwise (it then waits for the period, and for the txs that arrive meanwhile)."""
+        policy = self.run_ahead
+        if policy is None:
+            return None
+        now = policy.clock.now_ms()
+        header = pending.header
+        if now < header.timestamp_ms + policy.period_ms:
+            return None
+        engine = self.engine
+        consortium = engine.executor.consortium
+        rewritten = pending.diff.accounts.get(consortium) if consortium is not None else None
+        if consortium is None or (rewritten is not None
+                                  and rewritten.storage_digest != engine.account(consortium).storage_digest):
+            return None  # the block changes the validator set: who proposes next is read once it is committed
+        if proposer_for(engine.validators_for(header.number), header.number + 1, 0) != self.proposer:
+            return None
+        return NextBlock(now, self.proposer, self.max_txs, self.max_gas)
 
     def import_block(self, sealed: SealedBlock, block_hash: bytes) -> None:
         try:

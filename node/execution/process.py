@@ -138,6 +138,8 @@ class ExecutionProcess:
         self._context = multiprocessing.get_context("spawn")
         self._conn: Connection | None = None
         self._process: BaseProcess | None = None
+        self._in_flight: tuple[int, Sequence[Transaction]] | None = None  # a run sent, its answer not yet read
+        self._tickets = 0
 
     # -- lifecycle
 
@@ -153,6 +155,7 @@ class ExecutionProcess:
         return conn
 
     def close(self) -> None:
+        self._in_flight = None
         conn, process, self._conn, self._process = self._conn, self._process, None, None
         if conn is not None:
             with suppress(OSError):
@@ -179,8 +182,19 @@ class ExecutionProcess:
             raise self._failed(f"could not reach the execution process: {exc}") from exc
 
     def _call(self, kind: str, *args: object) -> object:
-        """Send a request and wait (in recv, without the GIL) for its answer."""
+        """Send a request and wait (in recv, without the GIL) for its answer; a run still in flight is answered
+        first, and its answer thrown away."""
+        self._drain()
         self._send(kind, *args)
+        return self._answer(kind)
+
+    def _drain(self) -> None:
+        if self._in_flight is not None:
+            self._in_flight = None
+            with suppress(TxSkipped, JournalFormatError):  # a failed run leaves the child's state as it was
+                self._answer("run")
+
+    def _answer(self, kind: str) -> object:
         assert self._conn is not None
         try:
             ok, result = self._conn.recv()
@@ -247,8 +261,29 @@ class ExecutionProcess:
 
     def run_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
                   gas_budget: int | None = None) -> ExecutedBlock:
-        (included, skipped, receipts, accounts, slot_changes, codes, gas_used, encoded, roots) = self._call(  # type: ignore[misc]
-            "run", ctx, [tx.field_values() for tx in txs], strict, gas_budget)
+        return self._executed(txs, self._call("run", ctx, [tx.field_values() for tx in txs], strict, gas_budget))
+
+    def start_run(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
+                  gas_budget: int | None = None) -> int:
+        """run_block without waiting: the child executes while the caller goes on (node/next_block.py). Returns
+        the ticket finish_run takes; any other call in between reads and discards the answer."""
+        self._drain()
+        self._send("run", ctx, [tx.field_values() for tx in txs], strict, gas_budget)
+        self._tickets += 1
+        self._in_flight = (self._tickets, txs)
+        return self._tickets
+
+    def finish_run(self, ticket: int) -> ExecutedBlock | None:
+        """The block start_run sent, once executed; None if another call read its answer first."""
+        if self._in_flight is None or self._in_flight[0] != ticket:
+            return None
+        txs = self._in_flight[1]
+        self._in_flight = None
+        return self._executed(txs, self._answer("run"))
+
+    @staticmethod
+    def _executed(txs: Sequence[Transaction], answer: object) -> ExecutedBlock:
+        (included, skipped, receipts, accounts, slot_changes, codes, gas_used, encoded, roots) = answer  # type: ignore[misc]
         out = BlockExecution(
             included=[txs[i] for i in included],
             receipts=[Receipt(status, used, cumulative, tuple(Log(a, t, d) for a, t, d in logs), contract, revert)
