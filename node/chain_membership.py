@@ -10,11 +10,11 @@ import logging
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_hash.auto import keccak
 
 from contracts.ids import id_text
 from network.errors import NotAMember
 from network.pki.identity import NodeIdentity
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import ZERO_ADDRESS
 from node.engine import ChainEngine
 from node.errors import StoreCorrupted

@@ -16,10 +16,9 @@ import logging
 import time
 from collections import OrderedDict
 
-from eth_hash.auto import keccak
-
 from network.p2p.abc import Channel
 from network.p2p.host import P2PHost
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
 from node.engine import ChainEngine

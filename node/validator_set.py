@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from eth_abi import decode as abi_decode
-from eth_hash.auto import keccak
 
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import ZERO_ADDRESS
 from node.errors import StoreCorrupted
 from node.execution.executor import CallResult

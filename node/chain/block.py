@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eth_hash.auto import keccak
-
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import BlockHeader
 from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode

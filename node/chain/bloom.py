@@ -12,8 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from eth_hash.auto import keccak
-
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.receipt import Log
 
 BLOOM_BYTES = 256

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import rlp
-from eth_hash.auto import keccak
 
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.bloom import EMPTY_BLOOM
 from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode

@@ -14,9 +14,9 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_hash.auto import keccak
 from trie.utils.nodes import compute_extension_key, compute_leaf_key
 
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.bloom import BLOOM_BYTES, bloom_int
 from node.chain.receipt import Receipt
 from node.chain.rlp_codec import encode as rlp_encode

@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import rlp
-from eth_hash.auto import keccak
 
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.commitment import MOD as STORAGE_DIGEST_MOD
 from node.chain.commitment import slot_leaf
 from node.chain.rlp_codec import decode as rlp_decode

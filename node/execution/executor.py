@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyrevm
-from eth_hash.auto import keccak
 
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.receipt import Log, Receipt
 from node.chain.rlp_codec import encode as rlp_encode
 from node.chain.roots import BlockRoots, block_roots

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from coincurve import PublicKey
-from eth_hash.auto import keccak
 
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.rlp_codec import decode as rlp_decode
 from node.chain.rlp_codec import encode as rlp_encode
 from node.chain.rlp_codec import encode_bytes, list_header, payload_bounds

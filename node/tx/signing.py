@@ -4,8 +4,8 @@ that sign thousands of txs (eth-account is several times slower). The node itsel
 from __future__ import annotations
 
 from coincurve import PrivateKey
-from eth_hash.auto import keccak
 
+from network.qbft.crypto import keccak256 as keccak
 from node.chain.rlp_codec import encode as rlp_encode
 from node.tx.decode import SECP256K1_N
 
