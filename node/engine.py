@@ -298,8 +298,8 @@ class ChainEngine:
 
         limit = self.genesis.block_gas_limit
         txs = self.front.select(nonce_after, then.max_txs, limit)
-        if not txs:
-            return False
+        if len(txs) < then.max_txs:
+            return False  # room left: a tx that arrives while this block is written may still join the next
         budget = None if then.max_gas is None or then.max_gas >= limit else then.max_gas
         ctx = BlockContext(block.number + 1, then.timestamp_ms // 1000, then.proposer, limit)
         self.executor.block_committed(pending.diff, self.store.code)

@@ -9,8 +9,9 @@ next block (at the next height, past the block period), the executed block is th
 between (another proposer's block, a different timestamp or limits), its answer is thrown away and the block
 is built as before.
 
-Only a node that is behind does this: one whose next block is already due when this one commits. A node with time
-to spare waits for the block period as before, so that txs arriving meanwhile make the next block.
+Only a node that is behind does this: one whose next block is already due when this one commits, and already full
+(the pool holds at least a block's worth of txs ready to go). Otherwise the next block is selected after the
+write as before, so that a tx arriving meanwhile still makes it.
 """
 
 from __future__ import annotations

@@ -180,3 +180,19 @@ def test_only_the_next_proposer_runs_ahead_and_only_once_the_block_is_due(open_e
     outsider = EngineChain(engine, addr(BANK_A), 10, run_ahead=RunAheadPolicy(clock, PERIOD_MS))
     assert outsider._next_block(pending) is None  # not a validator: never the next proposer
     assert EngineChain(engine, addr(VALIDATOR), 10)._next_block(pending) is None  # no policy: never
+
+
+def test_a_next_block_with_room_left_is_not_run_ahead(open_engine):
+    """A tx arriving while the block is written must still make the next block: only a full one runs ahead."""
+    engine = open_engine("node")
+    for nonce in range(3):
+        engine.submit(tx(BANK_A, nonce, TO))
+    ts = engine.head.timestamp_ms + 1_000
+    pending = engine.propose(ts, addr(VALIDATOR), 1)
+    assert pending is not None
+    engine.commit(pending, [], NextBlock(ts + PERIOD_MS, addr(VALIDATOR), 5, None))  # 2 ready, room for 5
+    engine.submit(tx(BANK_A, 3, TO))  # arrives as the block is written
+    runs = runs_counted(engine)
+    second = engine.propose(ts + PERIOD_MS, addr(VALIDATOR), 5)
+    assert second is not None and runs == [2]
+    assert [t.nonce for t in second.execution.included] == [1, 2, 3]
