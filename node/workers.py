@@ -56,8 +56,6 @@ def _senders(limits: DecodeLimits, raws: Sequence[bytes]) -> list[bytes | None]:
 def _serve(conn: Connection, limits: DecodeLimits, preload: Sequence[str]) -> None:
     """A worker's loop: (fn, args) in, (True, fn(limits, *args)) or (False, why) out, until None or EOF."""
     silence_output()
-    if os.environ.get("NICEW"):
-        os.nice(int(os.environ["NICEW"]))
     for module in preload:  # before the first request, not during it
         importlib.import_module(module)
     for request in requests(conn):
@@ -71,7 +69,7 @@ def _serve(conn: Connection, limits: DecodeLimits, preload: Sequence[str]) -> No
 
 def default_workers() -> int:
     """One process per core beyond the one the node's own threads keep busy."""
-    return int(os.environ.get("XW", max(1, (os.cpu_count() or 2) - 1)))
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class _Worker:
