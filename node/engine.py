@@ -166,7 +166,8 @@ class ChainEngine:
 
     def propose(self, timestamp_ms: int, proposer: bytes, max_txs: int, allow_empty: bool = False,
                 extra_data: bytes = b"", max_gas: int | None = None) -> PendingBlock | None:
-        """Execute the next block from the pool; None when there is nothing to put in it. `max_gas` caps the gas
+        """Execute the next block from the pool, or take the one run ahead for this very request (commit's
+        `then`); None when there is nothing to put in it. `max_gas` caps the gas
         the block uses (below the chain's block gas limit), so that it executes well within a round: txs go in
         while their gas limit fits in what is left after the gas the block's txs actually used, as geth packs
         (declared limits run far above use: bench.network's postEntry declares 400k and uses 57k, and packing
