@@ -275,5 +275,6 @@ def test_depth_is_checked_on_both_parsing_paths(rpc: Rpc) -> None:
     for filler in ("0", str(2**70)):
         ok = "[" * 62 + filler + "]" * 62  # inside a batch and a request object: 64 levels
         deep = "[" * 65 + filler + "]" * 65
-        assert rpc.raw('[{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "x": %s}]' % ok)[0]["result"] == "0x539"
+        body = '[{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "x": ' + ok + "}]"
+        assert rpc.raw(body)[0]["result"] == "0x539"
         assert "nested deeper than 64" in rpc.raw(deep)["error"]["message"]

@@ -1,9 +1,9 @@
 """Transaction.field_values is what the RPC batch workers and the execution process send across a pipe, and
 from_field_values rebuilds the tx on the other side."""
 
-import pytest
-
 import dataclasses
+
+import pytest
 
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction, from_field_values
