@@ -173,7 +173,7 @@ class ChainEngine:
         (declared limits run far above use: bench.network's postEntry declares 400k and uses 57k, and packing
         by declared gas held a 150M-gas block to 375 of them)."""
         limit = self.genesis.block_gas_limit
-        budget = None if max_gas is None or max_gas >= limit else max_gas
+        budget = self._gas_budget(max_gas)
         with self.lock:
             self._check_running()
             ahead, self._ahead = self._ahead, None
@@ -193,6 +193,10 @@ class ChainEngine:
                 self._drop_skipped(pending.execution)
                 return None
             return pending
+
+    def _gas_budget(self, max_gas: int | None) -> int | None:
+        """A proposer's cap on the gas its block uses; None when the chain's block gas limit is the only one."""
+        return None if max_gas is None or max_gas >= self.genesis.block_gas_limit else max_gas
 
     def _finish_ahead(self, ahead: RunAhead) -> ExecutedBlock | None:
         """The block run ahead, executed; None if it must run again (another call read its answer)."""
@@ -301,7 +305,7 @@ class ChainEngine:
         txs = self.front.select(nonce_after, then.max_txs, limit)
         if len(txs) < then.max_txs:
             return False  # room left: a tx that arrives while this block is written may still join the next
-        budget = None if then.max_gas is None or then.max_gas >= limit else then.max_gas
+        budget = self._gas_budget(then.max_gas)
         ctx = BlockContext(block.number + 1, then.timestamp_ms // 1000, then.proposer, limit)
         self.executor.block_committed(pending.diff, self.store.code)
         ticket = self.executor.start_run(ctx, txs, False, budget)

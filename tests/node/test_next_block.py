@@ -6,8 +6,6 @@ import itertools
 import os
 import signal
 
-import pytest
-
 from network.driver import DriverConfig
 from network.transport import LoopbackTransport
 from node.chain.block import Block
@@ -16,7 +14,6 @@ from node.engine import ChainEngine
 from node.execution.process import ExecutionProcess
 from node.next_block import NextBlock, RunAhead
 from node.resume_file import MemoryResumeStore
-from node.store.chain_store import ChainStore
 from tests.node.support import (
     BANK_A,
     BANK_B,
@@ -25,7 +22,6 @@ from tests.node.support import (
     ManualClock,
     ManualTimers,
     addr,
-    make_genesis,
     node_driver,
     producer,
     tx,
@@ -33,20 +29,6 @@ from tests.node.support import (
 
 PERIOD_MS = 200
 TO = b"\x22" * 20
-
-
-@pytest.fixture
-def open_engine(tmp_path):
-    engines: list[ChainEngine] = []
-
-    def opener(name: str, execution_process: bool = True) -> ChainEngine:
-        engine = ChainEngine(ChainStore(str(tmp_path / name)), make_genesis(), execution_process=execution_process)
-        engines.append(engine)
-        return engine
-
-    yield opener
-    for engine in engines:
-        engine.close()
 
 
 def runs_counted(engine: ChainEngine) -> list[int]:
@@ -69,8 +51,8 @@ def replay(blocks: list[Block], engine: ChainEngine) -> None:
         engine.commit(engine.validate_block(block), block.seals)
 
 
-def test_a_behind_proposer_proposes_the_block_it_ran_ahead(open_engine):
-    engine = open_engine("node")
+def test_a_behind_proposer_proposes_the_block_it_ran_ahead(make_engine):
+    engine = make_engine("node")
     for nonce in range(3):
         engine.submit(tx(BANK_A, nonce, TO))
     runs = runs_counted(engine)
@@ -86,7 +68,7 @@ def test_a_behind_proposer_proposes_the_block_it_ran_ahead(open_engine):
     assert [len(b.txs) for b in blocks] == [1, 1, 1]
     assert runs == [1]  # blocks 2 and 3 were executed while their parents were written
     assert all(b.header.timestamp_ms >= a.header.timestamp_ms + PERIOD_MS for a, b in itertools.pairwise(blocks))
-    replica = open_engine("replica", execution_process=False)
+    replica = make_engine("replica", execution_process=False)
     replay(blocks, replica)
     assert replica.state_root() == engine.state_root()
 
@@ -115,8 +97,8 @@ def commit_running_ahead(engine: ChainEngine, proposer: bytes) -> Block:
     return engine.commit(pending, [], NextBlock(ts + PERIOD_MS, proposer, 1, None))
 
 
-def test_a_request_the_run_does_not_fit_executes_afresh(open_engine):
-    engine = open_engine("node")
+def test_a_request_the_run_does_not_fit_executes_afresh(make_engine):
+    engine = make_engine("node")
     engine.submit(tx(BANK_A, 0, TO))
     engine.submit(tx(BANK_A, 1, TO))
     first = commit_running_ahead(engine, addr(VALIDATOR))
@@ -124,17 +106,17 @@ def test_a_request_the_run_does_not_fit_executes_afresh(open_engine):
     pending = engine.propose(first.header.timestamp_ms + PERIOD_MS, addr(BANK_B), 1)  # another proposer
     assert pending is not None and runs == [2] and len(pending.execution.included) == 1
     second = engine.commit(pending, [])
-    replica = open_engine("replica", execution_process=False)
+    replica = make_engine("replica", execution_process=False)
     replay([first, second], replica)
     assert replica.state_root() == engine.state_root()
 
 
-def test_another_proposers_block_in_between_discards_the_run(open_engine):
-    engine = open_engine("node")
+def test_another_proposers_block_in_between_discards_the_run(make_engine):
+    engine = make_engine("node")
     for nonce in range(3):
         engine.submit(tx(BANK_A, nonce, TO))
     first = commit_running_ahead(engine, addr(VALIDATOR))
-    other = open_engine("other", execution_process=False)
+    other = make_engine("other", execution_process=False)
     replay([first], other)
     other.submit(tx(BANK_A, 1, TO))
     pending = other.propose(first.header.timestamp_ms + 5 * PERIOD_MS, addr(BANK_B), 1)
@@ -146,8 +128,8 @@ def test_another_proposers_block_in_between_discards_the_run(open_engine):
     assert third is not None and third.number == 3 and [t.nonce for t in third.txs] == [2]
 
 
-def test_a_child_lost_before_running_ahead_costs_the_block_nothing(open_engine, caplog):
-    engine = open_engine("node")
+def test_a_child_lost_before_running_ahead_costs_the_block_nothing(make_engine, caplog):
+    engine = make_engine("node")
     engine.submit(tx(BANK_A, 0, TO))
     engine.submit(tx(BANK_A, 1, TO))
     ts = engine.head.timestamp_ms + 1_000
@@ -162,13 +144,13 @@ def test_a_child_lost_before_running_ahead_costs_the_block_nothing(open_engine, 
     assert executor.pid not in (None, lost)
     second = producer(engine).produce_once()
     assert second is not None and [t.nonce for t in second.txs] == [1]
-    replica = open_engine("replica", execution_process=False)
+    replica = make_engine("replica", execution_process=False)
     replay([first, second], replica)
     assert replica.state_root() == engine.state_root()
 
 
-def test_only_the_next_proposer_runs_ahead_and_only_once_the_block_is_due(open_engine):
-    engine = open_engine("node", execution_process=False)
+def test_only_the_next_proposer_runs_ahead_and_only_once_the_block_is_due(make_engine):
+    engine = make_engine("node", execution_process=False)
     engine.submit(tx(BANK_A, 0, TO))
     clock = ManualClock(engine.head.timestamp_ms + 1_000)
     pending = engine.propose(clock.now, addr(VALIDATOR), 10)
@@ -182,9 +164,9 @@ def test_only_the_next_proposer_runs_ahead_and_only_once_the_block_is_due(open_e
     assert EngineChain(engine, addr(VALIDATOR), 10)._next_block(pending) is None  # no policy: never
 
 
-def test_a_next_block_with_room_left_is_not_run_ahead(open_engine):
+def test_a_next_block_with_room_left_is_not_run_ahead(make_engine):
     """A tx arriving while the block is written must still make the next block: only a full one runs ahead."""
-    engine = open_engine("node")
+    engine = make_engine("node")
     for nonce in range(3):
         engine.submit(tx(BANK_A, nonce, TO))
     ts = engine.head.timestamp_ms + 1_000

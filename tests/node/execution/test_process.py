@@ -16,21 +16,6 @@ from tests.node.support import BANK_A, addr, make_genesis, mine, producer, tx
 from tests.node.test_engine import build_chain, full_state
 
 
-@pytest.fixture
-def open_engine(tmp_path):
-    """Engines that execute in a child process; all stopped at the end of the test."""
-    engines: list[ChainEngine] = []
-
-    def opener(name: str) -> ChainEngine:
-        engine = ChainEngine(ChainStore(str(tmp_path / name)), make_genesis(), execution_process=True)
-        engines.append(engine)
-        return engine
-
-    yield opener
-    for engine in engines:
-        engine.close()
-
-
 def child_pid(engine: ChainEngine) -> int:
     assert isinstance(engine.executor, ExecutionProcess)
     pid = engine.executor.pid
@@ -38,8 +23,8 @@ def child_pid(engine: ChainEngine) -> int:
     return pid
 
 
-def test_blocks_from_the_process_equal_blocks_executed_in_process(open_engine, tmp_path):
-    in_child = open_engine("child")
+def test_blocks_from_the_process_equal_blocks_executed_in_process(make_engine, tmp_path):
+    in_child = make_engine("child")
     in_process = ChainEngine(ChainStore(str(tmp_path / "local")), make_genesis())
     stores = build_chain(in_child, 10, seed=21)
     for n in range(1, in_child.head.number + 1):  # strict import: same txs, receipts, bloom, gas and state
@@ -54,8 +39,8 @@ def test_blocks_from_the_process_equal_blocks_executed_in_process(open_engine, t
     assert full_state(in_child) == full_state(in_process)
 
 
-def test_a_killed_child_costs_one_attempt_and_no_state(open_engine):
-    engine = open_engine("db")
+def test_a_killed_child_costs_one_attempt_and_no_state(make_engine):
+    engine = make_engine("db")
     store = tx(BANK_A, 0, None, STORE_BYTECODE)
     mine(engine, [store])
     head, root = engine.head_hash, engine.state_root()
@@ -71,12 +56,12 @@ def test_a_killed_child_costs_one_attempt_and_no_state(open_engine):
     reopened_root = engine.state_root()
     engine.close()
     engine.store.close()
-    again = open_engine("db")
+    again = make_engine("db")
     assert again.state_root() == reopened_root
 
 
-def test_an_invalid_block_is_refused_and_the_child_goes_on(open_engine):
-    source, replica = open_engine("a"), open_engine("b")
+def test_an_invalid_block_is_refused_and_the_child_goes_on(make_engine):
+    source, replica = make_engine("a"), make_engine("b")
     mine(source, [tx(BANK_A, 0, None, STORE_BYTECODE)])
     good = source.store.block(source.store.hash_by_number(1))
     pid = child_pid(replica)
