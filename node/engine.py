@@ -194,6 +194,15 @@ class ChainEngine:
                 return None
             return pending
 
+    def rewrites_consortium(self, diff: StateDiff) -> bool:
+        """Whether a block with this diff (not yet committed) may change the Consortium's storage: members,
+        permissions, validators. True when the chain has no Consortium to tell."""
+        consortium = self.executor.consortium
+        if consortium is None:
+            return True
+        rewritten = diff.accounts.get(consortium)
+        return rewritten is not None and rewritten.storage_digest != self.account(consortium).storage_digest
+
     def _gas_budget(self, max_gas: int | None) -> int | None:
         """A proposer's cap on the gas its block uses; None when the chain's block gas limit is the only one."""
         return None if max_gas is None or max_gas >= self.genesis.block_gas_limit else max_gas
@@ -262,10 +271,7 @@ class ChainEngine:
             except BaseException:
                 self._restore()
                 raise
-            consortium = self.executor.consortium
-            rewritten = pending.diff.accounts.get(consortium) if consortium else None
-            permissions_may_change = consortium is None or (
-                rewritten is not None and rewritten.storage_digest != self.account(consortium).storage_digest)
+            permissions_may_change = self.rewrites_consortium(pending.diff)
             self._commitment.apply(pending.diff.accounts.items())
             try:
                 if not sent_diff:

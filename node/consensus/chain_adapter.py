@@ -109,11 +109,8 @@ class EngineChain:
         if now < header.timestamp_ms + policy.period_ms:
             return None
         engine = self.engine
-        consortium = engine.executor.consortium
-        rewritten = pending.diff.accounts.get(consortium) if consortium is not None else None
-        if consortium is None or (rewritten is not None
-                                  and rewritten.storage_digest != engine.account(consortium).storage_digest):
-            return None  # the block changes the validator set: who proposes next is read once it is committed
+        if engine.rewrites_consortium(pending.diff):
+            return None  # the block may change the validator set: who proposes next is read once it is committed
         if proposer_for(engine.validators_for(header.number), header.number + 1, 0) != self.proposer:
             return None
         return NextBlock(now, self.proposer, self.max_txs, self.max_gas)

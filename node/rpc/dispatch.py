@@ -31,8 +31,9 @@ from node.rpc.limits import RpcLimits
 from node.rpc.logfmt import log_event
 from node.rpc.methods import CallContext, Method, build_methods
 from node.rpc.params import format_data, json_type
-from node.rpc.prepare import MIN_BODY_BYTES, SEND_RAW, prepare_batch, transaction
+from node.rpc.prepare import MIN_BODY_BYTES, SEND_RAW, prepare_batch
 from node.rpc.subscriptions import SubscriptionSession
+from node.tx.model import from_field_values
 
 logger = logging.getLogger("colend.rpc")
 
@@ -95,7 +96,7 @@ class Dispatcher:
             return None
         if prepared is None:
             return None
-        return [_Prepared(_Request(ref[0], SEND_RAW, []), (transaction(ref[1]),)) if ok else ref  # type: ignore[index]
+        return [_Prepared(_Request(ref[0], SEND_RAW, []), (from_field_values(ref[1]),)) if ok else ref  # type: ignore[index]
                 for ok, ref in prepared]
 
     def _handle_batch(self, batch: list[object], ctx: CallContext, peer: str) -> str | None:

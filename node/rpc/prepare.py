@@ -18,7 +18,6 @@ from node.rpc.json_text import parse_json, valid_id
 from node.rpc.limits import RpcLimits
 from node.rpc.params import parse_data
 from node.tx.decode import DecodeLimits, decode_transaction
-from node.tx.model import Transaction, TxFields, from_field_values
 
 SEND_RAW = "eth_sendRawTransaction"
 MIN_BODY_BYTES = 16_384  # below this (a few txs) the hand-off to a worker costs more than it saves
@@ -53,7 +52,3 @@ def _prepare_one(item: object, limits: RpcLimits, decode_limits: DecodeLimits) -
         return False, item
     return True, (item["id"], tx.field_values())
 
-
-def transaction(fields: TxFields) -> Transaction:
-    """The tx a worker decoded, rebuilt in the node from its fields."""
-    return from_field_values(fields)
