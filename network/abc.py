@@ -51,6 +51,11 @@ class ChainAPI(Protocol):
         """Execute a new block on the head (height = head + 1); None when there is nothing to put in it."""
         ...
 
+    def prepare_block(self, height: int, due_ms: int) -> None:
+        """Txs arrived while this node waits until `due_ms` (the block period) to build block `height`: a hint
+        that the chain may start on that block now; build_block still decides what it holds."""
+        ...
+
     def validate_proposal(self, block: Block, block_hash: bytes) -> bool:
         """Execute a peer's proposal on the head: False if it does not extend the head or does not execute."""
         ...

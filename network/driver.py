@@ -107,8 +107,15 @@ class ConsensusDriver:
             self._perform_sync(self.sync.on_tick(self.clock.now_ms()))
 
     def on_tx_arrived(self) -> None:
-        """A tx entered the pool: a proposer waiting for something to include builds now if its period passed."""
-        if self.build_delay_ms() == 0:
+        """A tx entered the pool: a proposer waiting for something to include builds now if its period passed;
+        one still waiting for its period lets the chain start on the block (ChainAPI.prepare_block)."""
+        height = self._build_height
+        if height is None or self.core is None:
+            return
+        due = self._period_start_ms() + self.config.period_ms
+        if self.clock.now_ms() < due:
+            self.chain.prepare_block(height, due)
+        elif self.build_delay_ms() == 0:
             self.try_build()
 
     # -- building -------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from network.qbft.seals import commit_seal_problem
 from node.chain.block import Block
@@ -28,7 +28,7 @@ from node.defaults import DEFAULT_MAX_TX_BYTES
 from node.errors import ChainIntegrityError, NodeHalted, StateCommitmentMismatch
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped
 from node.execution.process import ExecutionProcess
-from node.next_block import NextBlock, RunAhead
+from node.next_block import NextBlock, OpenNext
 from node.pool_front import PoolFront
 from node.store.chain_store import ChainStore
 from node.tx.decode import DecodeLimits
@@ -75,7 +75,7 @@ class ChainEngine:
         self._commitment = StateCommitment()
         self._listeners: list[BlockListener] = []
         self._validators = ValidatorCache()
-        self._ahead: RunAhead | None = None  # the next block, executing while the last one was written
+        self._open: OpenNext | None = None  # the next block, executing as its txs arrive (node/next_block.py)
         if store.head() is None:
             deployer = self.executor if isinstance(self.executor, EvmExecutor) else EvmExecutor(
                 genesis.chain_id, genesis.block_gas_limit, None)
@@ -88,7 +88,7 @@ class ChainEngine:
     def _restore(self) -> None:
         """Load the durable head state into fresh EVMs (the executor's and the readers')."""
         state = load_head(self.store)
-        self._ahead = None
+        self._open = None
         self._commitment = state.commitment
         head = Head(state.header, state.hash)
         if isinstance(self.executor, ExecutionProcess):  # one pass over the store feeds both
@@ -120,6 +120,9 @@ class ChainEngine:
 
     def account(self, address: bytes) -> AccountRecord:
         return self.committed.account(address)
+
+    def _nonce(self, address: bytes) -> int:
+        return self.committed.account(address).nonce
 
     def state_root(self) -> bytes:
         return self.head.state_root
@@ -166,8 +169,8 @@ class ChainEngine:
 
     def propose(self, timestamp_ms: int, proposer: bytes, max_txs: int, allow_empty: bool = False,
                 extra_data: bytes = b"", max_gas: int | None = None) -> PendingBlock | None:
-        """Execute the next block from the pool, or take the one run ahead for this very request (commit's
-        `then`); None when there is nothing to put in it. `max_gas` caps the gas
+        """Execute the next block from the pool, or seal the one open for this very request (node/next_block.py);
+        None when there is nothing to put in it. `max_gas` caps the gas
         the block uses (below the chain's block gas limit), so that it executes well within a round: txs go in
         while their gas limit fits in what is left after the gas the block's txs actually used, as geth packs
         (declared limits run far above use: bench.network's postEntry declares 400k and uses 57k, and packing
@@ -176,13 +179,16 @@ class ChainEngine:
         budget = self._gas_budget(max_gas)
         with self.lock:
             self._check_running()
-            ahead, self._ahead = self._ahead, None
+            opened, self._open = self._open, None
             executed: ExecutedBlock | None = None
-            if ahead is not None and ahead.serves(self.head_hash, timestamp_ms, proposer, max_txs, max_gas, extra_data):
-                txs, timestamp_ms = list(ahead.txs), ahead.plan.timestamp_ms
-                executed = self._finish_ahead(ahead)
+            if opened is not None and opened.serves(self.head_hash, timestamp_ms, proposer, max_txs, max_gas,
+                                                    extra_data):
+                executed = self._seal(opened)
+            if executed is not None:
+                assert opened is not None
+                txs, timestamp_ms = opened.txs, opened.plan.timestamp_ms
             else:
-                txs = self.front.select(lambda s: self.account(s).nonce, max_txs, limit)
+                txs = self.front.select(self._nonce, max_txs, limit)
                 if not txs and not allow_empty:
                     return None
                 timestamp_ms = max(timestamp_ms, self.head.timestamp_ms + 1)
@@ -193,6 +199,24 @@ class ChainEngine:
                 self._drop_skipped(pending.execution)
                 return None
             return pending
+
+    def prepare(self, plan: NextBlock) -> None:
+        """Txs arrived while this node waits to propose the next block: run what is ready into the block open for
+        `plan`, opening it if need be. A failure here costs only the open block."""
+        with self.lock:
+            if self.halted:
+                return
+            try:
+                opened, head = self._open, self.head
+                plan = replace(plan, timestamp_ms=max(plan.timestamp_ms, head.timestamp_ms + 1))
+                serves = opened is not None and opened.serves(self.head_hash, plan.timestamp_ms, plan.proposer,
+                                                              plan.max_txs, plan.max_gas, b"")
+                if serves and self._fill(opened, self._nonce):  # type: ignore[arg-type]
+                    return
+                self._open = self._open_next(head.number + 1, self.head_hash, plan, self._nonce)
+            except Exception:
+                log.exception("event=open_block_failed number=%d", self.head.number + 1)
+                self._restore()
 
     def rewrites_consortium(self, diff: StateDiff) -> bool:
         """Whether a block with this diff (not yet committed) may change the Consortium's storage: members,
@@ -207,16 +231,51 @@ class ChainEngine:
         """A proposer's cap on the gas its block uses; None when the chain's block gas limit is the only one."""
         return None if max_gas is None or max_gas >= self.genesis.block_gas_limit else max_gas
 
-    def _finish_ahead(self, ahead: RunAhead) -> ExecutedBlock | None:
-        """The block run ahead, executed; None if it must run again (another call read its answer)."""
-        assert isinstance(self.executor, ExecutionProcess)
+    def _seal(self, opened: OpenNext) -> ExecutedBlock | None:
+        """The open block, executed; None if it cannot serve after all (discarded meanwhile, or a failed child,
+        which is rebuilt: the block is then built afresh)."""
         try:
-            return self.executor.finish_run(ahead.ticket)
-        except TxSkipped:
-            return None  # not raised for a proposer's block (not strict); running it again would report it
-        except BaseException:
+            self._fill(opened, self._nonce)
+            return self.executor.seal_block(opened.handle)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("event=open_block_failed number=%d", self.head.number + 1)
             self._restore()
-            raise
+            return None
+
+    def _open_next(self, number: int, parent_hash: bytes, plan: NextBlock, nonce_of: Callable[[bytes], int]
+                   ) -> OpenNext | None:
+        """Open block `number` on `parent_hash` with the txs ready now, if there are any."""
+        limit = self.genesis.block_gas_limit
+        txs = self.front.select(nonce_of, plan.max_txs, limit)
+        if not txs:
+            return None
+        ctx = BlockContext(number, plan.timestamp_ms // 1000, plan.proposer, limit)
+        opened = OpenNext(parent_hash, plan, self.executor.open_block(ctx, self._gas_budget(plan.max_gas)))
+        self._send(opened, txs)
+        return opened
+
+    def _fill(self, opened: OpenNext, nonce_of: Callable[[bytes], int]) -> bool:
+        """Send the open block the txs that became ready since it last took some, within its limits; False if
+        the executor no longer holds it open (it ran or applied another block meanwhile)."""
+        if not self.executor.is_open(opened.handle):  # type: ignore[arg-type]
+            return False
+        room = opened.plan.max_txs - len(opened.txs)
+        if room <= 0:
+            return True
+        sent = opened.next_nonce
+
+        def next_nonce(sender: bytes) -> int:
+            nonce = sent.get(sender)
+            return nonce if nonce is not None else nonce_of(sender)
+
+        txs = self.front.select(next_nonce, room, self.genesis.block_gas_limit - opened.declared_gas)
+        if txs:
+            self._send(opened, txs)
+        return True
+
+    def _send(self, opened: OpenNext, txs: list[Transaction]) -> None:
+        self.executor.extend_block(opened.handle, txs)  # type: ignore[arg-type]
+        opened.sent(txs)
 
     def _execute(self, timestamp_ms: int, proposer: bytes, extra: bytes, txs: list[Transaction] | tuple[Transaction, ...],
                  strict: bool, gas_budget: int | None = None, executed: ExecutedBlock | None = None) -> PendingBlock:
@@ -250,19 +309,19 @@ class ChainEngine:
     def commit(self, pending: PendingBlock, seals: list[bytes] | tuple[bytes, ...], then: NextBlock | None = None
                ) -> Block:
         """Make an executed block durable with its seals and move the head; notifies listeners. `then`: the block
-        this node would propose next, to execute while this one is written (node/next_block.py)."""
+        this node will propose next, to open at once and execute while this one is written (node/next_block.py)."""
         with self.lock:
             out = pending.execution
             if pending.header.parent_hash != self.head_hash:
                 raise ChainIntegrityError("pending block no longer extends the head")
             block = Block(pending.header, tuple(out.included), tuple(seals))
-            self._ahead = None
+            self._open = None  # whatever was open extends the old head
             sent_diff = False
             if then is not None:
                 try:
-                    sent_diff = self._run_ahead(block, pending, then)
-                except Exception:  # the child failed: rebuild it at the head and commit without running ahead
-                    log.exception("event=run_ahead_failed number=%d", block.number)
+                    sent_diff = self._open_after(block, pending, then)
+                except Exception:  # the child failed: rebuild it at the head and commit without opening
+                    log.exception("event=open_block_failed number=%d", block.number + 1)
                     self._restore()
             try:
                 with self.front.journal.for_block(out.included) as journal_ops:  # its txs leave the journal with it
@@ -294,12 +353,12 @@ class ChainEngine:
                 log.exception("event=listener_failed number=%d", block.number)
         return block
 
-    def _run_ahead(self, block: Block, pending: PendingBlock, then: NextBlock) -> bool:
-        """Send the execution process this block's diff and the next block's txs, so that it executes that block
-        while this one is written; True once the diff is sent (commit must not send it again). The block is
-        final (a quorum committed it), so the child may run on its state before the store has it; should the
-        write fail, the engine rebuilds the child from the store anyway."""
-        if not isinstance(self.executor, ExecutionProcess) or then.timestamp_ms <= block.header.timestamp_ms:
+    def _open_after(self, block: Block, pending: PendingBlock, then: NextBlock) -> bool:
+        """Send the executor this block's diff and open the next block on it with the txs ready, so that it
+        executes them while this one is written; True once the diff is sent (commit must not send it again).
+        The block is final (a quorum committed it), so the executor may run on its state before the store has
+        it; should the write fail, the engine rebuilds the executor from the store anyway."""
+        if then.timestamp_ms <= block.header.timestamp_ms:
             return False
         after = pending.diff.accounts
 
@@ -307,15 +366,8 @@ class ChainEngine:
             record = after.get(sender)
             return record.nonce if record is not None else self.account(sender).nonce
 
-        limit = self.genesis.block_gas_limit
-        txs = self.front.select(nonce_after, then.max_txs, limit)
-        if len(txs) < then.max_txs:
-            return False  # room left: a tx that arrives while this block is written may still join the next
-        budget = self._gas_budget(then.max_gas)
-        ctx = BlockContext(block.number + 1, then.timestamp_ms // 1000, then.proposer, limit)
         self.executor.block_committed(pending.diff, self.store.code)
-        ticket = self.executor.start_run(ctx, txs, False, budget)
-        self._ahead = RunAhead(block.hash, then, tuple(txs), ticket)
+        self._open = self._open_next(block.number + 1, block.hash, then, nonce_after)
         return True
 
     def _drop_skipped(self, out: BlockExecution) -> None:

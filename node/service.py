@@ -16,7 +16,7 @@ from node.backend import EngineBackend
 from node.chain.genesis import Genesis
 from node.config import NodeConfig
 from node.consensus.block_codec import NodeBlockCodec
-from node.consensus.chain_adapter import EngineChain, RunAheadPolicy
+from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
 from node.consensus.clock import WallClock
 from node.consensus.thread import ConsensusThread
 from node.engine import ChainEngine
@@ -45,7 +45,7 @@ def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusT
     signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     clock = WallClock()
     chain = EngineChain(engine, signer.address, config.max_txs_per_block, config.max_block_gas or None,
-                        RunAheadPolicy(clock, config.block_period_ms))
+                        NextBlockPolicy(clock, config.block_period_ms))
     return ConsensusDriver(
         chain, signer, NodeBlockCodec(), transport or LoopbackTransport(), thread,
         ResumeFile(config.path(config.data_dir) / RESUME_FILE), clock,

@@ -26,9 +26,9 @@ log = logging.getLogger("colend.consensus")
 
 
 @dataclass(frozen=True)
-class RunAheadPolicy:
-    """When a committing proposer executes its next block at once (node/next_block.py): once that block is due,
-    by `clock`, `period_ms` after the one committing."""
+class NextBlockPolicy:
+    """A proposer opens its next block early (node/next_block.py), timestamped by `clock`, at the earliest
+    `period_ms` after the block before."""
 
     clock: ClockAPI
     period_ms: int
@@ -36,12 +36,12 @@ class RunAheadPolicy:
 
 class EngineChain:
     def __init__(self, engine: ChainEngine, proposer: bytes, max_txs: int = DEFAULT_MAX_TXS_PER_BLOCK,
-                 max_gas: int | None = None, run_ahead: RunAheadPolicy | None = None) -> None:
+                 max_gas: int | None = None, next_block: NextBlockPolicy | None = None) -> None:
         self.engine = engine
         self.proposer = proposer
         self.max_txs = max_txs
         self.max_gas = max_gas  # None: the chain's block gas limit
-        self.run_ahead = run_ahead
+        self.next_block = next_block
         self.last_block: Block | None = None  # the last block committed through consensus
         self._executed: dict[bytes, PendingBlock] = {}  # block hash -> executed proposal of this height
 
@@ -69,6 +69,14 @@ class EngineChain:
         block = Block(pending.header, tuple(pending.execution.included))
         self._executed[block.hash] = pending
         return to_consensus(block)
+
+    def prepare_block(self, height: int, due_ms: int) -> None:
+        """Txs arrived while this node waits for the period of the block it is to propose: they run now, in that
+        block (node/next_block.py)."""
+        engine = self.engine
+        if self.next_block is not None and height == engine.head.number + 1:
+            engine.tx_arrived.clear()  # before selecting: a tx admitted from here on wakes the next prepare
+            engine.prepare(NextBlock(due_ms, self.proposer, self.max_txs, self.max_gas))
 
     def validate_proposal(self, block: ConsensusBlock, block_hash: bytes) -> bool:
         """Decode the proposal, check it extends the head (parent, height, timestamp) and execute it: the
@@ -99,21 +107,19 @@ class EngineChain:
         self._forget()
 
     def _next_block(self, pending: PendingBlock) -> NextBlock | None:
-        """The block this node would propose right after `pending`, if it is the next proposer and that block is
-        already due; None otherwise (it then waits for the period, and for the txs that arrive meanwhile)."""
-        policy = self.run_ahead
+        """The block this node will propose right after `pending`, if it is the next proposer (round 0): due a
+        period after `pending`, or now if that has passed."""
+        policy = self.next_block
         if policy is None:
             return None
-        now = policy.clock.now_ms()
         header = pending.header
-        if now < header.timestamp_ms + policy.period_ms:
-            return None
         engine = self.engine
         if engine.rewrites_consortium(pending.diff):
             return None  # the block may change the validator set: who proposes next is read once it is committed
         if proposer_for(engine.validators_for(header.number), header.number + 1, 0) != self.proposer:
             return None
-        return NextBlock(now, self.proposer, self.max_txs, self.max_gas)
+        due = max(policy.clock.now_ms(), header.timestamp_ms + policy.period_ms)
+        return NextBlock(due, self.proposer, self.max_txs, self.max_gas)
 
     def import_block(self, sealed: SealedBlock, block_hash: bytes) -> None:
         try:

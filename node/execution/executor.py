@@ -98,6 +98,7 @@ class EvmExecutor:
         self._coinbase = hexaddr(ZERO_ADDRESS)
         self._known_codes: set[bytes] = {EMPTY_CODE_HASH}
         self._log_addresses: dict[str, bytes] = {}
+        self._open: OpenBlock | None = None  # a block whose txs run as they come (open_block)
 
     def _fresh_evm(self) -> pyrevm.EVM:
         env = pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=self.chain_id), block=pyrevm.BlockEnv(number=0, timestamp=0))
@@ -111,6 +112,7 @@ class EvmExecutor:
         database layer. One pass over `storage` fills them all: at start-up the store is read once, not per EVM."""
         executors = (self, *also)
         for executor in executors:
+            executor.discard_open()
             executor._evm = executor._fresh_evm()
             executor._coinbase = hexaddr(ZERO_ADDRESS)
             executor._known_codes = {EMPTY_CODE_HASH}
@@ -122,12 +124,14 @@ class EvmExecutor:
 
     def insert_storage(self, code_of: Callable[[bytes], bytes], storage: Iterable[tuple[bytes, int, int]]) -> None:
         """More of the state being loaded: slots of accounts load() already inserted."""
+        self.discard_open()
         _insert_state((self,), [], code_of, storage)
 
     def apply(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
         """Write a committed block's net effects back into the (reverted) EVM, the way load() would (in any
         order: each write lands in a map, and no two of them hit the same slot)."""
         codes = diff.codes
+        self.discard_open()
         self._insert(sorted(diff.accounts.items()), lambda h: codes[h] if h in codes else code_of(h),
                      ((a, s, v) for (a, s), v in diff.storage.items()))
 
@@ -251,58 +255,46 @@ class EvmExecutor:
 
         Leaves the EVM as it was: the caller writes the effects back with block_committed() once durable.
         """
-        if self._evm.journal_state:  # out.slot_changes take block-start values from first loads in the journal
-            raise JournalFormatError("a block must start with an empty journal")
-        self.set_context(ctx)
-        with self._scratch():
-            return self._execute_in_snapshot(ctx, txs, strict, gas_budget)
+        block = self.open_block(ctx, gas_budget, strict)
+        try:
+            block.extend(txs)
+            return block.seal()
+        finally:
+            block.discard()
 
     def run_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
                   gas_budget: int | None = None) -> ExecutedBlock:
         """execute_block, then the receipts' encodings and the header's roots and bloom."""
-        out = self.execute_block(ctx, txs, strict, gas_budget)
-        logs_rlps = [r.logs_rlp() for r in out.receipts]
-        encoded = tuple(r.encode(logs) for r, logs in zip(out.receipts, logs_rlps, strict=True))
-        return ExecutedBlock(out, encoded, block_roots(out.included, out.receipts, logs_rlps))
+        return finished(self.execute_block(ctx, txs, strict, gas_budget))
 
-    def _execute_in_snapshot(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
-                             gas_budget: int | None) -> BlockExecution:
-        out = BlockExecution()
-        senders: set[bytes] = set()
-        # canWrite reads the Consortium's storage alone, which only a successful call into the Consortium
-        # changes, and every such change emits an event from it: between two of those the answers stand.
-        permitted: dict[bytes, bool] = {}
-        nonces: dict[bytes, int] = {}  # each sender's nonce as this block has moved it, so as not to ask the EVM
-        for tx in txs:
-            if gas_budget is not None and out.gas_used + tx.gas_limit > gas_budget and out.included:
-                break
-            reason = self._skip_reason(tx, out.gas_used, ctx.gas_limit, permitted, nonces)
-            if reason:
-                if strict:
-                    raise TxSkipped(f"tx 0x{tx.hash.hex()}: {reason}")
-                out.skipped.append((tx, reason))
-                continue
-            if tx.to is None:
-                self._write_nonce(tx.sender, tx.nonce)  # a CREATE's address comes from the EVM's nonce
-            result, created, logs = self._run(tx.sender, tx.to, tx.data, tx.value, tx.gas_limit)
-            nonces[tx.sender] = tx.nonce + 1
-            senders.add(tx.sender)
-            if permitted and (tx.to == self.consortium or any(log.address == self.consortium for log in logs)):
-                permitted.clear()
-            out.gas_used += result.gas_used
-            contract = created
-            if tx.to is None and contract is None:
-                contract = create_address(tx.sender, tx.nonce)
-            out.included.append(tx)
-            out.receipts.append(Receipt(
-                status=1 if result.success else 0, gas_used=result.gas_used, cumulative_gas_used=out.gas_used,
-                logs=tuple(logs), contract_address=contract, revert_data=b"" if result.success else result.output))
-        # Nothing a call runs reads an account's own nonce (message_call leaves it alone; CREATE is handled
-        # above), so each sender's final nonce is written once per block, not once per tx.
-        for sender in sorted(senders):
-            self._write_nonce(sender, nonces[sender])
-        self.collect_touched(out, senders)
-        return out
+    def open_block(self, ctx: BlockContext, gas_budget: int | None = None, strict: bool = False) -> OpenBlock:
+        """A block to run txs into as they come (OpenBlock); the one open before, if any, is discarded."""
+        self.discard_open()
+        if self._evm.journal_state:  # out.slot_changes take block-start values from first loads in the journal
+            raise JournalFormatError("a block must start with an empty journal")
+        self.set_context(ctx)
+        self._open = OpenBlock(self, ctx.gas_limit, strict, gas_budget)
+        return self._open
+
+    def is_open(self, block: OpenBlock) -> bool:
+        """Whether `block` is still open: anything else run or written since discarded it."""
+        return block is self._open
+
+    def extend_block(self, block: OpenBlock, txs: Sequence[Transaction]) -> None:
+        """Run more txs into `block`, unless it was discarded meanwhile (ExecutionProcess's interface)."""
+        if block is self._open:
+            block.extend(txs)
+
+    def seal_block(self, block: OpenBlock) -> ExecutedBlock | None:
+        """`block`, sealed and finished; None if it was discarded meanwhile."""
+        if block is not self._open:
+            return None
+        return finished(block.seal())
+
+    def discard_open(self) -> None:
+        """Throw away the open block, if any: whatever writes the state, or runs another block, calls this."""
+        if self._open is not None:
+            self._open.discard()
 
     def _write_nonce(self, sender: bytes, nonce: int) -> None:
         address = hexaddr(sender)
@@ -348,6 +340,93 @@ class EvmExecutor:
     def block_committed(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
         """The block is durable: write its net effects back (execution was reverted)."""
         self.apply(diff, code_of)
+
+
+class OpenBlock:
+    """A block whose txs run as they come, inside one snapshot of the executor's EVM: a proposer executes what
+    arrives while it waits for its block period (node/next_block.py), instead of all of it once the period ends.
+
+    extend() runs more txs on the state the earlier ones left; seal() reads the block's effects and reverts,
+    as execute_block does, which is open, one extend and seal: txs run in any number of extends give the block
+    that running them all at once gives. Nothing the EVM does between two extends but the block's own txs."""
+
+    def __init__(self, executor: EvmExecutor, gas_limit: int, strict: bool, gas_budget: int | None) -> None:
+        self._executor = executor
+        self._strict = strict
+        self._gas_budget = gas_budget
+        self._gas_limit = gas_limit
+        evm = executor._evm
+        self._checkpoint = evm.snapshot()
+        evm.basic(executor._coinbase)  # see EvmExecutor._scratch
+        self.out = BlockExecution()
+        self.full = False  # a tx no longer fitted the gas budget: it and every later one wait for the next block
+        self.closed = False
+        self._senders: set[bytes] = set()
+        # canWrite reads the Consortium's storage alone, which only a successful call into the Consortium
+        # changes, and every such change emits an event from it: between two of those the answers stand.
+        self._permitted: dict[bytes, bool] = {}
+        self._nonces: dict[bytes, int] = {}  # each sender's nonce as this block has moved it, so as not to ask the EVM
+
+    def extend(self, txs: Iterable[Transaction]) -> None:
+        """Run these txs after the block's earlier ones (non-strict: a tx that may not run is skipped)."""
+        if self.closed:
+            raise JournalFormatError("the block is no longer open")
+        executor, out, budget = self._executor, self.out, self._gas_budget
+        consortium = executor.consortium
+        for tx in txs:
+            if self.full or (budget is not None and out.gas_used + tx.gas_limit > budget and out.included):
+                self.full = True
+                return
+            reason = executor._skip_reason(tx, out.gas_used, self._gas_limit, self._permitted, self._nonces)
+            if reason:
+                if self._strict:
+                    raise TxSkipped(f"tx 0x{tx.hash.hex()}: {reason}")
+                out.skipped.append((tx, reason))
+                continue
+            if tx.to is None:
+                executor._write_nonce(tx.sender, tx.nonce)  # a CREATE's address comes from the EVM's nonce
+            result, created, logs = executor._run(tx.sender, tx.to, tx.data, tx.value, tx.gas_limit)
+            self._nonces[tx.sender] = tx.nonce + 1
+            self._senders.add(tx.sender)
+            if self._permitted and (tx.to == consortium or any(log.address == consortium for log in logs)):
+                self._permitted.clear()
+            out.gas_used += result.gas_used
+            contract = created
+            if tx.to is None and contract is None:
+                contract = create_address(tx.sender, tx.nonce)
+            out.included.append(tx)
+            out.receipts.append(Receipt(
+                status=1 if result.success else 0, gas_used=result.gas_used, cumulative_gas_used=out.gas_used,
+                logs=tuple(logs), contract_address=contract, revert_data=b"" if result.success else result.output))
+
+    def seal(self) -> BlockExecution:
+        """The block's effects (txs, receipts, touched state); the EVM is left as it was before the block."""
+        if self.closed:
+            raise JournalFormatError("the block is no longer open")
+        try:
+            # Nothing a call runs reads an account's own nonce (message_call leaves it alone; CREATE is handled
+            # in extend), so each sender's final nonce is written once per block, not once per tx.
+            for sender in sorted(self._senders):
+                self._executor._write_nonce(sender, self._nonces[sender])
+            self._executor.collect_touched(self.out, self._senders)
+        finally:
+            self.discard()
+        return self.out
+
+    def discard(self) -> None:
+        if not self.closed:
+            self.closed = True
+            executor = self._executor
+            executor._evm.revert(self._checkpoint)
+            if executor._open is self:
+                executor._open = None
+
+
+def finished(out: BlockExecution) -> ExecutedBlock:
+    """A block's execution with the receipts' encodings and the header's roots and bloom."""
+    logs_rlps = [r.logs_rlp() for r in out.receipts]
+    encoded = tuple(r.encode(logs) for r, logs in zip(out.receipts, logs_rlps, strict=True))
+    return ExecutedBlock(out, encoded, block_roots(out.included, out.receipts, logs_rlps))
 
 
 def create_address(sender: bytes, nonce: int) -> bytes:

@@ -9,8 +9,9 @@ consensus thread waits on a pipe, without the GIL, while it runs.
 What crosses the pipe is plain tuples, which pickle in a microsecond or two each: the txs' fields in, and out
 the receipts, their encodings, the block's roots and bloom, and the touched state. A committed block's diff
 goes back in, unanswered until the next call, so the child applies it while the node publishes the same diff
-to its read view. A child that dies or fails raises ExecutionProcessFailed: the engine then rebuilds the
-execution state from the store (ChainEngine._restore), which starts a new child.
+to its read view. A proposer's open block (node/next_block.py) takes its txs the same way, unanswered, as they
+arrive, and only its seal is awaited. A child that dies or fails raises ExecutionProcessFailed: the engine then
+rebuilds the execution state from the store (ChainEngine._restore), which starts a new child.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from node.chain.roots import BlockRoots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
 from node.child_process import requests, silence_output
 from node.errors import NodeError
-from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped
+from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped, finished
 from node.execution.journal import JournalFormatError
 from node.tx.model import Transaction, TxFields, from_field_values
 
@@ -58,6 +59,7 @@ class _Child:
         self.block_gas_limit = block_gas_limit
         self.executor = EvmExecutor(chain_id, block_gas_limit, None)
         self.codes: dict[bytes, bytes] = {}
+        self.open_txs: list[Transaction] = []  # every tx sent into the open block, in order
 
     def code_of(self, code_hash: bytes) -> bytes:
         return self.codes[code_hash]
@@ -73,20 +75,42 @@ class _Child:
 
     def run(self, ctx: BlockContext, fields: list[TxFields], strict: bool, gas_budget: int | None) -> tuple:
         txs = [from_field_values(f) for f in fields]
-        index = {id(tx): i for i, tx in enumerate(txs)}
-        block = self.executor.run_block(ctx, txs, strict, gas_budget)
-        out = block.execution
-        receipts = [(r.status, r.gas_used, r.cumulative_gas_used,
-                     tuple((lg.address, lg.topics, lg.data) for lg in r.logs), r.contract_address, r.revert_data)
-                    for r in out.receipts]
-        accounts = {a: (t.nonce, t.balance, t.code_hash) for a, t in out.accounts.items()}
-        return ([index[id(tx)] for tx in out.included], [(index[id(tx)], why) for tx, why in out.skipped], receipts,
-                accounts, out.slot_changes, out.codes, out.gas_used, block.encoded_receipts,
-                (block.roots.tx_root, block.roots.receipts_root, block.roots.logs_bloom))
+        return _answer(txs, self.executor.run_block(ctx, txs, strict, gas_budget))
+
+    def open(self, ctx: BlockContext, gas_budget: int | None) -> None:
+        self.open_txs = []
+        self.executor.open_block(ctx, gas_budget)
+
+    def extend(self, fields: list[TxFields]) -> None:
+        block = self.executor._open
+        if block is None:
+            raise JournalFormatError("no block is open")
+        txs = [from_field_values(f) for f in fields]
+        self.open_txs.extend(txs)
+        block.extend(txs)
+
+    def seal(self) -> tuple:
+        block = self.executor._open
+        if block is None:
+            raise JournalFormatError("no block is open")
+        return _answer(self.open_txs, finished(block.seal()))
 
     def apply(self, diff: StateDiff) -> None:
         self.codes.update(diff.codes)
         self.executor.apply(diff, self.code_of)
+
+
+def _answer(txs: list[Transaction], block: ExecutedBlock) -> tuple:
+    """An executed block as plain tuples, txs by their index in `txs` (what the node sent)."""
+    index = {id(tx): i for i, tx in enumerate(txs)}
+    out = block.execution
+    receipts = [(r.status, r.gas_used, r.cumulative_gas_used,
+                 tuple((lg.address, lg.topics, lg.data) for lg in r.logs), r.contract_address, r.revert_data)
+                for r in out.receipts]
+    accounts = {a: (t.nonce, t.balance, t.code_hash) for a, t in out.accounts.items()}
+    return ([index[id(tx)] for tx in out.included], [(index[id(tx)], why) for tx, why in out.skipped], receipts,
+            accounts, out.slot_changes, out.codes, out.gas_used, block.encoded_receipts,
+            (block.roots.tx_root, block.roots.receipts_root, block.roots.logs_bloom))
 
 
 def _serve(conn: Connection, chain_id: int, block_gas_limit: int) -> None:
@@ -97,7 +121,7 @@ def _serve(conn: Connection, chain_id: int, block_gas_limit: int) -> None:
     child = _Child(chain_id, block_gas_limit)
     handlers: dict[str, Callable[..., object]] = {
         "load": child.load_begin, "storage": child.load_storage, "run": child.run, "apply": child.apply,
-        "ping": lambda: None}
+        "open": child.open, "extend": child.extend, "seal": child.seal, "ping": lambda: None}
     failure: tuple[str, str] | None = None
     for request in requests(conn):
         kind, args = request  # type: ignore[misc]
@@ -120,7 +144,8 @@ def _serve(conn: Connection, chain_id: int, block_gas_limit: int) -> None:
             conn.send((True, result))
 
 
-_UNANSWERED = frozenset({"load", "storage", "apply"})
+_KEEP_OPEN = frozenset({"extend", "seal"})  # the requests that leave the child's open block open
+_UNANSWERED = frozenset({"load", "storage", "apply", "open", "extend"})
 
 
 # -- the node's side -----------------------------------------------------------------------------------
@@ -138,7 +163,7 @@ class ExecutionProcess:
         self._context = multiprocessing.get_context("spawn")
         self._conn: Connection | None = None
         self._process: BaseProcess | None = None
-        self._in_flight: tuple[int, Sequence[Transaction]] | None = None  # a run sent, its answer not yet read
+        self._open: tuple[int, list[Transaction]] | None = None  # the open block's ticket and every tx sent into it
         self._tickets = 0
 
     # -- lifecycle
@@ -155,7 +180,7 @@ class ExecutionProcess:
         return conn
 
     def close(self) -> None:
-        self._in_flight = None
+        self._open = None
         conn, process, self._conn, self._process = self._conn, self._process, None, None
         if conn is not None:
             with suppress(OSError):
@@ -174,6 +199,8 @@ class ExecutionProcess:
     # -- the pipe
 
     def _send(self, kind: str, *args: object) -> None:
+        if kind not in _KEEP_OPEN:
+            self._open = None  # the child discards its open block before anything else
         if self._conn is None:
             raise ExecutionProcessFailed("the execution process is not running (its state was never loaded)")
         try:
@@ -182,17 +209,9 @@ class ExecutionProcess:
             raise self._failed(f"could not reach the execution process: {exc}") from exc
 
     def _call(self, kind: str, *args: object) -> object:
-        """Send a request and wait (in recv, without the GIL) for its answer; a run still in flight is answered
-        first, and its answer thrown away."""
-        self._drain()
+        """Send a request and wait (in recv, without the GIL) for its answer."""
         self._send(kind, *args)
         return self._answer(kind)
-
-    def _drain(self) -> None:
-        if self._in_flight is not None:
-            self._in_flight = None
-            with suppress(TxSkipped, JournalFormatError):  # a failed run leaves the child's state as it was
-                self._answer("run")
 
     def _answer(self, kind: str) -> object:
         assert self._conn is not None
@@ -261,27 +280,35 @@ class ExecutionProcess:
 
     def run_block(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
                   gas_budget: int | None = None) -> ExecutedBlock:
-        executed = self.finish_run(self.start_run(ctx, txs, strict, gas_budget))
-        assert executed is not None  # nothing could read its answer in between
-        return executed
+        return self._executed(txs, self._call("run", ctx, [tx.field_values() for tx in txs], strict, gas_budget))
 
-    def start_run(self, ctx: BlockContext, txs: Sequence[Transaction], strict: bool,
-                  gas_budget: int | None = None) -> int:
-        """run_block without waiting: the child executes while the caller goes on (node/next_block.py). Returns
-        the ticket finish_run takes; any other call in between reads and discards the answer."""
-        self._drain()
-        self._send("run", ctx, [tx.field_values() for tx in txs], strict, gas_budget)
+    def open_block(self, ctx: BlockContext, gas_budget: int | None = None) -> int:
+        """A proposer's block executed as its txs come (EvmExecutor.open_block), in the child while the node goes
+        on: extend_block sends txs, seal_block waits for the block. Returns the ticket both take; any other
+        request in between discards the block."""
+        self._send("open", ctx, gas_budget)
         self._tickets += 1
-        self._in_flight = (self._tickets, txs)
+        self._open = (self._tickets, [])
         return self._tickets
 
-    def finish_run(self, ticket: int) -> ExecutedBlock | None:
-        """The block start_run sent, once executed; None if another call read its answer first."""
-        if self._in_flight is None or self._in_flight[0] != ticket:
+    def is_open(self, ticket: int) -> bool:
+        """Whether the block opened under `ticket` is still open: any other request since discarded it."""
+        return self._open is not None and self._open[0] == ticket
+
+    def extend_block(self, ticket: int, txs: Sequence[Transaction]) -> None:
+        """Sent, not awaited; ignored if the block was discarded."""
+        if self._open is not None and self._open[0] == ticket:
+            self._open[1].extend(txs)
+            self._send("extend", [tx.field_values() for tx in txs])
+
+    def seal_block(self, ticket: int) -> ExecutedBlock | None:
+        """The open block, executed; None if it was discarded meanwhile."""
+        if not self.is_open(ticket):
             return None
-        txs = self._in_flight[1]
-        self._in_flight = None
-        return self._executed(txs, self._answer("run"))
+        assert self._open is not None
+        txs = self._open[1]
+        self._open = None
+        return self._executed(txs, self._call("seal"))
 
     @staticmethod
     def _executed(txs: Sequence[Transaction], answer: object) -> ExecutedBlock:

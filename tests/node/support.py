@@ -14,7 +14,7 @@ from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.chain.genesis import Genesis, GenesisMember
 from node.consensus.block_codec import NodeBlockCodec
-from node.consensus.chain_adapter import EngineChain, RunAheadPolicy
+from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
 from node.engine import ChainEngine
 from node.resume_file import MemoryResumeStore
 from node.store.chain_store import ChainStore
@@ -81,9 +81,9 @@ class ManualTimers:
 
 def node_driver(engine: ChainEngine, key: bytes, transport, timers, resume, clock, *,
                 config: DriverConfig | None = None, max_txs: int = 5_000,
-                run_ahead: RunAheadPolicy | None = None) -> ConsensusDriver:
+                next_block: NextBlockPolicy | None = None) -> ConsensusDriver:
     """The network's ConsensusDriver on a real engine, as node/service.py wires it."""
-    chain = EngineChain(engine, PrivateKeySigner(key).address, max_txs, run_ahead=run_ahead)
+    chain = EngineChain(engine, PrivateKeySigner(key).address, max_txs, next_block=next_block)
     return ConsensusDriver(chain, PrivateKeySigner(key), NodeBlockCodec(), transport, timers, resume, clock, config)
 
 
