@@ -276,6 +276,11 @@ class EvmExecutor:
         self._open = OpenBlock(self, ctx.gas_limit, strict, gas_budget)
         return self._open
 
+    @property
+    def open(self) -> OpenBlock | None:
+        """The block open_block opened, until it is sealed or discarded."""
+        return self._open
+
     def is_open(self, block: OpenBlock) -> bool:
         """Whether `block` is still open: anything else run or written since discarded it."""
         return block is self._open

@@ -82,7 +82,7 @@ class _Child:
         self.executor.open_block(ctx, gas_budget)
 
     def extend(self, fields: list[TxFields]) -> None:
-        block = self.executor._open
+        block = self.executor.open
         if block is None:
             raise JournalFormatError("no block is open")
         txs = [from_field_values(f) for f in fields]
@@ -90,7 +90,7 @@ class _Child:
         block.extend(txs)
 
     def seal(self) -> tuple:
-        block = self.executor._open
+        block = self.executor.open
         if block is None:
             raise JournalFormatError("no block is open")
         return _answer(self.open_txs, finished(block.seal()))

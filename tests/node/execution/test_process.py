@@ -9,11 +9,14 @@ import pytest
 from node.chain.block import Block
 from node.engine import ChainEngine
 from node.errors import ChainIntegrityError
+from node.execution.executor import BlockContext
 from node.execution.process import ExecutionProcess, ExecutionProcessFailed
 from node.store.chain_store import ChainStore
+from node.tx.decode import decode_transaction
 from tests.node.store_contract import STORE_BYTECODE
-from tests.node.support import BANK_A, addr, make_genesis, mine, producer, tx
+from tests.node.support import BANK_A, VALIDATOR, addr, make_genesis, mine, producer, tx
 from tests.node.test_engine import build_chain, full_state
+from tests.node.test_next_block import as_compared, signed_block_txs
 
 
 def child_pid(engine: ChainEngine) -> int:
@@ -78,3 +81,28 @@ def test_a_never_loaded_process_says_so():
     process = ExecutionProcess(1, 30_000_000, None)
     with pytest.raises(ExecutionProcessFailed, match="not running"):
         process.block_committed(None, bytes)  # type: ignore[arg-type]
+
+
+def test_an_open_block_in_the_child_is_the_block_one_run_gives_and_any_other_request_discards_it(make_engine):
+    engine = make_engine("db")
+    executor = engine.executor
+    assert isinstance(executor, ExecutionProcess)
+    txs = signed_block_txs(engine)
+    ctx = BlockContext(1, engine.head.timestamp_ms // 1000 + 1, addr(VALIDATOR), engine.genesis.block_gas_limit)
+    whole = executor.run_block(ctx, txs, False)
+    ticket = executor.open_block(ctx)
+    for start in range(0, len(txs), 3):  # sent unanswered, three at a time
+        executor.extend_block(ticket, txs[start : start + 3])
+    sealed = executor.seal_block(ticket)
+    assert sealed is not None and as_compared(sealed.execution) == as_compared(whole.execution)
+    assert (sealed.roots, sealed.encoded_receipts) == (whole.roots, whole.encoded_receipts)
+    assert executor.seal_block(ticket) is None  # sealed once
+    discarded = executor.open_block(ctx)
+    executor.extend_block(discarded, txs[:2])
+    assert executor.run_block(ctx, txs, False).roots == whole.roots  # runs on the head's state, not the open block's
+    executor.extend_block(discarded, txs[2:])  # ignored: the run discarded the block
+    assert not executor.is_open(discarded) and executor.seal_block(discarded) is None
+    again = executor.open_block(ctx)
+    executor.extend_block(again, [decode_transaction(t.raw, engine.limits) for t in txs])
+    reopened = executor.seal_block(again)
+    assert reopened is not None and reopened.roots == whole.roots
