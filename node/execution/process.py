@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,6 +30,7 @@ from node.chain.receipt import Log, Receipt
 from node.chain.roots import BlockRoots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
 from node.child_process import requests, silence_output
+from node.defaults import EXECUTION_NICENESS
 from node.errors import NodeError
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped, finished
 from node.execution.journal import JournalFormatError
@@ -118,6 +120,7 @@ def _serve(conn: Connection, chain_id: int, block_gas_limit: int) -> None:
     the pipe while the node is still sending): their first failure answers the next request instead, which
     then does not run, since the state it would run on is not the node's."""
     silence_output()
+    os.nice(EXECUTION_NICENESS)  # the node's RPC and admission first (node/defaults.py)
     child = _Child(chain_id, block_gas_limit)
     handlers: dict[str, Callable[..., object]] = {
         "load": child.load_begin, "storage": child.load_storage, "run": child.run, "apply": child.apply,

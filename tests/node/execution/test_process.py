@@ -7,6 +7,7 @@ import signal
 import pytest
 
 from node.chain.block import Block
+from node.defaults import EXECUTION_NICENESS
 from node.engine import ChainEngine
 from node.errors import ChainIntegrityError
 from node.execution.executor import BlockContext
@@ -106,3 +107,10 @@ def test_an_open_block_in_the_child_is_the_block_one_run_gives_and_any_other_req
     executor.extend_block(again, [decode_transaction(t.raw, engine.limits) for t in txs])
     reopened = executor.seal_block(again)
     assert reopened is not None and reopened.roots == whole.roots
+
+
+def test_the_execution_process_yields_the_cores_to_the_node(make_engine):
+    """The node's RPC and admission get a core first while clients send (node/defaults.py EXECUTION_NICENESS)."""
+    engine = make_engine("db")
+    pid = child_pid(engine)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + EXECUTION_NICENESS)
