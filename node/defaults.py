@@ -11,8 +11,8 @@ DEFAULT_MAX_TXS_PER_BLOCK = 1_500
 DEFAULT_MAX_TX_BYTES = 128 * 1024
 # The execution process runs at this niceness above the node's. While clients send, the node (RPC, admission)
 # and its batch worker then get a core first and the execution process takes what is left; it catches up in
-# the gaps and once the sending stops. bench.node's workload, interleaved runs, 8 each: 3,965 -> 4,382 tx/s
-# and the eth_call p99 under load 17 -> 12 ms (medians); niceness 19 measured the same as 10. With the kernel's
-# autogroups (on by default) a node started in its own session competes with other programs as one group, so
-# this orders the node's own processes only.
+# the gaps and once the sending stops. bench.node's workload, three interleaved A/Bs of 8, 6 and 10 pairs:
+# tx/s means 3,965 -> 4,382, 3,997 -> 3,933 and 3,977 -> 4,335; eth_call p99 under load (medians) 17 -> 12,
+# 16 -> 15 and 18 -> 12 ms. Niceness 19 measured as 10 did. With the kernel's autogroups (on by default) a node
+# started in its own session competes with other programs as one group, so this orders its own processes only.
 EXECUTION_NICENESS = 10
