@@ -13,7 +13,7 @@ from typing import Any
 
 import tomli_w
 
-from node.defaults import DEFAULT_BLOCK_PERIOD_MS, DEFAULT_MAX_TX_BYTES, DEFAULT_MAX_TXS_PER_BLOCK
+from node.defaults import DEFAULT_BLOCK_PERIOD_MS, DEFAULT_MAX_TX_BYTES, DEFAULT_MAX_TXS_PER_BLOCK, EXECUTION_NICENESS
 from node.txpool.admission import PoolLimits
 
 ROLES = ("validator", "observer")
@@ -54,6 +54,7 @@ class NodeConfig:
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
     recover_senders_in_workers: bool = True  # worker processes (node/workers.py) prepare RPC tx batches
     execution_process: bool = True  # blocks execute in a child process (node/execution/process.py)
+    execution_niceness: int = EXECUTION_NICENESS  # the execution process's niceness above the node's (0-19)
     pool: PoolLimits = field(default_factory=PoolLimits)
     role: str = "validator"  # an observer never votes and refuses writes
     member_id: str = ""
@@ -71,7 +72,7 @@ class NodeConfig:
         doc: dict[str, Any] = {
             "node": {"data_dir": self.data_dir, "genesis": self.genesis, "validator_key": self.validator_key,
                      "node_id": self.node_id, "role": self.role, "member_id": self.member_id,
-                     "execution_process": self.execution_process},
+                     "execution_process": self.execution_process, "execution_niceness": self.execution_niceness},
             "rpc": {"host": self.rpc_host, "port": self.rpc_port, "token_file": self.rpc_token_file,
                     "client_ca": self.rpc_client_ca},
             "chain": {"block_period_ms": self.block_period_ms, "allow_empty_blocks": self.allow_empty_blocks,
@@ -108,6 +109,7 @@ def load_config(path: str | Path) -> NodeConfig:
         max_tx_bytes=int(pool.get("max_tx_bytes", defaults.max_tx_bytes)),
         recover_senders_in_workers=bool(pool.get("recover_senders_in_workers", defaults.recover_senders_in_workers)),
         execution_process=bool(node.get("execution_process", defaults.execution_process)),
+        execution_niceness=_niceness(node.get("execution_niceness", defaults.execution_niceness)),
         pool=limits,
         role=_role(node.get("role", defaults.role)),
         member_id=str(node.get("member_id", defaults.member_id)),
@@ -117,6 +119,12 @@ def load_config(path: str | Path) -> NodeConfig:
         rpc_client_ca=str(rpc.get("client_ca", defaults.rpc_client_ca)),
         base_dir=str(path.resolve().parent),
     )
+
+
+def _niceness(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 19:
+        raise ValueError(f"node.execution_niceness must be an integer from 0 to 19, not {value!r}")
+    return value
 
 
 def _role(value: object) -> str:

@@ -15,4 +15,7 @@ DEFAULT_MAX_TX_BYTES = 128 * 1024
 # tx/s means 3,965 -> 4,382, 3,997 -> 3,933 and 3,977 -> 4,335; eth_call p99 under load (medians) 17 -> 12,
 # 16 -> 15 and 18 -> 12 ms. Niceness 19 measured as 10 did. With the kernel's autogroups (on by default) a node
 # started in its own session competes with other programs as one group, so this orders its own processes only.
+# A validator also checks its peers' proposals in the execution process, which then yields to its admission of
+# gossiped txs when cores are short: bench.network (five nodes on two cores) swung too much to tell either way,
+# so `execution_niceness` under [node] in node.toml sets it (0: equal footing).
 EXECUTION_NICENESS = 10

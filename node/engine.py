@@ -24,7 +24,7 @@ from node.chain.receipt import Receipt
 from node.chain.state import AccountRecord, StateDiff, diff_from_changes
 from node.chain_setup import commit_genesis, load_head, settle_genesis
 from node.committed_state import CommittedState, Head
-from node.defaults import DEFAULT_MAX_TX_BYTES
+from node.defaults import DEFAULT_MAX_TX_BYTES, EXECUTION_NICENESS
 from node.errors import ChainIntegrityError, NodeHalted, StateCommitmentMismatch
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped
 from node.execution.process import ExecutionProcess
@@ -57,9 +57,10 @@ BlockListener = Callable[[Block, list[Receipt]], None]
 class ChainEngine:
     def __init__(self, store: ChainStore, genesis: Genesis, *, pool_limits: PoolLimits | None = None,
                  max_tx_bytes: int = DEFAULT_MAX_TX_BYTES, deploy: DeployFn = deploy_colend_suite,
-                 execution_process: bool = False) -> None:
+                 execution_process: bool = False, execution_niceness: int = EXECUTION_NICENESS) -> None:
         """`execution_process`: execute blocks in a child process (node/execution/process.py), as a running
-        node does; in-process otherwise (tests, tools)."""
+        node does, at `execution_niceness` above the node's (node/defaults.py); in-process otherwise (tests,
+        tools)."""
         self.lock = threading.RLock()  # block execution and commit: the executor's EVM and the commitment
         self.store = store
         genesis = settle_genesis(store, genesis)
@@ -67,7 +68,8 @@ class ChainEngine:
         store.limits = self.limits
         consortium = genesis.contracts.get("Consortium")
         self.executor: EvmExecutor | ExecutionProcess = (
-            ExecutionProcess(genesis.chain_id, genesis.block_gas_limit, consortium) if execution_process
+            ExecutionProcess(genesis.chain_id, genesis.block_gas_limit, consortium, execution_niceness)
+            if execution_process
             else EvmExecutor(genesis.chain_id, genesis.block_gas_limit, consortium))
         self.committed = CommittedState(genesis.chain_id, genesis.block_gas_limit, consortium)
         self.front = PoolFront(self.committed, self.limits, pool_limits, PoolJournal(store))

@@ -36,7 +36,7 @@ def open_engine(config: NodeConfig) -> ChainEngine:
     data_dir.mkdir(parents=True, exist_ok=True)
     store = ChainStore(str(data_dir / "chain"))
     return ChainEngine(store, genesis, pool_limits=config.pool, max_tx_bytes=config.max_tx_bytes,
-                       execution_process=config.execution_process)
+                       execution_process=config.execution_process, execution_niceness=config.execution_niceness)
 
 
 def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusThread,

@@ -115,12 +115,12 @@ def _answer(txs: list[Transaction], block: ExecutedBlock) -> tuple:
             (block.roots.tx_root, block.roots.receipts_root, block.roots.logs_bloom))
 
 
-def _serve(conn: Connection, chain_id: int, block_gas_limit: int) -> None:
+def _serve(conn: Connection, chain_id: int, block_gas_limit: int, niceness: int) -> None:
     """The child's loop: (kind, args) in. "load", "storage" and "apply" get no answer (a reply per message could fill
     the pipe while the node is still sending): their first failure answers the next request instead, which
     then does not run, since the state it would run on is not the node's."""
     silence_output()
-    os.nice(EXECUTION_NICENESS)  # the node's RPC and admission first (node/defaults.py)
+    os.nice(niceness)  # the node's RPC and admission first (node/defaults.py EXECUTION_NICENESS)
     child = _Child(chain_id, block_gas_limit)
     handlers: dict[str, Callable[..., object]] = {
         "load": child.load_begin, "storage": child.load_storage, "run": child.run, "apply": child.apply,
@@ -159,8 +159,10 @@ class ExecutionProcess:
 
     Not thread-safe: the engine's lock serialises its callers, as it does for an in-process executor."""
 
-    def __init__(self, chain_id: int, block_gas_limit: int, consortium: bytes | None) -> None:
+    def __init__(self, chain_id: int, block_gas_limit: int, consortium: bytes | None,
+                 niceness: int = EXECUTION_NICENESS) -> None:
         self.chain_id = chain_id
+        self.niceness = niceness
         self.block_gas_limit = block_gas_limit
         self.consortium = consortium
         self._context = multiprocessing.get_context("spawn")
@@ -174,7 +176,7 @@ class ExecutionProcess:
     def _start(self) -> Connection:
         self.close()
         conn, child = self._context.Pipe(duplex=True)
-        self._process = self._context.Process(target=_serve, args=(child, self.chain_id, self.block_gas_limit),
+        self._process = self._context.Process(target=_serve, args=(child, self.chain_id, self.block_gas_limit, self.niceness),
                                               daemon=True, name="colend-execution")
         self._process.start()
         child.close()

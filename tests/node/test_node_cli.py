@@ -1,8 +1,12 @@
 import json
+import os
 import stat
+
+import pytest
 
 from colend.cli import main
 from node.config import load_config
+from node.defaults import EXECUTION_NICENESS
 from node.keyfiles import read_key
 from node.service import open_engine
 
@@ -27,3 +31,29 @@ def test_init_writes_private_keys_genesis_and_config(tmp_path, capsys):
     assert not engine.permitted(bytes.fromhex(out["members"]["REGULATOR"]["account"][2:]))
     engine.store.close()
     assert main(["init", "--dir", str(root)]) == 1  # never overwrites a node
+
+
+def test_the_execution_niceness_is_configured_and_checked(tmp_path):
+    root = tmp_path / "n"
+    assert main(["init", "--dir", str(root), "--rpc-port", "0"]) == 0
+    path = root / "node.toml"
+    config = load_config(path)
+    assert config.execution_niceness == EXECUTION_NICENESS  # written out by init, so an operator sees the knob
+    assert f"execution_niceness = {EXECUTION_NICENESS}" in path.read_text()
+    for bad in ("-1", "20", '"10"', "true"):
+        path.write_text(path.read_text().replace(f"execution_niceness = {EXECUTION_NICENESS}",
+                                                 f"execution_niceness = {bad}"))
+        with pytest.raises(ValueError, match="execution_niceness must be an integer from 0 to 19"):
+            load_config(path)
+        path.write_text(path.read_text().replace(f"execution_niceness = {bad}",
+                                                 f"execution_niceness = {EXECUTION_NICENESS}"))
+    path.write_text(path.read_text().replace(f"execution_niceness = {EXECUTION_NICENESS}", "execution_niceness = 0"))
+    config = load_config(path)
+    engine = open_engine(config)
+    try:
+        pid = engine.executor.pid  # type: ignore[union-attr]
+        assert config.execution_niceness == 0 and os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(
+            os.PRIO_PROCESS, 0)
+    finally:
+        engine.close()
+        engine.store.close()
