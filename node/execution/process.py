@@ -116,9 +116,10 @@ def _answer(txs: list[Transaction], block: ExecutedBlock) -> tuple:
 
 
 def _serve(conn: Connection, chain_id: int, block_gas_limit: int, niceness: int) -> None:
-    """The child's loop: (kind, args) in. "load", "storage" and "apply" get no answer (a reply per message could fill
-    the pipe while the node is still sending): their first failure answers the next request instead, which
-    then does not run, since the state it would run on is not the node's."""
+    """The child's loop: (kind, args) in. "load", "storage", "apply", "open" and "extend" get no answer (a reply
+    per message could fill the pipe while the node is still sending): their first failure answers the next
+    request instead, which then does not run, since the state it would run on is not the node's. Any request but
+    "extend" and "seal" discards the open block first, as the node's side assumes."""
     silence_output()
     os.nice(niceness)  # the node's RPC and admission first (node/defaults.py EXECUTION_NICENESS)
     child = _Child(chain_id, block_gas_limit)
@@ -128,6 +129,8 @@ def _serve(conn: Connection, chain_id: int, block_gas_limit: int, niceness: int)
     failure: tuple[str, str] | None = None
     for request in requests(conn):
         kind, args = request  # type: ignore[misc]
+        if kind not in _KEEP_OPEN:
+            child.executor.discard_open()
         if kind == "load":
             failure = None  # a fresh state
         answered = kind not in _UNANSWERED
