@@ -60,6 +60,13 @@ def replay(blocks: list[Block], engine: ChainEngine) -> None:
         engine.commit(engine.validate_block(block), block.seals)
 
 
+def assert_a_replica_agrees(make_engine, engine: ChainEngine, blocks: list[Block]) -> None:
+    """`blocks` validate strictly on a fresh in-process engine, which ends in `engine`'s state."""
+    replica = make_engine("replica", execution_process=False)
+    replay(blocks, replica)
+    assert replica.state_root() == engine.state_root()
+
+
 def test_a_proposer_waiting_for_its_period_executes_arriving_txs_in_its_next_block(make_engine):
     engine = make_engine("node")
     engine.submit(tx(BANK_A, 0, TO))
@@ -84,9 +91,7 @@ def test_a_proposer_waiting_for_its_period_executes_arriving_txs_in_its_next_blo
     assert second.number == 2 and runs == []  # never executed the ordinary way
     assert [(t.sender, t.nonce) for t in second.txs] == [(addr(BANK_A), 1), (addr(BANK_A), 2), (addr(BANK_B), 0)]
     assert second.header.timestamp_ms == first.header.timestamp_ms + PERIOD_MS
-    replica = make_engine("replica", execution_process=False)
-    replay([first, second], replica)
-    assert replica.state_root() == engine.state_root()
+    assert_a_replica_agrees(make_engine, engine, [first, second])
 
 
 def signed_block_txs(engine: ChainEngine) -> list[Transaction]:
@@ -165,9 +170,7 @@ def test_a_tx_arriving_after_the_block_opened_still_joins_it(make_engine):
     assert second is not None and runs == []
     assert [t.nonce for t in second.execution.included] == [1, 2, 3]
     second_block = engine.commit(second, [])
-    replica = make_engine("replica", execution_process=False)
-    replay([first, second_block], replica)
-    assert replica.state_root() == engine.state_root()
+    assert_a_replica_agrees(make_engine, engine, [first, second_block])
 
 
 def test_a_request_the_open_block_does_not_fit_executes_afresh(make_engine):
@@ -179,9 +182,7 @@ def test_a_request_the_open_block_does_not_fit_executes_afresh(make_engine):
     pending = engine.propose(first.header.timestamp_ms + PERIOD_MS, addr(BANK_B), 1)  # another proposer
     assert pending is not None and runs == [2] and len(pending.execution.included) == 1
     second = engine.commit(pending, [])
-    replica = make_engine("replica", execution_process=False)
-    replay([first, second], replica)
-    assert replica.state_root() == engine.state_root()
+    assert_a_replica_agrees(make_engine, engine, [first, second])
 
 
 def test_another_proposers_block_in_between_discards_the_open_block(make_engine):
@@ -223,9 +224,7 @@ def test_a_child_lost_before_the_next_block_opens_costs_the_block_nothing(make_e
     assert engine.executor.pid not in (None, lost)  # type: ignore[union-attr]
     second = producer(engine).produce_once()
     assert second is not None and [t.nonce for t in second.txs] == [1]
-    replica = make_engine("replica", execution_process=False)
-    replay([first, second], replica)
-    assert replica.state_root() == engine.state_root()
+    assert_a_replica_agrees(make_engine, engine, [first, second])
 
 
 def test_a_child_lost_while_a_block_is_open_costs_only_the_open_block(make_engine, caplog):
@@ -239,9 +238,7 @@ def test_a_child_lost_while_a_block_is_open_costs_only_the_open_block(make_engin
     assert "event=open_block_failed" in caplog.text and engine.executor.pid not in (None, lost)  # type: ignore[union-attr]
     second = engine.propose(first.header.timestamp_ms + PERIOD_MS, addr(VALIDATOR), 5)
     assert second is not None and [t.nonce for t in second.execution.included] == [1, 2]
-    replica = make_engine("replica", execution_process=False)
-    replay([first, engine.commit(second, [])], replica)
-    assert replica.state_root() == engine.state_root()
+    assert_a_replica_agrees(make_engine, engine, [first, engine.commit(second, [])])
 
 
 def test_a_gas_budget_reached_in_the_open_block_leaves_the_rest_to_the_next(make_engine):
