@@ -112,7 +112,7 @@ class ConsensusDriver:
         height = self._build_height
         if height is None or self.core is None:
             return
-        due = self._period_start_ms() + self.config.period_ms
+        due = self._due_ms()
         if self.clock.now_ms() < due:
             self.chain.prepare_block(height, due)
         elif self.build_delay_ms() == 0:
@@ -125,7 +125,7 @@ class ConsensusDriver:
         if self._build_height is None:
             return None
         now = self.clock.now_ms()
-        due = self._period_start_ms() + self.config.period_ms
+        due = self._due_ms()
         if now < due:
             return due - now
         if self.config.allow_empty or self.chain.pending_work(self._fresh_build):
@@ -148,7 +148,7 @@ class ConsensusDriver:
             self._build_height = None  # the head moved on (sync); the core asks again at its new height
             return False
         now = self.clock.now_ms()
-        if now < self._period_start_ms() + self.config.period_ms:
+        if now < self._due_ms():
             return False
         idle = self.idle_block_ms is not None and now >= self._build_asked_ms + self.idle_block_ms
         self._fresh_build = False  # what cannot go in now waits for a new arrival
@@ -158,6 +158,10 @@ class ConsensusDriver:
         self._build_height = None
         self._perform(self.core.on_block_built(block))
         return True
+
+    def _due_ms(self) -> int:
+        """When the block period of the next block ends."""
+        return self._period_start_ms() + self.config.period_ms
 
     def _period_start_ms(self) -> int:
         """Blocks are a period apart from the head's proposal time, or from when this node got the head if a
