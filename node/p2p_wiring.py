@@ -31,6 +31,7 @@ from node.config import NodeConfig
 from node.consensus.thread import ConsensusThread
 from node.consortium_backend import GossipingBackend, ObserverBackend
 from node.engine import ChainEngine
+from node.heap import freeze_startup_heap
 from node.keyfiles import read_key
 from node.node_metrics import NodeMetrics
 from node.rpc_exposure import rpc_guard
@@ -99,6 +100,7 @@ async def run_consortium_node(config: NodeConfig) -> int:
     if config.metrics_port:
         metrics_runner = await metrics.serve(config.rpc_host, config.metrics_port)
     stop, consensus = await start_consensus(thread, driver, engine)
+    freeze_startup_heap()  # node/heap.py
     log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d role=%s member=%s p2p=%d",
              config.node_id, engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(),
              config.rpc_host, bound_port(rpc), config.role, config.member_id, host.port)

@@ -20,6 +20,7 @@ from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
 from node.consensus.clock import WallClock
 from node.consensus.thread import ConsensusThread
 from node.engine import ChainEngine
+from node.heap import freeze_startup_heap
 from node.keyfiles import read_key
 from node.resume_file import ResumeFile
 from node.store.chain_store import ChainStore
@@ -74,6 +75,7 @@ async def run_node(config: NodeConfig) -> int:
     runner_rpc = await serve(backend, config.rpc_host, config.rpc_port, middlewares=guard.middlewares,
                              ssl_context=guard.ssl_context)
     stop, consensus = await start_consensus(thread, driver, engine)
+    freeze_startup_heap()  # node/heap.py
     # Logged only once a SIGTERM would be handled: whoever waits for this line may stop the node cleanly at once.
     log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d", config.node_id,
              engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,

@@ -29,6 +29,7 @@ from multiprocessing.process import BaseProcess
 from typing import TypeVar
 
 from node.child_process import requests, silence_output
+from node.heap import freeze_startup_heap
 from node.tx.decode import DecodeLimits, decode_transaction
 
 MIN_BATCH = 8  # below this the hand-off costs more than it saves
@@ -58,6 +59,7 @@ def _serve(conn: Connection, limits: DecodeLimits, preload: Sequence[str]) -> No
     silence_output()
     for module in preload:  # before the first request, not during it
         importlib.import_module(module)
+    freeze_startup_heap()
     for request in requests(conn):
         fn, args = request  # type: ignore[misc]
         try:

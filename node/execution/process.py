@@ -34,6 +34,7 @@ from node.defaults import EXECUTION_NICENESS
 from node.errors import NodeError
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped, finished
 from node.execution.journal import JournalFormatError
+from node.heap import freeze_startup_heap
 from node.tx.model import Transaction, TxFields, from_field_values
 
 log = logging.getLogger("colend.engine")
@@ -123,6 +124,7 @@ def _serve(conn: Connection, chain_id: int, block_gas_limit: int, niceness: int)
     silence_output()
     os.nice(niceness)  # the node's RPC and admission first (node/defaults.py EXECUTION_NICENESS)
     child = _Child(chain_id, block_gas_limit)
+    freeze_startup_heap()
     handlers: dict[str, Callable[..., object]] = {
         "load": child.load_begin, "storage": child.load_storage, "run": child.run, "apply": child.apply,
         "open": child.open, "extend": child.extend, "seal": child.seal, "ping": lambda: None}
