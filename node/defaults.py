@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 DEFAULT_BLOCK_PERIOD_MS = 200
-# A block of 1,500 single-entry txs executes in 130-200 ms in the execution process, about one default period.
-# When execution shared the node's GIL, bigger blocks held it in longer stretches and eth_call's p99 under load
-# rose past 20 ms; with execution in its own process, 3,000 measured no faster (bench.node's workload with its
-# eth_call probe, 8 runs each: 3,777 / 3,824 tx/s, within the machine's noise), so the cap stays.
-DEFAULT_MAX_TXS_PER_BLOCK = 1_500
+# What a proposer puts in one block at most. With the next block executed as its txs arrive (node/next_block.py),
+# a block's execution spreads over its period, and this cap decides how fast a backlog clears: at 1,500, bench.node's
+# clients left two blocks' worth in the pool when they stopped sending, and the two periods it took were a third of
+# the run (a 0.33 s tail after 0.55 s of sending; anvil, with no count cap, cleared its backlog in 0.13-0.16 s).
+# Three interleaved runs of 3 rounds each (2026-11-30, bench.node --no-anvil, start-up heap frozen as node/heap.py
+# says): 1,500 -> 6,832-6,890 tx/s, 3,000 -> 8,723-9,049, 5,000 -> 8,802-9,218, with eth_call p99 under load 5-14 ms
+# at every cap. bench.network, two runs each, 1,500 against 5,000: 2,032/2,052 and 2,508/2,175 tx/s, finality alike
+# (the consortium's blocks are bounded by its max_block_gas first, colend/consortium/setup.py).
+DEFAULT_MAX_TXS_PER_BLOCK = 5_000
 DEFAULT_MAX_TX_BYTES = 128 * 1024
 # The execution process runs at this niceness above the node's. While clients send, the node (RPC, admission)
 # and its batch worker then get a core first and the execution process takes what is left; it catches up in
