@@ -217,8 +217,7 @@ class ChainEngine:
                     return
                 self._open = self._open_next(head.number + 1, self.head_hash, plan, self._nonce)
             except Exception:
-                log.exception("event=open_block_failed number=%d", self.head.number + 1)
-                self._restore()
+                self._open_block_failed(self.head.number + 1)
 
     def rewrites_consortium(self, diff: StateDiff) -> bool:
         """Whether a block with this diff (not yet committed) may change the Consortium's storage: members,
@@ -240,9 +239,14 @@ class ChainEngine:
             self._fill(opened, self._nonce)
             return self.executor.seal_block(opened.handle)  # type: ignore[arg-type]
         except Exception:
-            log.exception("event=open_block_failed number=%d", self.head.number + 1)
-            self._restore()
+            self._open_block_failed(self.head.number + 1)
             return None
+
+    def _open_block_failed(self, number: int) -> None:
+        """Called in an except block: opening, filling or sealing block `number` failed (a lost or failed child).
+        It costs only the open block: logged, and the executor is rebuilt at the head from the store."""
+        log.exception("event=open_block_failed number=%d", number)
+        self._restore()
 
     def _open_next(self, number: int, parent_hash: bytes, plan: NextBlock, nonce_of: Callable[[bytes], int]
                    ) -> OpenNext | None:
@@ -322,9 +326,8 @@ class ChainEngine:
             if then is not None:
                 try:
                     sent_diff = self._open_after(block, pending, then)
-                except Exception:  # the child failed: rebuild it at the head and commit without opening
-                    log.exception("event=open_block_failed number=%d", block.number + 1)
-                    self._restore()
+                except Exception:  # commit goes on without an open block
+                    self._open_block_failed(block.number + 1)
             try:
                 with self.front.journal.for_block(out.included) as journal_ops:  # its txs leave the journal with it
                     self.store.commit_block(block, out.receipts, pending.diff, encoded_receipts=pending.encoded_receipts,
