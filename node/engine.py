@@ -369,7 +369,7 @@ class ChainEngine:
 
         def nonce_after(sender: bytes) -> int:
             record = after.get(sender)
-            return record.nonce if record is not None else self.account(sender).nonce
+            return record.nonce if record is not None else self._nonce(sender)
 
         self.executor.block_committed(pending.diff, self.store.code)
         self._open = self._open_next(block.number + 1, block.hash, then, nonce_after)
