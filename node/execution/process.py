@@ -32,7 +32,7 @@ from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedA
 from node.child_process import requests, silence_output
 from node.defaults import EXECUTION_NICENESS
 from node.errors import NodeError
-from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, TxSkipped, finished
+from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, OpenBlock, TxSkipped, finished
 from node.execution.journal import JournalFormatError
 from node.heap import freeze_startup_heap
 from node.tx.model import Transaction, TxFields, from_field_values
@@ -85,18 +85,19 @@ class _Child:
         self.executor.open_block(ctx, gas_budget)
 
     def extend(self, fields: list[TxFields]) -> None:
-        block = self.executor.open
-        if block is None:
-            raise JournalFormatError("no block is open")
+        block = self._open_block()
         txs = [from_field_values(f) for f in fields]
         self.open_txs.extend(txs)
         block.extend(txs)
 
     def seal(self) -> tuple:
+        return _answer(self.open_txs, finished(self._open_block().seal()))
+
+    def _open_block(self) -> OpenBlock:
         block = self.executor.open
         if block is None:
             raise JournalFormatError("no block is open")
-        return _answer(self.open_txs, finished(block.seal()))
+        return block
 
     def apply(self, diff: StateDiff) -> None:
         self.codes.update(diff.codes)
