@@ -308,7 +308,8 @@ class ExecutionProcess:
 
     def extend_block(self, ticket: int, txs: Sequence[Transaction]) -> None:
         """Sent, not awaited; ignored if the block was discarded."""
-        if self._open is not None and self._open[0] == ticket:
+        if self.is_open(ticket):
+            assert self._open is not None
             self._open[1].extend(txs)
             self._send("extend", [tx.field_values() for tx in txs])
 
