@@ -16,8 +16,8 @@ from collections.abc import Sequence
 # (command, help, module that registers it); a module may register several commands.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("contracts", "compile and inspect the Solidity contracts", "contracts.cli"),
-    ("init", "create keys, a genesis document and a node config in a directory", "node.node_cli"),
-    ("node", "run or inspect a node", "node.node_cli"),
+    ("init", "create keys, a genesis document and a node config in a directory", "node.launch.cli"),
+    ("node", "run or inspect a node", "node.launch.cli"),
     ("index", "follow a node and keep the clearing query index", "clearing.indexer.cli"),
     ("recon", "reconcile a bank's books with the chain", "clearing.cli"),
     ("serve", "run the clearing service (API, dashboard, metrics) beside a node", "clearing.service.cli"),

@@ -52,7 +52,7 @@ class NodeConfig:
     max_txs_per_block: int = DEFAULT_MAX_TXS_PER_BLOCK
     max_block_gas: int = 0  # gas a proposer puts in one block; 0: up to the chain's block gas limit
     max_tx_bytes: int = DEFAULT_MAX_TX_BYTES
-    recover_senders_in_workers: bool = True  # worker processes (node/workers.py) prepare RPC tx batches
+    recover_senders_in_workers: bool = True  # worker processes (node/proc/workers.py) prepare RPC tx batches
     execution_process: bool = True  # blocks execute in a child process (node/execution/process.py)
     execution_niceness: int = EXECUTION_NICENESS  # the execution process's niceness above the node's (0-19)
     pool: PoolLimits = field(default_factory=PoolLimits)

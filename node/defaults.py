@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 DEFAULT_BLOCK_PERIOD_MS = 200
-# What a proposer puts in one block at most. With the next block executed as its txs arrive (node/next_block.py),
+# What a proposer puts in one block at most. With the next block executed as its txs arrive (node/engine/next_block.py),
 # a block's execution spreads over its period, and this cap decides how fast a backlog clears: at 1,500, bench.node's
 # clients left two blocks' worth in the pool when they stopped sending, and the two periods it took were a third of
 # the run (a 0.33 s tail after 0.55 s of sending; anvil, with no count cap, cleared its backlog in 0.13-0.16 s).
-# Three interleaved runs of 3 rounds each (2026-11-30, bench.node --no-anvil, start-up heap frozen as node/heap.py
+# Three interleaved runs of 3 rounds each (2026-11-30, bench.node --no-anvil, start-up heap frozen as node/proc/heap.py
 # says): 1,500 -> 6,832-6,890 tx/s, 3,000 -> 8,723-9,049, 5,000 -> 8,802-9,218, with eth_call p99 under load 5-14 ms
 # at every cap. bench.network, two runs each, 1,500 against 5,000: 2,032/2,052 and 2,508/2,175 tx/s, finality alike
 # (the consortium's blocks are bounded by its max_block_gas first, colend/consortium/setup.py).

@@ -21,7 +21,7 @@ class InvalidParams(NodeError):
 
 
 class MalformedRlp(NodeError):
-    """Bytes that are not one canonical RLP item (node.chain.rlp_codec.decode)."""
+    """Bytes that are not one canonical RLP item (node.rlp_codec.decode)."""
 
     code = "node.malformed_rlp"
     rpc_code = -32602

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from node.node_cli import DEFAULT_CHAIN_ID
+from node.launch.cli import DEFAULT_CHAIN_ID
 
 DEFAULT_BANKS = "WEBANK,MYBANK,XWBANK,HRBANK"
 

@@ -17,7 +17,7 @@ from network.pki.files import read_cert, read_private_key, write_certs, write_cr
 from network.qbft import PrivateKeySigner
 from node.chain.genesis import GenesisMember
 from node.config import NodeConfig, P2PConfig, PeerConfig, load_config
-from node.genesis_setup import new_genesis, new_member
+from node.engine.genesis_build import new_genesis, new_member
 from node.keyfiles import new_private_key, write_key
 
 CA_NAME = "Colend Consortium CA"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import BlockHeader
-from node.chain.rlp_codec import decode as rlp_decode
-from node.chain.rlp_codec import encode as rlp_encode
+from node.rlp_codec import decode as rlp_decode
+from node.rlp_codec import encode as rlp_encode
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction
 

@@ -11,9 +11,9 @@ import rlp
 
 from network.qbft.crypto import keccak256 as keccak
 from node.chain.bloom import EMPTY_BLOOM
-from node.chain.rlp_codec import decode as rlp_decode
-from node.chain.rlp_codec import encode as rlp_encode
 from node.errors import ChainIntegrityError
+from node.rlp_codec import decode as rlp_decode
+from node.rlp_codec import encode as rlp_encode
 
 HEADER_VERSION = 2  # 2 added logs_bloom and made the roots Merkle-Patricia tries
 ZERO_HASH = b"\x00" * 32

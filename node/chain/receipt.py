@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import rlp
 
-from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import encode_bytes, encode_list_of_encoded, encode_uint, list_header
+from node.rlp_codec import encode as rlp_encode
+from node.rlp_codec import encode_bytes, encode_list_of_encoded, encode_uint, list_header
 
 _TOPIC_PREFIX = b"\xa0"  # RLP string header for 32 bytes
 _ADDRESS_PREFIX = b"\x94"  # and for 20

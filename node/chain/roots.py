@@ -19,8 +19,8 @@ from trie.utils.nodes import compute_extension_key, compute_leaf_key
 from network.qbft.crypto import keccak256 as keccak
 from node.chain.bloom import BLOOM_BYTES, bloom_int
 from node.chain.receipt import Receipt
-from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import encode_bytes, list_header
+from node.rlp_codec import encode as rlp_encode
+from node.rlp_codec import encode_bytes, list_header
 from node.tx.model import Transaction
 
 EMPTY_TRIE_ROOT = keccak(rlp_encode(b""))  # 0x56e81f17...b421

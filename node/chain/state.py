@@ -10,9 +10,9 @@ import rlp
 from network.qbft.crypto import keccak256 as keccak
 from node.chain.commitment import MOD as STORAGE_DIGEST_MOD
 from node.chain.commitment import slot_leaf
-from node.chain.rlp_codec import decode as rlp_decode
-from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import encode_list_of_encoded, list_header
+from node.rlp_codec import decode as rlp_decode
+from node.rlp_codec import encode as rlp_encode
+from node.rlp_codec import encode_list_of_encoded, list_header
 
 EMPTY_CODE_HASH = keccak(b"")
 ADDRESS_BYTES = 20

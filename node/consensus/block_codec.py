@@ -10,8 +10,8 @@ from network.qbft.crypto import keccak256 as keccak
 from network.qbft.errors import MalformedMessage
 from node.chain.block import Block
 from node.chain.header import BlockHeader
-from node.chain.rlp_codec import payload_bounds
 from node.errors import ChainIntegrityError, MalformedRlp
+from node.rlp_codec import payload_bounds
 from node.tx.decode import DecodeLimits
 from node.tx.model import Transaction
 
@@ -57,7 +57,7 @@ class NodeBlockCodec:
 
 def header_rlp(payload: bytes) -> bytes:
     """The first item of the block's RLP list, read from the prefixes alone (a block may be megabytes), with
-    the strict decoder's rules for lengths (node.chain.rlp_codec.payload_bounds)."""
+    the strict decoder's rules for lengths (node.rlp_codec.payload_bounds)."""
     if not payload or payload[0] < 0xC0:
         raise MalformedMessage("block is not one RLP list")
     try:

@@ -18,16 +18,16 @@ from network.qbft.quorum import proposer_for
 from node.chain.block import Block
 from node.consensus.block_codec import from_consensus, to_consensus
 from node.defaults import DEFAULT_MAX_TXS_PER_BLOCK
-from node.engine import ChainEngine, PendingBlock
+from node.engine.chain_engine import ChainEngine, PendingBlock
+from node.engine.next_block import NextBlock
 from node.errors import NodeError, NodeHalted, StateCommitmentMismatch
-from node.next_block import NextBlock
 
 log = logging.getLogger("colend.consensus")
 
 
 @dataclass(frozen=True)
 class NextBlockPolicy:
-    """A proposer opens its next block early (node/next_block.py), timestamped by `clock`, at the earliest
+    """A proposer opens its next block early (node/engine/next_block.py), timestamped by `clock`, at the earliest
     `period_ms` after the block before."""
 
     clock: ClockAPI
@@ -72,7 +72,7 @@ class EngineChain:
 
     def prepare_block(self, height: int, due_ms: int) -> None:
         """Txs arrived while this node waits for the period of the block it is to propose: they run now, in that
-        block (node/next_block.py)."""
+        block (node/engine/next_block.py)."""
         engine = self.engine
         if self.next_block is not None and height == engine.head.number + 1:
             engine.tx_arrived.clear()  # before selecting: a tx admitted from here on wakes the next prepare

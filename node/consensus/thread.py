@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver
-from node.engine import ChainEngine
+from node.engine.chain_engine import ChainEngine
 
 log = logging.getLogger("colend.consensus")
 

@@ -29,12 +29,12 @@ import pyrevm
 
 from network.qbft.crypto import keccak256 as keccak
 from node.chain.receipt import Log, Receipt
-from node.chain.rlp_codec import encode as rlp_encode
 from node.chain.roots import BlockRoots, block_roots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
-from node.execution.abi import decode_bool, encode_can_write
 from node.execution.bytecode import fresh_contract_info, unpadded
-from node.execution.journal import JournalFormatError, touched_in
+from node.execution.consortium_calls import decode_bool, encode_can_write
+from node.execution.touched_state import JournalFormatError, touched_in
+from node.rlp_codec import encode as rlp_encode
 from node.tx.model import Transaction
 
 EVM_SPEC = "SHANGHAI"  # matches the contracts' evmVersion (contracts.compiler)
@@ -349,7 +349,7 @@ class EvmExecutor:
 
 class OpenBlock:
     """A block whose txs run as they come, inside one snapshot of the executor's EVM: a proposer executes what
-    arrives while it waits for its block period (node/next_block.py), instead of all of it once the period ends.
+    arrives while it waits for its block period (node/engine/next_block.py), instead of all of it once the period ends.
 
     extend() runs more txs on the state the earlier ones left; seal() reads the block's effects and reverts,
     as execute_block does, which is open, one extend and seal: txs run in any number of extends give the block

@@ -9,7 +9,7 @@ consensus thread waits on a pipe, without the GIL, while it runs.
 What crosses the pipe is plain tuples, which pickle in a microsecond or two each: the txs' fields in, and out
 the receipts, their encodings, the block's roots and bloom, and the touched state. A committed block's diff
 goes back in, unanswered until the next call, so the child applies it while the node publishes the same diff
-to its read view. A proposer's open block (node/next_block.py) takes its txs the same way, unanswered, as they
+to its read view. A proposer's open block (node/engine/next_block.py) takes its txs the same way, unanswered, as they
 arrive, and only its seal is awaited. A child that dies or fails raises ExecutionProcessFailed: the engine then
 rebuilds the execution state from the store (ChainEngine._restore), which starts a new child.
 """
@@ -29,12 +29,12 @@ from multiprocessing.process import BaseProcess
 from node.chain.receipt import Log, Receipt
 from node.chain.roots import BlockRoots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
-from node.child_process import requests, silence_output
 from node.defaults import EXECUTION_NICENESS
 from node.errors import NodeError
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, OpenBlock, TxSkipped, finished
-from node.execution.journal import JournalFormatError
-from node.heap import freeze_startup_heap
+from node.execution.touched_state import JournalFormatError
+from node.proc.child import requests, silence_output
+from node.proc.heap import freeze_startup_heap
 from node.tx.model import Transaction, TxFields, from_field_values
 
 log = logging.getLogger("colend.engine")

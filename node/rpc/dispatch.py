@@ -14,8 +14,8 @@ import logging
 import traceback
 from dataclasses import dataclass
 
-from node.backend_api import NodeBackend
 from node.errors import InvalidParams, NodeError
+from node.rpc.backend.api import NodeBackend
 from node.rpc.errors import (
     INTERNAL_ERROR,
     InternalError,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from node.backend_api import JsonDict, NodeBackend
+from node.rpc.backend.api import JsonDict, NodeBackend
 from node.rpc.errors import FilterNotFound, LimitExceeded
 from node.rpc.limits import RpcLimits
 from node.rpc.log_query import (

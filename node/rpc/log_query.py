@@ -1,18 +1,18 @@
 """Log filter criteria: parse them strictly, resolve block tags against the head, and bound what a query may cost.
 
 Shared by eth_getLogs, the polled filters (eth_newFilter) and `logs` subscriptions, so all three read the
-criteria identically, and hand the node typed values (node.backend_api.LogQuery, node.log_filter.LogCriteria).
+criteria identically, and hand the node typed values (node.rpc.backend.api.LogQuery, node.rpc.log_filter.LogCriteria).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.backend_api import BlockTag, JsonDict, LogQuery
 from node.errors import InvalidParams
-from node.log_filter import LogCriteria
+from node.rpc.backend.api import BlockTag, JsonDict, LogQuery
 from node.rpc.errors import LimitExceeded
 from node.rpc.limits import RpcLimits
+from node.rpc.log_filter import LogCriteria
 from node.rpc.params import json_type, parse_address, parse_block_number, parse_hash
 
 MAX_TOPICS = 4

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from node.backend_api import BlockTag, CallRequest, JsonDict, NodeBackend
 from node.errors import BlockNotFound, InvalidParams, TxRejected
+from node.rpc.backend.api import BlockTag, CallRequest, JsonDict, NodeBackend
 from node.rpc.errors import MethodNotFound
 from node.rpc.filters import FilterRegistry
 from node.rpc.limits import RpcLimits

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from node.backend_api import BLOCK_TAGS, BlockTag, CallRequest
 from node.errors import InvalidParams
+from node.rpc.backend.api import BLOCK_TAGS, BlockTag, CallRequest
 
 ADDRESS_BYTES = 20
 HASH_BYTES = 32

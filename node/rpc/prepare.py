@@ -2,7 +2,7 @@
 
 bench.node's profile put most of admitting a tx on the node's GIL in the request itself: the JSON of a
 100-tx batch (150 KB: nesting check and decode), then the hex, RLP and hashes of each raw tx. A worker
-(node/workers.py) now does all of that, signature recovery included, and hands back each call that
+(node/proc/workers.py) now does all of that, signature recovery included, and hands back each call that
 passed every check the normal path makes, as (id, decoded tx fields); the node then only admits and answers.
 Every other item (other methods, notifications, malformed calls, txs that do not decode) comes back as the
 parsed item and takes the normal path, which answers it exactly as before; a body that is not a non-empty

@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from node.backend_api import JsonDict, NodeBackend
 from node.errors import NodeError
+from node.rpc.backend.api import JsonDict, NodeBackend
 from node.rpc.dispatch import Dispatcher
 from node.rpc.errors import InternalError, InvalidRequest, LimitExceeded, MethodNotFound, error_data
 from node.rpc.limits import RpcLimits
@@ -52,7 +52,7 @@ SHUTDOWN_TIMEOUT_SECONDS = 5.0
 def create_app(backend: NodeBackend, *, limits: RpcLimits | None = None,
                middlewares: Sequence[Middleware] = ()) -> web.Application:
     """The JSON-RPC application for one node; all its state hangs off the app. `middlewares` run inside the
-    error middleware (e.g. node/rpc_exposure.py's caller authentication)."""
+    error middleware (e.g. node/rpc/exposure.py's caller authentication)."""
     limits = limits or RpcLimits()
     app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[_error_middleware, *middlewares])
     app[BACKEND] = backend

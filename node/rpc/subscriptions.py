@@ -9,8 +9,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from node.backend_api import JsonDict, NodeBackend
 from node.errors import InvalidParams
+from node.rpc.backend.api import JsonDict, NodeBackend
 from node.rpc.errors import LimitExceeded
 from node.rpc.limits import RpcLimits
 from node.rpc.log_query import parse_log_filter

@@ -15,11 +15,11 @@ import rlp
 from node.chain.block import Block
 from node.chain.header import BlockHeader
 from node.chain.receipt import Receipt
-from node.chain.rlp_codec import decode as rlp_decode
-from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import encode_bytes, encode_list_of_encoded, encode_uint
 from node.chain.state import AccountRecord, StateDiff
 from node.errors import StoreCorrupted
+from node.rlp_codec import decode as rlp_decode
+from node.rlp_codec import encode as rlp_encode
+from node.rlp_codec import encode_bytes, encode_list_of_encoded, encode_uint
 from node.store import keys
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction

@@ -12,11 +12,11 @@ from functools import lru_cache
 from coincurve import PublicKey
 
 from network.qbft.crypto import keccak256 as keccak
-from node.chain.rlp_codec import decode as rlp_decode
-from node.chain.rlp_codec import encode as rlp_encode
-from node.chain.rlp_codec import encode_bytes, list_header, payload_bounds
 from node.defaults import DEFAULT_MAX_TX_BYTES
 from node.errors import GasLimitExceeded, MalformedRlp, MalformedTransaction, OversizedTransaction, WrongChainId
+from node.rlp_codec import decode as rlp_decode
+from node.rlp_codec import encode as rlp_encode
+from node.rlp_codec import encode_bytes, list_header, payload_bounds
 from node.tx.model import ACCESS_LIST, DYNAMIC_FEE, LEGACY, AccessList, Transaction, from_field_values
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from node.chain.rlp_codec import decode as rlp_decode
-from node.chain.rlp_codec import encode_bytes, encode_list_of_encoded
 from node.errors import MalformedRlp, NodeError, PoolJournalWriteFailed, StoreCorrupted
+from node.rlp_codec import decode as rlp_decode
+from node.rlp_codec import encode_bytes, encode_list_of_encoded
 from node.store.chain_store import ChainStore, JournalOp
 from node.tx.decode import DecodeLimits, decode_transaction
 from node.tx.model import Transaction

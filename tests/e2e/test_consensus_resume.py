@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from node.resume_file import ResumeFile
+from node.consensus.resume_file import ResumeFile
 from node.rpc.client import JsonRpcClient
 from node.tx.signing import sign_dynamic_fee
 from tests.e2e.node_process import NodeProcess

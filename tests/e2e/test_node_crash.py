@@ -176,8 +176,8 @@ def assert_store_equals_replay(root, replay_dir) -> None:
     """The crashed-and-restarted node's persisted state == replaying its blocks from genesis elsewhere."""
     from node.chain.block import Block
     from node.config import load_config
-    from node.engine import ChainEngine
-    from node.service import open_engine
+    from node.engine.chain_engine import ChainEngine
+    from node.launch.lone import open_engine
     from node.store.chain_store import ChainStore
 
     survivor = open_engine(load_config(root / "node.toml"))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from node.engine import ChainEngine
+from node.engine.chain_engine import ChainEngine
 from node.store.chain_store import ChainStore
 from tests.node.support import make_genesis
 

@@ -15,8 +15,8 @@ from node.chain.block import Block
 from node.chain.genesis import Genesis, GenesisMember
 from node.consensus.block_codec import NodeBlockCodec
 from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
-from node.engine import ChainEngine
-from node.resume_file import MemoryResumeStore
+from node.consensus.resume_file import MemoryResumeStore
+from node.engine.chain_engine import ChainEngine
 from node.store.chain_store import ChainStore
 from node.tx.signing import sign_dynamic_fee
 
@@ -82,7 +82,7 @@ class ManualTimers:
 def node_driver(engine: ChainEngine, key: bytes, transport, timers, resume, clock, *,
                 config: DriverConfig | None = None, max_txs: int = 5_000,
                 next_block: NextBlockPolicy | None = None) -> ConsensusDriver:
-    """The network's ConsensusDriver on a real engine, as node/service.py wires it."""
+    """The network's ConsensusDriver on a real engine, as node/launch/lone.py wires it."""
     chain = EngineChain(engine, PrivateKeySigner(key).address, max_txs, next_block=next_block)
     return ConsensusDriver(chain, PrivateKeySigner(key), NodeBlockCodec(), transport, timers, resume, clock, config)
 

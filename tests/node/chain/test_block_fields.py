@@ -11,10 +11,10 @@ import rlp
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
-from node.backend import EngineBackend
 from node.chain.roots import EMPTY_TRIE_ROOT, ordered_trie_root
-from node.engine import ChainEngine
+from node.engine.chain_engine import ChainEngine
 from node.execution.executor import create_address
+from node.rpc.backend.engine_backend import EngineBackend
 from tests.node.store_contract import STORE_BYTECODE, call_data
 from tests.node.support import BANK_A, BANK_B, addr, legacy_tx, mine, open_engine, producer, tx
 

@@ -21,10 +21,10 @@ from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.consensus.block_codec import NodeBlockCodec, from_consensus, to_consensus
 from node.consensus.clock import WallClock
+from node.consensus.resume_file import MemoryResumeStore, ResumeFile
 from node.consensus.thread import ConsensusThread
-from node.engine import ChainEngine
+from node.engine.chain_engine import ChainEngine
 from node.errors import ChainIntegrityError
-from node.resume_file import MemoryResumeStore, ResumeFile
 from node.store.chain_store import ChainStore
 from tests.node.store_contract import STORE_BYTECODE
 from tests.node.support import (

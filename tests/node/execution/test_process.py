@@ -8,16 +8,16 @@ import pytest
 
 from node.chain.block import Block
 from node.defaults import EXECUTION_NICENESS
-from node.engine import ChainEngine
+from node.engine.chain_engine import ChainEngine
 from node.errors import ChainIntegrityError
 from node.execution.executor import BlockContext
 from node.execution.process import ExecutionProcess, ExecutionProcessFailed
 from node.store.chain_store import ChainStore
 from node.tx.decode import decode_transaction
+from tests.node.engine.test_chain_engine import build_chain, full_state
+from tests.node.engine.test_next_block import as_compared, signed_block_txs
 from tests.node.store_contract import STORE_BYTECODE
 from tests.node.support import BANK_A, VALIDATOR, addr, make_genesis, mine, producer, tx
-from tests.node.test_engine import build_chain, full_state
-from tests.node.test_next_block import as_compared, signed_block_txs
 
 
 def child_pid(engine: ChainEngine) -> int:

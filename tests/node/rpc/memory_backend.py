@@ -22,7 +22,6 @@ from eth_account.typed_transactions import TypedTransaction
 from eth_hash.auto import keccak
 from hexbytes import HexBytes
 
-from node.backend_api import BlockTag, CallRequest, JsonDict, LogQuery
 from node.errors import (
     AlreadyKnown,
     BlockNotFound,
@@ -35,7 +34,8 @@ from node.errors import (
     TxRejected,
     WrongChainId,
 )
-from node.log_filter import LogCriteria
+from node.rpc.backend.api import BlockTag, CallRequest, JsonDict, LogQuery
+from node.rpc.log_filter import LogCriteria
 
 ZERO_HASH = "0x" + "00" * 32
 EMPTY_BLOOM = "0x" + "00" * 256

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.backend_api import CallRequest
 from node.errors import InvalidParams
+from node.rpc.backend.api import CallRequest
 from node.rpc.params import (
     BlockHashRef,
     format_data,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from node.backend import EngineBackend
-from node.consortium_backend import ObserverBackend
-from node.engine import ChainEngine
+from node.engine.chain_engine import ChainEngine
+from node.rpc.backend.engine_backend import EngineBackend
+from node.rpc.backend.peer_backends import ObserverBackend
 from node.rpc.dispatch import Dispatcher
 from node.rpc.limits import RpcLimits
 from node.rpc.prepare import MIN_BODY_BYTES, prepare_batch
@@ -22,7 +22,7 @@ PADDING = b"\x01" * 400  # calldata, so that a few dozen txs make a batch worth 
 
 
 class InProcessWorkers:
-    """Stands in for node.workers.WorkerPool: runs the worker's function here, or fails like a dead one."""
+    """Stands in for node.proc.workers.WorkerPool: runs the worker's function here, or fails like a dead one."""
 
     def __init__(self, limits: object, broken: bool = False) -> None:
         self.limits, self.broken, self.calls = limits, broken, 0

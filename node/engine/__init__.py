@@ -1,0 +1,2 @@
+"""The chain engine: block production (and the next block, opened early), import and the atomic commit,
+set-up and the validator set."""
