@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from node.chain.genesis import Genesis, deploy_colend_suite
 from node.chain.header import ZERO_ADDRESS
-from node.execution.executor import BlockContext, BlockExecution, EvmExecutor
+from node.execution.abc import BlockContext, BlockExecution
+from node.execution.evm import EvmExecutor
 from node.rpc.client import Call, JsonRpcClient
 
 BATCH = 500

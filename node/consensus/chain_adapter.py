@@ -1,4 +1,4 @@
-"""network.abc.ChainAPI on the node's ChainEngine: builds, validates, commits and imports real blocks.
+"""network.abc.ChainAPI on the node's chain parts: builds, validates, commits and imports real blocks.
 
 The executed form of each proposal of the current height is kept by its hash, so the block consensus
 finalizes is committed without running it twice; a final block this node never executed (a lock
@@ -18,7 +18,8 @@ from network.qbft.quorum import proposer_for
 from node.chain.block import Block
 from node.consensus.block_codec import from_consensus, to_consensus
 from node.defaults import DEFAULT_MAX_TXS_PER_BLOCK
-from node.engine.chain_engine import ChainEngine, PendingBlock
+from node.engine.chain_engine import PendingBlock
+from node.engine.chain_parts import ChainParts
 from node.engine.next_block import NextBlock
 from node.errors import NodeError, NodeHalted, StateCommitmentMismatch
 
@@ -35,9 +36,13 @@ class NextBlockPolicy:
 
 
 class EngineChain:
-    def __init__(self, engine: ChainEngine, proposer: bytes, max_txs: int = DEFAULT_MAX_TXS_PER_BLOCK,
+    def __init__(self, chain: ChainParts, proposer: bytes, max_txs: int = DEFAULT_MAX_TXS_PER_BLOCK,
                  max_gas: int | None = None, next_block: NextBlockPolicy | None = None) -> None:
-        self.engine = engine
+        self.engine = chain.engine
+        self.producer = chain.producer
+        self.front = chain.front
+        self.store = chain.store
+        self.limits = chain.limits
         self.proposer = proposer
         self.max_txs = max_txs
         self.max_gas = max_gas  # None: the chain's block gas limit
@@ -56,14 +61,14 @@ class EngineChain:
         return self.engine.validators_for(height)
 
     def pending_work(self, new_height: bool) -> bool:
-        return self.engine.tx_arrived.is_set() or (new_height and len(self.engine.pool) > 0)
+        return self.front.tx_arrived.is_set() or (new_height and len(self.front) > 0)
 
     def build_block(self, height: int, timestamp_ms: int, allow_empty: bool) -> ConsensusBlock | None:
         engine = self.engine
         assert height == engine.head.number + 1
-        engine.tx_arrived.clear()  # before selecting: a tx admitted from here on wakes the next try
-        pending = engine.propose(timestamp_ms, self.proposer, self.max_txs, allow_empty=allow_empty,
-                                 max_gas=self.max_gas)
+        self.front.tx_arrived.clear()  # before selecting: a tx admitted from here on wakes the next try
+        pending = self.producer.propose(timestamp_ms, self.proposer, self.max_txs, allow_empty=allow_empty,
+                                        max_gas=self.max_gas)
         if pending is None:
             return None
         block = Block(pending.header, tuple(pending.execution.included))
@@ -75,8 +80,8 @@ class EngineChain:
         block (node/engine/next_block.py)."""
         engine = self.engine
         if self.next_block is not None and height == engine.head.number + 1:
-            engine.tx_arrived.clear()  # before selecting: a tx admitted from here on wakes the next prepare
-            engine.prepare(NextBlock(due_ms, self.proposer, self.max_txs, self.max_gas))
+            self.front.tx_arrived.clear()  # before selecting: a tx admitted from here on wakes the next prepare
+            self.producer.prepare(NextBlock(due_ms, self.proposer, self.max_txs, self.max_gas))
 
     def validate_proposal(self, block: ConsensusBlock, block_hash: bytes) -> bool:
         """Decode the proposal, check it extends the head (parent, height, timestamp) and execute it: the
@@ -84,7 +89,7 @@ class EngineChain:
         if block_hash in self._executed:
             return True
         try:
-            pending = self.engine.validate_block(from_consensus(block, self.engine.limits, self.engine.front.get))
+            pending = self.engine.validate_block(from_consensus(block, self.limits, self.front.get))
         except NodeHalted:
             raise
         except (NodeError, MalformedMessage) as exc:
@@ -99,11 +104,11 @@ class EngineChain:
         pending = self._executed.pop(block_hash, None)
         if pending is None or pending.header.parent_hash != engine.head_hash:
             self.import_block(SealedBlock(block, seals), block_hash)
-            self.last_block = engine.store.block(engine.head_hash)
+            self.last_block = self.store.block(engine.head_hash)
             return
         sealed = Block(pending.header, tuple(pending.execution.included), seals)
         engine.verify_seals(sealed)  # the invariant every importer will check, asserted at the source
-        self.last_block = engine.commit(pending, seals, self._next_block(pending))
+        self.last_block = self.producer.commit_opening_next(pending, seals, self._next_block(pending))
         self._forget()
 
     def _next_block(self, pending: PendingBlock) -> NextBlock | None:
@@ -123,7 +128,7 @@ class EngineChain:
 
     def import_block(self, sealed: SealedBlock, block_hash: bytes) -> None:
         try:
-            decoded = from_consensus(sealed.block, self.engine.limits, self.engine.front.get)
+            decoded = from_consensus(sealed.block, self.limits, self.front.get)
             self.engine.import_block(Block(decoded.header, decoded.txs, sealed.seals))
         except (StateCommitmentMismatch, NodeHalted) as exc:
             raise ChainHalted(str(exc)) from exc
@@ -133,7 +138,7 @@ class EngineChain:
             self._forget()
 
     def sealed_block(self, height: int) -> SealedBlock | None:
-        store = self.engine.store
+        store = self.store
         block_hash = store.hash_by_number(height)
         block = store.block(block_hash) if block_hash is not None and height >= 1 else None
         return None if block is None else SealedBlock(to_consensus(block), block.seals)

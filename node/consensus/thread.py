@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver
-from node.engine.chain_engine import ChainEngine
+from node.txpool.front import PoolFront
 
 log = logging.getLogger("colend.consensus")
 
@@ -24,7 +24,7 @@ Event = tuple[str, object, object]
 
 
 class _TxArrived(threading.Event):
-    """The engine's tx_arrived event, which also wakes the consensus thread when set."""
+    """The pool front's tx_arrived event, which also wakes the consensus thread when set."""
 
     def __init__(self, wake: Callable[[], None]) -> None:
         super().__init__()
@@ -62,16 +62,16 @@ class ConsensusThread:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
-    async def start(self, driver: ConsensusDriver, engine: ChainEngine) -> None:
+    async def start(self, driver: ConsensusDriver, front: PoolFront) -> None:
         """Start the driver on the consensus thread and take the transport's events from now on."""
         loop = self._loop = asyncio.get_running_loop()
         self._driver = driver
         started: asyncio.Future[None] = loop.create_future()
         self._done = loop.create_future()
         arrived = _TxArrived(self._tx_arrived)
-        if engine.tx_arrived.is_set():
+        if front.tx_arrived.is_set():
             arrived.set()
-        engine.tx_arrived = arrived
+        front.tx_arrived = arrived
         driver.transport.set_handler(self)
         threading.Thread(target=self._serve, args=(driver, started), name="colend-consensus", daemon=True).start()
         await started

@@ -14,7 +14,8 @@ from node.chain.header import ZERO_ADDRESS, ZERO_HASH, BlockHeader
 from node.chain.roots import EMPTY_TRIE_ROOT
 from node.chain.state import AccountRecord, diff_from_changes
 from node.errors import StateCommitmentMismatch, StoreCorrupted
-from node.execution.executor import BlockContext, BlockExecution, EvmExecutor
+from node.execution.abc import BlockContext, BlockExecution
+from node.execution.evm import EvmExecutor
 from node.store.chain_store import ChainStore
 
 log = logging.getLogger("colend.engine")

@@ -9,7 +9,7 @@ from eth_abi import decode as abi_decode
 from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import ZERO_ADDRESS
 from node.errors import StoreCorrupted
-from node.execution.executor import CallResult
+from node.execution.evm import CallResult
 
 VALIDATORS_SELECTOR = keccak(b"validators()")[:4]
 

@@ -31,7 +31,8 @@ from node.chain.roots import BlockRoots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
 from node.defaults import EXECUTION_NICENESS
 from node.errors import NodeError
-from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, ExecutedBlock, OpenBlock, TxSkipped, finished
+from node.execution.abc import BlockContext, BlockExecution, BlockTicket, ExecutedBlock, TxSkipped
+from node.execution.evm import EvmExecutor, OpenBlock, finished
 from node.execution.touched_state import JournalFormatError
 from node.proc.child import requests, silence_output
 from node.proc.heap import freeze_startup_heap
@@ -161,7 +162,7 @@ _UNANSWERED = frozenset({"load", "storage", "apply", "open", "extend"})
 
 
 class ExecutionProcess:
-    """The executor's interface (loading, run_block, block_committed) with the EVM in a child process.
+    """The executor's interface (node/execution/abc.py Executor) with the EVM in a child process.
 
     Not thread-safe: the engine's lock serialises its callers, as it does for an in-process executor."""
 
@@ -174,8 +175,7 @@ class ExecutionProcess:
         self._context = multiprocessing.get_context("spawn")
         self._conn: Connection | None = None
         self._process: BaseProcess | None = None
-        self._open: tuple[int, list[Transaction]] | None = None  # the open block's ticket and every tx sent into it
-        self._tickets = 0
+        self._open: tuple[BlockTicket, list[Transaction]] | None = None  # the open block's ticket and its txs sent
 
     # -- lifecycle
 
@@ -293,27 +293,27 @@ class ExecutionProcess:
                   gas_budget: int | None = None) -> ExecutedBlock:
         return self._executed(txs, self._call("run", ctx, [tx.field_values() for tx in txs], strict, gas_budget))
 
-    def open_block(self, ctx: BlockContext, gas_budget: int | None = None) -> int:
+    def open_block(self, ctx: BlockContext, gas_budget: int | None = None) -> BlockTicket:
         """A proposer's block executed as its txs come (EvmExecutor.open_block), in the child while the node goes
         on: extend_block sends txs, seal_block waits for the block. Returns the ticket both take; any other
         request in between discards the block."""
         self._send("open", ctx, gas_budget)
-        self._tickets += 1
-        self._open = (self._tickets, [])
-        return self._tickets
+        ticket = BlockTicket(ctx.number)
+        self._open = (ticket, [])
+        return ticket
 
-    def is_open(self, ticket: int) -> bool:
+    def is_open(self, ticket: BlockTicket) -> bool:
         """Whether the block opened under `ticket` is still open: any other request since discarded it."""
-        return self._open is not None and self._open[0] == ticket
+        return self._open is not None and self._open[0] is ticket
 
-    def extend_block(self, ticket: int, txs: Sequence[Transaction]) -> None:
+    def extend_block(self, ticket: BlockTicket, txs: Sequence[Transaction]) -> None:
         """Sent, not awaited; ignored if the block was discarded."""
         if self.is_open(ticket):
             assert self._open is not None
             self._open[1].extend(txs)
             self._send("extend", [tx.field_values() for tx in txs])
 
-    def seal_block(self, ticket: int) -> ExecutedBlock | None:
+    def seal_block(self, ticket: BlockTicket) -> ExecutedBlock | None:
         """The open block, executed; None if it was discarded meanwhile."""
         if not self.is_open(ticket):
             return None

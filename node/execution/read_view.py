@@ -9,12 +9,13 @@ head only once its state is in place.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from node.chain.header import BlockHeader
 from node.chain.state import AccountRecord, StateDiff
-from node.execution.executor import BlockContext, CallResult, EvmExecutor
+from node.execution.abc import BlockContext
+from node.execution.evm import CallResult, EvmExecutor
 
 _EMPTY = AccountRecord()
 
@@ -33,11 +34,11 @@ class CommittedState:
         self.head: Head | None = None
 
     def load(self, head: Head, accounts: dict[bytes, AccountRecord], code_of: Callable[[bytes], bytes],
-             storage: Iterable[tuple[bytes, int, int]], *, also: Sequence[EvmExecutor] = ()) -> None:
-        """The whole state, at start-up or after the engine rebuilt its own EVM; `also` (the engine's executor)
-        is filled in the same pass over the store."""
+             storage: Iterable[tuple[bytes, int, int]]) -> None:
+        """The whole state, at start-up or after the engine rebuilt its executor (whose Executor.loading may
+        yield `storage`, so that one pass over the store fills both)."""
         with self._lock:
-            self._evm.load(accounts.items(), code_of, storage, also=also)
+            self._evm.load(accounts.items(), code_of, storage)
             self._set_context(head.header)
             self._accounts = dict(accounts)
             self.head = head

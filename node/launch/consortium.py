@@ -28,7 +28,7 @@ from node.chain.block import Block
 from node.chain.receipt import Receipt
 from node.config import NodeConfig
 from node.consensus.thread import ConsensusThread
-from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts
 from node.keyfiles import read_key
 from node.launch.metrics import NodeMetrics
 from node.p2p.membership import ChainMembership
@@ -40,17 +40,17 @@ from node.rpc.exposure import rpc_guard
 log = logging.getLogger("colend.node")
 
 
-def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembership) -> P2PHost:
+def p2p_host(config: NodeConfig, chain: ChainParts, membership: ChainMembership) -> P2PHost:
     p2p = config.p2p
     assert p2p is not None
     tls = TlsFiles(config.path(p2p.tls_cert), config.path(p2p.tls_key), config.path(p2p.tls_ca),
                    config.path(p2p.tls_crl) if p2p.tls_crl else None)
-    genesis_hash = engine.store.hash_by_number(0)
+    genesis_hash = chain.store.hash_by_number(0)
     assert genesis_hash is not None
     peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
     signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     return P2PHost(HostConfig(p2p.host, p2p.port, peers), tls, signer,
-                   ChainTag(engine.genesis.chain_id, genesis_hash), membership)
+                   ChainTag(chain.genesis.chain_id, genesis_hash), membership)
 
 
 def _count_round_changes(driver: ConsensusDriver, metrics: NodeMetrics) -> None:
@@ -74,24 +74,25 @@ async def run_consortium_node(config: NodeConfig) -> int:
     from node.rpc.server import bound_port, serve
 
     guard = rpc_guard(config)  # before anything opens: an exposed RPC without auth never starts
-    engine = open_engine(config)
-    membership = ChainMembership(engine)
-    host = p2p_host(config, engine, membership)
-    gossip = TxGossip(engine, host, pool=config.role != "observer")
+    chain = open_engine(config)
+    engine = chain.engine
+    membership = ChainMembership(chain.read_view)
+    host = p2p_host(config, chain, membership)
+    gossip = TxGossip(chain.front, host, pool=config.role != "observer")
     thread = ConsensusThread()
-    driver = consensus_driver(config, engine, thread, ChannelTransport(host, Channel.CONSENSUS))
+    driver = consensus_driver(config, chain, thread, ChannelTransport(host, Channel.CONSENSUS))
     status = {"role": config.role, "member": config.member_id, "peers": lambda: len(host.peers()),
               "round": lambda: driver.core.round if driver.core is not None else 0}
     metrics = NodeMetrics(height=lambda: engine.head.number, round_=status["round"], peers=lambda: len(host.peers()),
-                          pool_size=lambda: len(engine.pool))
+                          pool_size=lambda: len(chain.front))
     engine.validate_block = metrics.timed_execution(engine.validate_block)  # type: ignore[method-assign]
-    engine.propose = metrics.timed_execution(engine.propose)  # type: ignore[method-assign]
+    chain.producer.propose = metrics.timed_execution(chain.producer.propose)  # type: ignore[method-assign]
     _count_round_changes(driver, metrics)
     backend: GossipingBackend | ObserverBackend
     if config.role == "observer":
-        backend = ObserverBackend(engine, node_id=config.node_id, extra_status=status)
+        backend = ObserverBackend(chain, node_id=config.node_id, extra_status=status)
     else:
-        backend = GossipingBackend(engine, node_id=config.node_id, gossip=gossip, extra_status=status)
+        backend = GossipingBackend(chain, node_id=config.node_id, gossip=gossip, extra_status=status)
     engine.on_block(_after_block(membership, host, gossip, metrics))
     await host.start()
     rpc = await serve(backend, config.rpc_host, config.rpc_port, middlewares=guard.middlewares,
@@ -99,19 +100,19 @@ async def run_consortium_node(config: NodeConfig) -> int:
     metrics_runner: web.AppRunner | None = None
     if config.metrics_port:
         metrics_runner = await metrics.serve(config.rpc_host, config.metrics_port)
-    stop, consensus = await start_consensus(thread, driver, engine)
+    stop, consensus = await start_consensus(thread, driver, chain)
     freeze_startup_heap()  # node/proc/heap.py
     log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d role=%s member=%s p2p=%d",
-             config.node_id, engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(),
+             config.node_id, chain.genesis.chain_id, engine.head.number, engine.head.state_root.hex(),
              config.rpc_host, bound_port(rpc), config.role, config.member_id, host.port)
     failed = await run_until_stopped(engine, thread, consensus, stop)
     await host.stop()
     await rpc.cleanup()
     if metrics_runner is not None:
         await metrics_runner.cleanup()
-    engine.front.durable()  # the journal's last records (txs that left the pool) before the store closes
+    chain.front.durable()  # the journal's last records (txs that left the pool) before the store closes
     engine.close()
-    engine.store.close()
+    chain.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)
     return 2 if engine.halted or failed else 0
 

@@ -20,6 +20,7 @@ from node.consensus.clock import WallClock
 from node.consensus.resume_file import ResumeFile
 from node.consensus.thread import ConsensusThread
 from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts, open_chain
 from node.keyfiles import read_key
 from node.proc.heap import freeze_startup_heap
 from node.proc.workers import WorkerPool
@@ -31,24 +32,25 @@ RESUME_FILE = "consensus.resume"
 SUPERVISE_POLL_S = 0.5  # how often a running node looks for a halt
 
 
-def open_engine(config: NodeConfig) -> ChainEngine:
+def open_engine(config: NodeConfig) -> ChainParts:
+    """The chain's parts on the configured data directory and genesis (node/engine/chain_parts.py)."""
     genesis = Genesis.from_json(json.loads(config.path(config.genesis).read_text()))
     data_dir = config.path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     store = ChainStore(str(data_dir / "chain"))
-    return ChainEngine(store, genesis, pool_limits=config.pool, max_tx_bytes=config.max_tx_bytes,
-                       execution_process=config.execution_process, execution_niceness=config.execution_niceness)
+    return open_chain(store, genesis, pool_limits=config.pool, max_tx_bytes=config.max_tx_bytes,
+                      execution_process=config.execution_process, execution_niceness=config.execution_niceness)
 
 
-def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusThread,
+def consensus_driver(config: NodeConfig, chain: ChainParts, thread: ConsensusThread,
                      transport: Transport | None = None) -> ConsensusDriver:
     """The network's driver on this node's engine; with no transport it is a lone validator (n = 1)."""
     signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     clock = WallClock()
-    chain = EngineChain(engine, signer.address, config.max_txs_per_block, config.max_block_gas or None,
-                        NextBlockPolicy(clock, config.block_period_ms))
+    adapter = EngineChain(chain, signer.address, config.max_txs_per_block, config.max_block_gas or None,
+                          NextBlockPolicy(clock, config.block_period_ms))
     return ConsensusDriver(
-        chain, signer, NodeBlockCodec(), transport or LoopbackTransport(), thread,
+        adapter, signer, NodeBlockCodec(), transport or LoopbackTransport(), thread,
         ResumeFile(config.path(config.data_dir) / RESUME_FILE), clock,
         DriverConfig(period_ms=config.block_period_ms, allow_empty=config.allow_empty_blocks))
 
@@ -63,38 +65,39 @@ async def run_node(config: NodeConfig) -> int:
         return await run_consortium_node(config)
 
     guard = rpc_guard(config)  # an RPC exposed beyond loopback without auth never starts
-    engine = open_engine(config)
+    chain = open_engine(config)
+    engine = chain.engine
     if config.recover_senders_in_workers:
-        engine.front.workers = WorkerPool(engine.limits, preload=("node.rpc.prepare",))
-    backend = EngineBackend(engine, node_id=config.node_id)
+        chain.front.workers = WorkerPool(chain.limits, preload=("node.rpc.prepare",))
+    backend = EngineBackend(chain, node_id=config.node_id)
     thread = ConsensusThread()
-    driver = consensus_driver(config, engine, thread)
+    driver = consensus_driver(config, chain, thread)
     if len(engine.validators_for(engine.head.number + 1)) > 1:
         log.warning("event=consensus_without_peers validators=%d: this node has no p2p transport yet, so it "
                     "cannot finalize blocks on its own", len(engine.validators_for(engine.head.number + 1)))
     runner_rpc = await serve(backend, config.rpc_host, config.rpc_port, middlewares=guard.middlewares,
                              ssl_context=guard.ssl_context)
-    stop, consensus = await start_consensus(thread, driver, engine)
+    stop, consensus = await start_consensus(thread, driver, chain)
     freeze_startup_heap()  # node/proc/heap.py
     # Logged only once a SIGTERM would be handled: whoever waits for this line may stop the node cleanly at once.
     log.info("event=node_started node_id=%s chain_id=%d head=%d state=0x%s rpc=%s:%d", config.node_id,
-             engine.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,
+             chain.genesis.chain_id, engine.head.number, engine.head.state_root.hex(), config.rpc_host,
              bound_port(runner_rpc))
     failed = await run_until_stopped(engine, thread, consensus, stop)
     await runner_rpc.cleanup()
-    if engine.front.workers is not None:
-        engine.front.workers.close()
-    engine.front.durable()  # the journal's last records (txs that left the pool) before the store closes
+    if chain.front.workers is not None:
+        chain.front.workers.close()
+    chain.front.durable()  # the journal's last records (txs that left the pool) before the store closes
     engine.close()
-    engine.store.close()
+    chain.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)
     return 2 if engine.halted or failed else 0
 
 
 async def start_consensus(thread: ConsensusThread, driver: ConsensusDriver,
-                          engine: ChainEngine) -> tuple[asyncio.Event, asyncio.Task[None]]:
+                          chain: ChainParts) -> tuple[asyncio.Event, asyncio.Task[None]]:
     """Starts the consensus thread and turns SIGINT/SIGTERM into a stop event (a lone or a consortium node)."""
-    await thread.start(driver, engine)
+    await thread.start(driver, chain.front)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

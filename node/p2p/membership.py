@@ -16,8 +16,8 @@ from network.errors import NotAMember
 from network.pki.identity import NodeIdentity
 from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import ZERO_ADDRESS
-from node.engine.chain_engine import ChainEngine
 from node.errors import StoreCorrupted
+from node.execution.read_view import CommittedState
 
 log = logging.getLogger("colend.membership")
 MEMBER_IDS = keccak(b"memberIds()")[:4]
@@ -26,14 +26,14 @@ CHAIN_ROLES = {1: "BANK", 2: "OBSERVER"}
 
 
 class ChainMembership:
-    def __init__(self, engine: ChainEngine) -> None:
-        self.engine = engine
+    def __init__(self, read_view: CommittedState) -> None:
+        self.read_view = read_view  # the head state, read without waiting for a block to execute
         self.members: dict[str, tuple[str, bool]] = {}  # member id -> (role, active)
         self.refresh()
 
     def refresh(self) -> bool:
         """Re-read the members at the head; True if anything changed."""
-        committed = self.engine.committed  # the head state, read without waiting for a block to execute
+        committed = self.read_view
         consortium = committed.consortium
         if consortium is None:
             return False

@@ -19,10 +19,10 @@ from collections import OrderedDict
 from network.p2p.abc import Channel
 from network.p2p.host import P2PHost
 from network.qbft.crypto import keccak256 as keccak
-from node.engine.chain_engine import ChainEngine
 from node.errors import MalformedRlp, NodeError
 from node.rlp_codec import decode as rlp_decode
 from node.rlp_codec import encode as rlp_encode
+from node.txpool.front import PoolFront
 
 log = logging.getLogger("colend.gossip")
 SEEN_LIMIT = 200_000
@@ -30,9 +30,9 @@ MAX_FRAME_TX_BYTES = 1 << 20
 
 
 class TxGossip:
-    def __init__(self, engine: ChainEngine, host: P2PHost, *, pool: bool = True) -> None:
+    def __init__(self, front: PoolFront, host: P2PHost, *, pool: bool = True) -> None:
         """`pool`: whether this node takes peers' txs into its pool (an observer does not)."""
-        self.engine = engine
+        self.front = front
         self.host = host
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self.submitted_at: OrderedDict[bytes, float] = OrderedDict()  # local submissions, for finality latency
@@ -100,7 +100,7 @@ class TxGossip:
     def _admit(self, sender: bytes, raw: bytes) -> bool:
         self.received += 1
         try:
-            self.engine.submit(raw)
+            self.front.submit(raw)
         except NodeError as exc:  # a tx a peer admitted may be stale here (already included, nonce moved)
             self.rejected += 1
             log.debug("event=gossip_tx_rejected peer=0x%s code=%s reason=%s", sender.hex(), exc.code, exc.message)
@@ -125,6 +125,6 @@ class TxGossip:
 
     def _sync_journal(self) -> None:
         try:
-            self.engine.front.durable()
+            self.front.durable()
         except NodeError as exc:  # the records stay queued: the next sync or block writes them
             log.warning("event=gossip_journal_sync_failed error=%s", exc)

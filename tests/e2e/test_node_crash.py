@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from node.execution.executor import create_address
+from node.execution.evm import create_address
 from node.rpc.client import JsonRpcClient
 from node.tx.signing import sign_dynamic_fee
 from tests.e2e.node_process import ROOT, NodeProcess
@@ -176,18 +176,19 @@ def assert_store_equals_replay(root, replay_dir) -> None:
     """The crashed-and-restarted node's persisted state == replaying its blocks from genesis elsewhere."""
     from node.chain.block import Block
     from node.config import load_config
-    from node.engine.chain_engine import ChainEngine
+    from node.engine.chain_parts import open_chain
     from node.launch.lone import open_engine
     from node.store.chain_store import ChainStore
 
     survivor = open_engine(load_config(root / "node.toml"))
-    replica = ChainEngine(ChainStore(str(replay_dir)), survivor.genesis)
-    for n in range(1, survivor.head.number + 1):
+    replica = open_chain(ChainStore(str(replay_dir)), survivor.genesis)
+    for n in range(1, survivor.engine.head.number + 1):
         block = survivor.store.block(survivor.store.hash_by_number(n))
-        replica.import_block(Block.decode(block.encode(), replica.limits))
-    assert (replica.head_hash, replica.state_root()) == (survivor.head_hash, survivor.state_root())
+        replica.engine.import_block(Block.decode(block.encode(), replica.limits))
+    assert (replica.engine.head_hash, replica.engine.head.state_root) == (survivor.engine.head_hash,
+                                                                          survivor.engine.head.state_root)
     assert sorted(replica.store.storage()) == sorted(survivor.store.storage())
     assert sorted(replica.store.accounts()) == sorted(survivor.store.accounts())
-    survivor.close()
+    survivor.engine.close()
     survivor.store.close()
     replica.store.close()

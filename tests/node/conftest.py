@@ -5,22 +5,22 @@ from pathlib import Path
 
 import pytest
 
-from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts, open_chain
 from node.store.chain_store import ChainStore
 from tests.node.support import make_genesis
 
 
 @pytest.fixture
-def make_engine(tmp_path: Path) -> Iterator[Callable[..., ChainEngine]]:
-    """Engines in directories of tmp_path, by default executing in a child process as a running node does; all
+def make_engine(tmp_path: Path) -> Iterator[Callable[..., ChainParts]]:
+    """Chains in directories of tmp_path, by default executing in a child process as a running node does; all
     stopped at the end of the test."""
-    engines: list[ChainEngine] = []
+    chains: list[ChainParts] = []
 
-    def opener(name: str, execution_process: bool = True) -> ChainEngine:
-        engine = ChainEngine(ChainStore(str(tmp_path / name)), make_genesis(), execution_process=execution_process)
-        engines.append(engine)
-        return engine
+    def opener(name: str, execution_process: bool = True) -> ChainParts:
+        chain = open_chain(ChainStore(str(tmp_path / name)), make_genesis(), execution_process=execution_process)
+        chains.append(chain)
+        return chain
 
     yield opener
-    for engine in engines:
-        engine.close()
+    for chain in chains:
+        chain.engine.close()

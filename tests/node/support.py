@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from eth_account import Account
 from eth_utils import to_checksum_address
@@ -16,7 +17,8 @@ from node.chain.genesis import Genesis, GenesisMember
 from node.consensus.block_codec import NodeBlockCodec
 from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
 from node.consensus.resume_file import MemoryResumeStore
-from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts, open_chain
+from node.execution.process import ExecutionProcess
 from node.store.chain_store import ChainStore
 from node.tx.signing import sign_dynamic_fee
 
@@ -41,8 +43,13 @@ def make_genesis(chain_id: int = CHAIN_ID) -> Genesis:
                  GenesisMember("REGULATOR", "Regulator", "OBSERVER", (addr(OBSERVER),))))
 
 
-def open_engine(path: Path, genesis: Genesis | None = None) -> ChainEngine:
-    return ChainEngine(ChainStore(str(path)), genesis or make_genesis())
+def open_engine(path: Path, genesis: Genesis | None = None) -> ChainParts:
+    return open_chain(ChainStore(str(path)), genesis or make_genesis())
+
+
+def execution_process(chain: ChainParts) -> ExecutionProcess:
+    """The chain's executor, for a chain opened to execute in a child process (make_engine's default)."""
+    return cast(ExecutionProcess, chain.executor)
 
 
 class Clock:
@@ -79,23 +86,23 @@ class ManualTimers:
             self.latest = (timer.height, timer.round, delay_ms)
 
 
-def node_driver(engine: ChainEngine, key: bytes, transport, timers, resume, clock, *,
+def node_driver(chain: ChainParts, key: bytes, transport, timers, resume, clock, *,
                 config: DriverConfig | None = None, max_txs: int = 5_000,
                 next_block: NextBlockPolicy | None = None) -> ConsensusDriver:
     """The network's ConsensusDriver on a real engine, as node/launch/lone.py wires it."""
-    chain = EngineChain(engine, PrivateKeySigner(key).address, max_txs, next_block=next_block)
-    return ConsensusDriver(chain, PrivateKeySigner(key), NodeBlockCodec(), transport, timers, resume, clock, config)
+    adapter = EngineChain(chain, PrivateKeySigner(key).address, max_txs, next_block=next_block)
+    return ConsensusDriver(adapter, PrivateKeySigner(key), NodeBlockCodec(), transport, timers, resume, clock, config)
 
 
 class Producer:
     """A lone validator's consensus driver stepped by hand: one produce_once() runs QBFT for one height."""
 
-    def __init__(self, engine: ChainEngine, *, allow_empty: bool = False, clock: object | None = None,
+    def __init__(self, chain: ChainParts, *, allow_empty: bool = False, clock: object | None = None,
                  key: bytes = VALIDATOR) -> None:
         self.timers = ManualTimers()
         self.resume = MemoryResumeStore()
-        self.driver = node_driver(engine, key, LoopbackTransport(), self.timers, self.resume,
-                                  clock or Clock(engine.head.timestamp_ms),
+        self.driver = node_driver(chain, key, LoopbackTransport(), self.timers, self.resume,
+                                  clock or Clock(chain.engine.head.timestamp_ms),
                                   config=DriverConfig(period_ms=0, allow_empty=allow_empty))
         self.chain: EngineChain = self.driver.chain  # type: ignore[assignment]
         self.driver.start()
@@ -105,8 +112,8 @@ class Producer:
         return self.chain.last_block if self.driver.try_build() else None
 
 
-def producer(engine: ChainEngine, **kwargs: object) -> Producer:
-    return Producer(engine, **kwargs)  # type: ignore[arg-type]
+def producer(chain: ChainParts, **kwargs: object) -> Producer:
+    return Producer(chain, **kwargs)  # type: ignore[arg-type]
 
 
 def tx(key: bytes, nonce: int, to: bytes | None, data: bytes = b"", gas: int = 1_000_000) -> bytes:
@@ -122,9 +129,9 @@ def legacy_tx(key: bytes, nonce: int, to: bytes, data: bytes = b"", gas: int = 1
     return bytes(signed.raw_transaction)
 
 
-def mine(engine: ChainEngine, raws: list[bytes]) -> Block:
+def mine(chain: ChainParts, raws: list[bytes]) -> Block:
     for raw in raws:
-        engine.submit(raw)
-    block = producer(engine).produce_once()
+        chain.front.submit(raw)
+    block = producer(chain).produce_once()
     assert block is not None
     return block

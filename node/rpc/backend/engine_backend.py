@@ -1,4 +1,4 @@
-"""The real node behind JSON-RPC: implements node.rpc.backend.api.NodeBackend over the ChainEngine and store.
+"""The real node behind JSON-RPC: implements node.rpc.backend.api.NodeBackend over one chain's parts.
 
 Every read is served from the last committed state (node.execution.read_view) and never takes the engine's lock,
 so it is answered while a block executes. Only the latest state is kept live (blocks are final on commit);
@@ -18,7 +18,7 @@ from node.chain.block import Block
 from node.chain.header import ZERO_ADDRESS
 from node.chain.receipt import Receipt
 from node.chain.state import EMPTY_CODE_HASH
-from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts
 from node.errors import BlockNotFound, ExecutionReverted, HistoricalStateUnavailable
 from node.rpc.backend.api import BlockTag, CallRequest, JsonDict, LogQuery
 from node.rpc.json_views import block_json, data, header_json, log_json, receipt_json, tx_json
@@ -45,15 +45,18 @@ COLEND_HEADER_EXTRAS = ("timestampMs", "stateCommitment", "commitSeals")
 class EngineBackend:
     """NodeBackend for one node. Calls may come from the RPC loop and callbacks fire on the block thread."""
 
-    def __init__(self, engine: ChainEngine, node_id: str = "colend-node", peers: Callable[[], int] = lambda: 0) -> None:
-        self.engine = engine
-        self.store = engine.store
+    def __init__(self, chain: ChainParts, node_id: str = "colend-node", peers: Callable[[], int] = lambda: 0) -> None:
+        self.engine = chain.engine  # the head, a halt, and the blocks as they commit
+        self.front = chain.front  # admission and the pending txs
+        self.read_view = chain.read_view  # accounts and calls at the head
+        self.store = chain.store
+        self.genesis = chain.genesis
         self.node_id = node_id
         self._peers = peers
 
     @property
     def chain_id(self) -> int:
-        return self.engine.genesis.chain_id
+        return self.genesis.chain_id
 
     @property
     def client_version(self) -> str:
@@ -87,7 +90,7 @@ class EngineBackend:
         if stored is not None:
             block_hash = self.store.hash_by_number(stored.block_number)
             return tx_json(stored.tx, block_hash, stored.block_number, stored.index)
-        pending = self.engine.front.get(tx_hash)
+        pending = self.front.get(tx_hash)
         return tx_json(pending, None, None, None) if pending else None
 
     def get_transaction_receipt(self, tx_hash: bytes) -> JsonDict | None:
@@ -100,17 +103,17 @@ class EngineBackend:
                             stored.first_log_index)
 
     def send_raw_transaction(self, raw: bytes | Transaction) -> bytes:
-        return self.engine.submit(raw) if isinstance(raw, bytes) else self.engine.submit_tx(raw)
+        return self.front.submit(raw) if isinstance(raw, bytes) else self.front.submit_tx(raw)
 
     def offload(self, fn: Callable[..., T], *args: object) -> T | None:
-        workers = self.engine.front.workers
+        workers = self.front.workers
         return None if workers is None else workers.call(fn, *args)
 
     def prefetch_raw_transactions(self, raws: Sequence[bytes]) -> AbstractContextManager[None]:
-        return self.engine.front.prefetch(raws)
+        return self.front.prefetch(raws)
 
     def make_durable(self, tx_hashes: Sequence[bytes]) -> None:
-        self.engine.front.durable(tx_hashes)
+        self.front.durable(tx_hashes)
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -123,33 +126,33 @@ class EngineBackend:
 
     def call(self, request: CallRequest, tag: BlockTag) -> bytes:
         self._require_head(tag)
-        result = self.engine.committed.call(request.sender or ZERO_ADDRESS, request.to, request.data, request.value,
-                                            request.gas)
+        result = self.read_view.call(request.sender or ZERO_ADDRESS, request.to, request.data, request.value,
+                                     request.gas)
         if not result.success:
             raise ExecutionReverted(revert_message(result.output), data=data(result.output))
         return result.output
 
     def estimate_gas(self, request: CallRequest, tag: BlockTag) -> int:
         self._require_head(tag)
-        result = self.engine.committed.estimate_gas(request.sender or ZERO_ADDRESS, request.to, request.data,
-                                                    request.value)
+        result = self.read_view.estimate_gas(request.sender or ZERO_ADDRESS, request.to, request.data,
+                                             request.value)
         if not result.success:
             raise ExecutionReverted(revert_message(result.output), data=data(result.output))
         return result.gas_used
 
     def get_transaction_count(self, address: bytes, tag: BlockTag) -> int:
         if tag == "pending":
-            return self.engine.pending_nonce(address)
+            return self.front.pending_nonce(address)
         self._require_head(tag)
-        return self.engine.account(address).nonce
+        return self.read_view.account(address).nonce
 
     def get_balance(self, address: bytes, tag: BlockTag) -> int:
         self._require_head(tag)
-        return self.engine.account(address).balance
+        return self.read_view.account(address).balance
 
     def get_code(self, address: bytes, tag: BlockTag) -> bytes:
         self._require_head(tag)
-        record = self.engine.account(address)
+        record = self.read_view.account(address)
         return self.store.code(record.code_hash) if record.code_hash != EMPTY_CODE_HASH else b""
 
     def get_storage_at(self, address: bytes, slot: int, tag: BlockTag) -> bytes:
@@ -210,11 +213,10 @@ class EngineBackend:
         return False
 
     def status(self) -> JsonDict:
-        engine = self.engine
-        committed = engine.committed.head  # one consistent (header, hash) pair, without waiting for a block
+        committed = self.read_view.head  # one consistent (header, hash) pair, without waiting for a block
         assert committed is not None
         head, head_hash = committed.header, committed.hash
-        pool = len(engine.front)
+        pool = len(self.front)
         return {
             "nodeId": self.node_id,
             "chainId": hex(self.chain_id),
@@ -222,9 +224,9 @@ class EngineBackend:
             "stateCommitment": data(head.state_root),
             "poolSize": pool,
             "peers": self._peers(),
-            "validators": [to_checksum_address(v) for v in engine.genesis.validators],
-            "contracts": {k: to_checksum_address(v) for k, v in sorted(engine.genesis.contracts.items())},
-            "halted": engine.halted,
+            "validators": [to_checksum_address(v) for v in self.genesis.validators],
+            "contracts": {k: to_checksum_address(v) for k, v in sorted(self.genesis.contracts.items())},
+            "halted": self.engine.halted,
         }
 
     # -- subscriptions -------------------------------------------------------------------------------

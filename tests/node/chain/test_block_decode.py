@@ -8,9 +8,9 @@ from tests.node.support import BANK_A, BANK_B, CHAIN_ID, addr, mine, open_engine
 
 
 def test_known_txs_are_reused_and_anything_else_is_decoded(tmp_path):
-    engine = open_engine(tmp_path / "db")
-    block = mine(engine, [tx(BANK_A, n, addr(BANK_B), b"\x01" * 10) for n in range(3)])
-    limits = DecodeLimits(CHAIN_ID, engine.genesis.block_gas_limit)
+    chain = open_engine(tmp_path / "db")
+    block = mine(chain, [tx(BANK_A, n, addr(BANK_B), b"\x01" * 10) for n in range(3)])
+    limits = DecodeLimits(CHAIN_ID, chain.genesis.block_gas_limit)
     pooled = decode_transaction(block.txs[0].raw, limits)
     impostor = replace(decode_transaction(block.txs[1].raw, limits), raw=b"\x02not the same bytes")
     known = {pooled.hash: pooled, impostor.hash: impostor}

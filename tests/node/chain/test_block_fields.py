@@ -12,8 +12,8 @@ from eth_hash.auto import keccak
 from trie import HexaryTrie
 
 from node.chain.roots import EMPTY_TRIE_ROOT, ordered_trie_root
-from node.engine.chain_engine import ChainEngine
-from node.execution.executor import create_address
+from node.engine.chain_parts import ChainParts
+from node.execution.evm import create_address
 from node.rpc.backend.engine_backend import EngineBackend
 from tests.node.store_contract import STORE_BYTECODE, call_data
 from tests.node.support import BANK_A, BANK_B, addr, legacy_tx, mine, open_engine, producer, tx
@@ -41,10 +41,10 @@ def hexbytes(text: str) -> bytes:
 
 
 @pytest.fixture
-def engine(tmp_path):
-    engine = open_engine(tmp_path / "db")
-    yield engine
-    engine.store.close()
+def chain(tmp_path):
+    chain = open_engine(tmp_path / "db")
+    yield chain
+    chain.store.close()
 
 
 @pytest.mark.parametrize("count", [0, 1, 2, 15, 16, 17, 127, 128, 129, 300])
@@ -55,23 +55,23 @@ def test_ordered_trie_root_matches_hexary_trie(count: int) -> None:
     assert ordered_trie_root(items) == reference_root(items)
 
 
-def test_empty_block_commits_to_the_empty_trie(engine: ChainEngine) -> None:
-    block = producer(engine, allow_empty=True).produce_once()
+def test_empty_block_commits_to_the_empty_trie(chain: ChainParts) -> None:
+    block = producer(chain, allow_empty=True).produce_once()
     assert block is not None
     assert block.header.tx_root == block.header.receipts_root == EMPTY_TRIE_ROOT == HexaryTrie({}).root_hash
     assert block.header.logs_bloom == bytes(256)
 
 
-def test_block_fields_of_real_blocks_agree_with_independent_recomputation(engine: ChainEngine) -> None:
+def test_block_fields_of_real_blocks_agree_with_independent_recomputation(chain: ChainParts) -> None:
     store = create_address(addr(BANK_A), 0)
-    mine(engine, [tx(BANK_A, 0, None, STORE_BYTECODE)])
+    mine(chain, [tx(BANK_A, 0, None, STORE_BYTECODE)])
     raws = [tx(BANK_A, 1, store, call_data("setMany(uint256,uint256)", 1, 3)),  # three logs
             tx(BANK_A, 2, store, call_data("set(uint256,uint256)", 5, 0)),  # reverts: no logs
             legacy_tx(BANK_B, 0, store, call_data("set(uint256,uint256)", 9, 9))]  # a legacy receipt
     raws += [tx(BANK_A, n, store, call_data("set(uint256,uint256)", n, n)) for n in range(3, 140)]  # keys past 0x7f
-    block = mine(engine, raws)
+    block = mine(chain, raws)
     assert len(block.txs) == 140
-    backend = EngineBackend(engine)
+    backend = EngineBackend(chain)
     view = backend.get_block_by_number(hex(block.number), True)
     assert view is not None
 
@@ -98,18 +98,18 @@ def test_block_fields_of_real_blocks_agree_with_independent_recomputation(engine
     assert int(view["logsBloom"], 16) == block_bloom != 0
 
 
-def test_a_block_with_a_wrong_bloom_is_refused(engine: ChainEngine, tmp_path) -> None:
+def test_a_block_with_a_wrong_bloom_is_refused(chain: ChainParts, tmp_path) -> None:
     from node.errors import ChainIntegrityError
 
     store = create_address(addr(BANK_A), 0)
-    mine(engine, [tx(BANK_A, 0, None, STORE_BYTECODE)])
-    block = mine(engine, [tx(BANK_A, 1, store, call_data("set(uint256,uint256)", 1, 1))])
+    mine(chain, [tx(BANK_A, 0, None, STORE_BYTECODE)])
+    block = mine(chain, [tx(BANK_A, 1, store, call_data("set(uint256,uint256)", 1, 1))])
     follower = open_engine(tmp_path / "follower")
     try:
-        first = engine.store.block(engine.store.hash_by_number(1))
-        follower.import_block(first)
+        first = chain.store.block(chain.store.hash_by_number(1))
+        follower.engine.import_block(first)
         forged = type(block)(block.header.with_(logs_bloom=bytes(256)), block.txs, block.seals)
         with pytest.raises(ChainIntegrityError):
-            follower.validate_block(forged)
+            follower.engine.validate_block(forged)
     finally:
         follower.store.close()

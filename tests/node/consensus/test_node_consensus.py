@@ -24,6 +24,7 @@ from node.consensus.clock import WallClock
 from node.consensus.resume_file import MemoryResumeStore, ResumeFile
 from node.consensus.thread import ConsensusThread
 from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts, open_chain
 from node.errors import ChainIntegrityError
 from node.store.chain_store import ChainStore
 from tests.node.store_contract import STORE_BYTECODE
@@ -48,31 +49,31 @@ CONFIG = QbftConfig(base_timeout_ms=1_000)
 
 
 def test_lone_validator_builds_only_when_txs_are_pending_unless_empty_blocks_are_on(tmp_path):
-    engine = open_engine(tmp_path / "db")
-    assert producer(engine).produce_once() is None
-    block = producer(engine, allow_empty=True).produce_once()
+    chain = open_engine(tmp_path / "db")
+    assert producer(chain).produce_once() is None
+    block = producer(chain, allow_empty=True).produce_once()
     assert block.number == 1 and block.txs == () and len(block.seals) == 1
 
 
 def test_timestamps_strictly_increase_even_if_the_clock_does_not(tmp_path):
-    engine = open_engine(tmp_path / "db")
-    stuck = producer(engine, clock=ManualClock(5), allow_empty=True)
+    chain = open_engine(tmp_path / "db")
+    stuck = producer(chain, clock=ManualClock(5), allow_empty=True)
     first, second = stuck.produce_once(), stuck.produce_once()
-    assert engine.genesis.timestamp_ms < first.header.timestamp_ms < second.header.timestamp_ms
+    assert chain.genesis.timestamp_ms < first.header.timestamp_ms < second.header.timestamp_ms
 
 
 def test_block_period_is_kept(tmp_path):
-    engine = open_engine(tmp_path / "db")
+    chain = open_engine(tmp_path / "db")
     clock = ManualClock(GENESIS_MS)
-    driver = node_driver(engine, VALIDATOR, LoopbackTransport(), ManualTimers(), ResumeFile(tmp_path / "resume"),
+    driver = node_driver(chain, VALIDATOR, LoopbackTransport(), ManualTimers(), ResumeFile(tmp_path / "resume"),
                          clock, config=DriverConfig(period_ms=200))
     driver.start()
-    engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+    chain.front.submit(tx(BANK_A, 0, b"\x22" * 20))
     clock.now = GENESIS_MS + 150
     assert driver.build_delay_ms() == 50 and not driver.try_build()
     clock.now = GENESIS_MS + 200
     assert driver.build_delay_ms() == 0 and driver.try_build()
-    assert engine.head.number == 1 and engine.head.timestamp_ms == GENESIS_MS + 200
+    assert chain.engine.head.number == 1 and chain.engine.head.timestamp_ms == GENESIS_MS + 200
     assert driver.build_delay_ms() == 200 and not driver.wants_txs
     clock.now += 200
     assert driver.build_delay_ms() is None and driver.wants_txs  # nothing pending: a tx will wake it
@@ -82,42 +83,42 @@ def test_blocks_finalized_by_consensus_carry_seals_that_import_verifies(tmp_path
     source = open_engine(tmp_path / "a")
     lone = producer(source)
     for nonce in range(3):
-        source.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
+        source.front.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
         assert lone.produce_once() is not None
     replica = open_engine(tmp_path / "b")
     for n in range(1, 4):
         block = source.store.block(source.store.hash_by_number(n))
         assert len(block.seals) == 1
-        replica.import_block(Block.decode(block.encode(), replica.limits))
-    assert (replica.head_hash, replica.state_root()) == (source.head_hash, source.state_root())
+        replica.engine.import_block(Block.decode(block.encode(), replica.limits))
+    assert (replica.engine.head_hash, replica.engine.head.state_root) == (source.engine.head_hash, source.engine.head.state_root)
 
 
 def test_runner_seals_pending_txs_and_waits_for_the_next(tmp_path):
-    engine = open_engine(tmp_path / "db")
+    chain = open_engine(tmp_path / "db")
 
     async def scenario() -> None:
         thread = ConsensusThread()
-        driver = node_driver(engine, VALIDATOR, LoopbackTransport(), thread, ResumeFile(tmp_path / "resume"),
+        driver = node_driver(chain, VALIDATOR, LoopbackTransport(), thread, ResumeFile(tmp_path / "resume"),
                              WallClock(), config=DriverConfig(period_ms=20))
         sealed = asyncio.Event()
         loop = asyncio.get_running_loop()
-        engine.on_block(lambda block, receipts: loop.call_soon_threadsafe(sealed.set))
-        await thread.start(driver, engine)
+        chain.engine.on_block(lambda block, receipts: loop.call_soon_threadsafe(sealed.set))
+        await thread.start(driver, chain.front)
         serving = asyncio.create_task(thread.run())
-        engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+        chain.front.submit(tx(BANK_A, 0, b"\x22" * 20))
         await asyncio.wait_for(sealed.wait(), timeout=10)
         sealed.clear()
-        engine.submit(tx(BANK_A, 1, b"\x22" * 20))  # the next height: the runner waited for a tx
+        chain.front.submit(tx(BANK_A, 1, b"\x22" * 20))  # the next height: the runner waited for a tx
         await asyncio.wait_for(sealed.wait(), timeout=10)
         thread.stop()
         await serving
 
     asyncio.run(scenario())
-    assert engine.head.number == 2 and len(engine.pool) == 0
+    assert chain.engine.head.number == 2 and len(chain.front.pool) == 0
 
 
 def test_runner_fires_round_timers_on_the_asyncio_loop(tmp_path):
-    engine = open_engine(tmp_path / "db")
+    chain = open_engine(tmp_path / "db")
 
     class Watched(MemoryResumeStore):
         def save(self, state) -> None:
@@ -127,9 +128,9 @@ def test_runner_fires_round_timers_on_the_asyncio_loop(tmp_path):
 
     async def scenario() -> None:
         thread = ConsensusThread()
-        driver = node_driver(engine, VALIDATOR, LoopbackTransport(), thread, Watched(), WallClock(),
+        driver = node_driver(chain, VALIDATOR, LoopbackTransport(), thread, Watched(), WallClock(),
                              config=DriverConfig(qbft=QbftConfig(base_timeout_ms=20), period_ms=20))
-        await thread.start(driver, engine)
+        await thread.start(driver, chain.front)
         serving = asyncio.create_task(thread.run())
         await asyncio.wait_for(reached.wait(), timeout=10)  # idle: rounds 0 and 1 timed out
         thread.stop()
@@ -141,27 +142,27 @@ def test_runner_fires_round_timers_on_the_asyncio_loop(tmp_path):
         loop.run_until_complete(scenario())
     finally:
         loop.close()
-    assert engine.head.number == 0
+    assert chain.engine.head.number == 0
 
 
 # -- restarts -----------------------------------------------------------------------------------------------
 
 
-def lone_driver(path, clock, resume_path) -> tuple[ChainEngine, ConsensusDriver, ManualTimers]:
-    engine = ChainEngine(ChainStore(str(path)), make_genesis())
+def lone_driver(path, clock, resume_path) -> tuple[ChainParts, ConsensusDriver, ManualTimers]:
+    chain = open_chain(ChainStore(str(path)), make_genesis())
     timers = ManualTimers()
-    driver = node_driver(engine, VALIDATOR, LoopbackTransport(), timers, ResumeFile(resume_path), clock,
+    driver = node_driver(chain, VALIDATOR, LoopbackTransport(), timers, ResumeFile(resume_path), clock,
                          config=DriverConfig(period_ms=0))
     driver.start()
-    return engine, driver, timers
+    return chain, driver, timers
 
 
 def test_restart_after_a_crash_resumes_at_the_persisted_height_and_next_round(tmp_path):
     clock = ManualClock(GENESIS_MS)
     resume = tmp_path / "consensus.resume"
-    engine, driver, timers = lone_driver(tmp_path / "db", clock, resume)
+    chain, driver, timers = lone_driver(tmp_path / "db", clock, resume)
     for nonce in range(2):
-        engine.submit(tx(BANK_A, nonce, b"\x22" * 20))
+        chain.front.submit(tx(BANK_A, nonce, b"\x22" * 20))
         clock.now += 10
         assert driver.try_build()
     for _ in range(3):  # no txs: rounds 0, 1, 2 of height 3 time out; each round is persisted before its votes
@@ -170,22 +171,22 @@ def test_restart_after_a_crash_resumes_at_the_persisted_height_and_next_round(tm
     assert (driver.core.height, driver.core.round) == (3, 3)
     persisted = ResumeFile(resume).load()
     assert (persisted.height, persisted.round) == (3, 3)
-    engine.store.close()  # the process dies here: nothing else is flushed or cleaned up
+    chain.store.close()  # the process dies here: nothing else is flushed or cleaned up
 
-    engine, driver, timers = lone_driver(tmp_path / "db", clock, resume)
-    assert engine.head.number == 2
+    chain, driver, timers = lone_driver(tmp_path / "db", clock, resume)
+    assert chain.engine.head.number == 2
     assert (driver.core.height, driver.core.round) == (3, 4)  # never again in a round it may have voted in
     assert ResumeFile(resume).load().round == 4  # and that is durable before anything else happens
-    engine.submit(tx(BANK_A, 2, b"\x22" * 20))
+    chain.front.submit(tx(BANK_A, 2, b"\x22" * 20))
     clock.now += 10
-    assert driver.try_build() and engine.head.number == 3
+    assert driver.try_build() and chain.engine.head.number == 3
     assert (driver.core.height, driver.core.round) == (4, 0)
 
 
 def test_a_failed_commit_restarts_from_the_lock_and_commits_the_same_block(tmp_path, monkeypatch):
     clock = ManualClock(GENESIS_MS)
-    engine, driver, _timers = lone_driver(tmp_path / "db", clock, tmp_path / "consensus.resume")
-    engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+    chain, driver, _timers = lone_driver(tmp_path / "db", clock, tmp_path / "consensus.resume")
+    chain.front.submit(tx(BANK_A, 0, b"\x22" * 20))
     attempted: list[bytes] = []
     real_commit = ChainEngine.commit
 
@@ -198,21 +199,21 @@ def test_a_failed_commit_restarts_from_the_lock_and_commits_the_same_block(tmp_p
     monkeypatch.setattr(ChainEngine, "commit", fail_once)
     clock.now += 10
     assert driver.try_build()
-    assert engine.head.number == 1 and attempted == [engine.head_hash, engine.head_hash]  # the locked block
+    assert chain.engine.head.number == 1 and attempted == [chain.engine.head_hash, chain.engine.head_hash]  # the locked block
     assert (driver.core.height, driver.core.round) == (2, 0)
 
 
 def test_resume_from_an_older_height_is_ignored_and_from_a_newer_one_refused(tmp_path):
     clock = ManualClock(GENESIS_MS)
     resume = tmp_path / "consensus.resume"
-    engine, driver, _ = lone_driver(tmp_path / "db", clock, resume)
-    engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+    chain, driver, _ = lone_driver(tmp_path / "db", clock, resume)
+    chain.front.submit(tx(BANK_A, 0, b"\x22" * 20))
     driver.try_build()
-    engine.store.close()
+    chain.store.close()
     ResumeFile(resume).save(replace(ResumeFile(resume).load(), height=1, round=7))  # crashed before Persist(2)
-    engine, driver, _ = lone_driver(tmp_path / "db", clock, resume)
+    chain, driver, _ = lone_driver(tmp_path / "db", clock, resume)
     assert (driver.core.height, driver.core.round) == (2, 0)
-    engine.store.close()
+    chain.store.close()
     ResumeFile(resume).save(replace(ResumeFile(resume).load(), height=9))
     with pytest.raises(ConsensusFailed, match="height 9"):
         lone_driver(tmp_path / "db", clock, resume)
@@ -266,13 +267,13 @@ class Timers:
 class Consortium:
     """Validators on one MemoryNetwork, each with its own engine (own LevelDB) and resume file."""
 
-    def __init__(self, tmp_path, keys: list[bytes] = VALIDATOR_KEYS, engines: list[ChainEngine] | None = None) -> None:
+    def __init__(self, tmp_path, keys: list[bytes] = VALIDATOR_KEYS, engines: list[ChainParts] | None = None) -> None:
         self.path = tmp_path
         self.keys = keys
         self.genesis = replace(make_genesis(), validators=tuple(addr(k) for k in keys))
         self.clock = ManualClock(GENESIS_MS)
         self.network = MemoryNetwork([addr(k) for k in keys])
-        self.engines = engines or [ChainEngine(ChainStore(str(tmp_path / f"v{i}")), self.genesis) for i in range(len(keys))]
+        self.engines = engines or [open_chain(ChainStore(str(tmp_path / f"v{i}")), self.genesis) for i in range(len(keys))]
         self.size = len(keys)
         self.timers = [Timers(self.clock) for _ in keys]
         self.drivers: list[ConsensusDriver] = [self._driver(i) for i in range(self.size)]
@@ -306,7 +307,7 @@ class Consortium:
         self.engines[i].store.close()
         shutil.rmtree(self.path / f"v{i}")
         (self.path / f"v{i}.resume").unlink()
-        self.engines[i] = ChainEngine(ChainStore(str(self.path / f"v{i}")), self.genesis)
+        self.engines[i] = open_chain(ChainStore(str(self.path / f"v{i}")), self.genesis)
         self.drivers[i] = self._driver(i)
         self.timers[i].due.clear()
         self.start(i)
@@ -316,7 +317,7 @@ class Consortium:
 
     def submit(self, raw: bytes) -> None:
         for i in self.up():
-            self.engines[i].submit(raw)  # no tx gossip yet: every validator's pool gets it
+            self.engines[i].front.submit(raw)  # no tx gossip yet: every validator's pool gets it
             self.drivers[i].on_tx_arrived()
 
     def step(self) -> None:
@@ -331,7 +332,7 @@ class Consortium:
     def run_until(self, height: int, max_steps: int = 20_000) -> None:
         """Deliver, and when nothing moves advance the clock to the next timer: deterministic."""
         for _ in range(max_steps):
-            if all(self.engines[i].head.number >= height for i in self.up()):
+            if all(self.engines[i].engine.head.number >= height for i in self.up()):
                 return
             self.step()
         raise AssertionError(f"no progress to height {height}: heads {[e.head.number for e in self.engines]}")
@@ -347,8 +348,8 @@ class Consortium:
                     self.drivers[i].on_timer(timer)
 
 
-def block_at(engine: ChainEngine, number: int) -> Block:
-    return engine.store.block(engine.store.hash_by_number(number))
+def block_at(chain: ChainParts, number: int) -> Block:
+    return chain.store.block(chain.store.hash_by_number(number))
 
 
 def assert_same_chain(consortium: Consortium, nodes: list[int], upto: int) -> None:
@@ -374,15 +375,15 @@ def test_four_validators_finalize_identical_blocks_and_go_on_with_one_stopped(tm
         c.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
         c.run_until(nonce + 1)
     assert_same_chain(c, [0, 1, 3], 10)
-    assert c.engines[2].head.number == 4
+    assert c.engines[2].engine.head.number == 4
     stopped = addr(VALIDATOR_KEYS[2])
     assert all(block_at(c.engines[0], n).header.proposer != stopped for n in range(5, 11))
     assert c.clock.now - started >= CONFIG.base_timeout_ms  # its turns to propose timed out into round 1
     assert ResumeFile(tmp_path / "v0.resume").load().height >= 11
 
-    replica = ChainEngine(ChainStore(str(tmp_path / "replica")), c.genesis)  # a syncing node checks every seal
+    replica = open_chain(ChainStore(str(tmp_path / "replica")), c.genesis)  # a syncing node checks every seal
     for n in range(1, 11):
-        replica.import_block(Block.decode(block_at(c.engines[0], n).encode(), replica.limits))
+        replica.engine.import_block(Block.decode(block_at(c.engines[0], n).encode(), replica.limits))
     assert block_at(replica, 10).header.state_root == block_at(c.engines[0], 10).header.state_root
 
 
@@ -394,7 +395,7 @@ def test_a_restarted_validator_that_missed_blocks_catches_up_by_sync(tmp_path):
     for nonce in range(1, 6):
         c.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
         c.run_until(nonce + 1)
-    assert c.engines[3].head.number == 1
+    assert c.engines[3].engine.head.number == 1
     c.start(3)  # data kept: its ResumeState is for a height it will import, so it is ignored
     c.run_until(6)
     assert c.drivers[3].sync.stats["imported"] >= 5 and c.drivers[3].core is not None
@@ -411,13 +412,13 @@ def test_a_wiped_validator_catches_up_by_sync_and_votes_again(tmp_path):
         c.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
         c.run_until(nonce + 1)
     c.wipe(2)
-    assert c.engines[2].head.number == 0 and c.drivers[2].core is None  # behind: syncs before it votes
+    assert c.engines[2].engine.head.number == 0 and c.drivers[2].core is None  # behind: syncs before it votes
     c.run_until(8)
     assert c.drivers[2].sync.stats["imported"] >= 8 and c.drivers[2].core is not None
     assert_same_chain(c, [0, 1, 2, 3], 8)
 
     c.stop(0)  # from here no block is final without validator 2's vote: quorum(4) = 3 of the 3 left
-    height = max(c.engines[i].head.number for i in c.up())
+    height = max(c.engines[i].engine.head.number for i in c.up())
     for nonce in range(8, 11):
         c.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
         c.run_until(height + nonce - 7)
@@ -441,7 +442,7 @@ def test_two_stopped_validators_of_four_stop_finality(tmp_path):
     for _ in range(200):
         c.step()
     assert c.clock.now > GENESIS_MS + 10 * CONFIG.base_timeout_ms
-    assert {c.engines[i].head.number for i in c.up()} == {1}
+    assert {c.engines[i].engine.head.number for i in c.up()} == {1}
 
 
 def test_idle_validators_propose_empty_blocks_before_their_rounds_time_out(tmp_path):
@@ -456,22 +457,22 @@ def test_a_validator_added_on_chain_seals_from_its_effective_block_on(tmp_path):
 
     newcomer = bytes([0x51]) * 32
     genesis = make_genesis()
-    first = ChainEngine(ChainStore(str(tmp_path / "first")), genesis)
+    first = open_chain(ChainStore(str(tmp_path / "first")), genesis)
     lone = producer(first)
     consortium, codec = genesis_contract(first), suite_codecs()["Consortium"]
-    first.submit(tx(BANK_A, 0, consortium, codec.encode_call("proposeAddValidator", to_checksum_address(addr(newcomer)))))
+    first.front.submit(tx(BANK_A, 0, consortium, codec.encode_call("proposeAddValidator", to_checksum_address(addr(newcomer)))))
     assert lone.produce_once().number == 1
-    first.submit(tx(BANK_B, 0, consortium, codec.encode_call("vote", 0)))
+    first.front.submit(tx(BANK_B, 0, consortium, codec.encode_call("vote", 0)))
     assert lone.produce_once().number == 2  # the vote passes: effective from block 3
     # no restart: the core was handed height 3's set only after block 2 was committed
     assert set(lone.driver.core.validators) == {addr(VALIDATOR), addr(newcomer)} and lone.driver.core.height == 3
-    first.submit(tx(BANK_A, 1, b"\x22" * 20))
+    first.front.submit(tx(BANK_A, 1, b"\x22" * 20))
     lone.driver.try_build()
-    assert first.head.number == 2  # one seal of two is no longer final
+    assert first.engine.head.number == 2  # one seal of two is no longer final
 
-    second = ChainEngine(ChainStore(str(tmp_path / "second")), genesis)  # the newcomer syncs blocks 1 and 2
+    second = open_chain(ChainStore(str(tmp_path / "second")), genesis)  # the newcomer syncs blocks 1 and 2
     first.store.close()
-    first = ChainEngine(ChainStore(str(tmp_path / "first")), genesis)
+    first = open_chain(ChainStore(str(tmp_path / "first")), genesis)
     pair = Consortium(tmp_path, keys=[VALIDATOR, newcomer], engines=[first, second])
     pair.submit(tx(BANK_A, 1, b"\x22" * 20))
     pair.run_until(3)
@@ -479,16 +480,16 @@ def test_a_validator_added_on_chain_seals_from_its_effective_block_on(tmp_path):
     block = block_at(first, 3)
     assert len(block.seals) == 2 and block_at(second, 3).hash == block.hash
 
-    replica = ChainEngine(ChainStore(str(tmp_path / "replica")), genesis)
+    replica = open_chain(ChainStore(str(tmp_path / "replica")), genesis)
     for n in (1, 2):
-        replica.import_block(block_at(first, n))
+        replica.engine.import_block(block_at(first, n))
     with pytest.raises(ChainIntegrityError, match="has 1 commit seals, needs 2"):
-        replica.import_block(Block(block.header, block.txs, block.seals[:1]))
-    replica.import_block(block)
+        replica.engine.import_block(Block(block.header, block.txs, block.seals[:1]))
+    replica.engine.import_block(block)
 
 
-def genesis_contract(engine: ChainEngine) -> bytes:
-    return engine.genesis.contracts["Consortium"]
+def genesis_contract(chain: ChainParts) -> bytes:
+    return chain.genesis.contracts["Consortium"]
 
 
 # -- seal checks on import ----------------------------------------------------------------------------------
@@ -515,26 +516,26 @@ def sealed_by_four(tmp_path_factory):
 ])
 def test_import_refuses_a_block_without_a_quorum_of_valid_seals(tmp_path, sealed_by_four, tamper, reason):
     genesis, block = sealed_by_four
-    replica = ChainEngine(ChainStore(str(tmp_path / "replica")), genesis)
+    replica = open_chain(ChainStore(str(tmp_path / "replica")), genesis)
     with pytest.raises(ChainIntegrityError, match=reason):
-        replica.import_block(Block(block.header, block.txs, tuple(tamper(block))))
-    assert replica.head.number == 0
-    replica.import_block(block)
-    assert replica.head_hash == block.hash
+        replica.engine.import_block(Block(block.header, block.txs, tuple(tamper(block))))
+    assert replica.engine.head.number == 0
+    replica.engine.import_block(block)
+    assert replica.engine.head_hash == block.hash
 
 
 # -- the block codec ----------------------------------------------------------------------------------------
 
 
 def test_consensus_block_codec_round_trips_and_hashes_the_header(tmp_path):
-    engine = open_engine(tmp_path / "db")
-    engine.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
-    block = producer(engine).produce_once()
+    chain = open_engine(tmp_path / "db")
+    chain.front.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
+    block = producer(chain).produce_once()
     codec = NodeBlockCodec()
     carried = to_consensus(block)
     assert codec.hash(carried) == block.hash
     assert codec.decode(codec.encode(carried)) == carried
-    assert from_consensus(carried, engine.limits).txs == block.txs
+    assert from_consensus(carried, chain.limits).txs == block.txs
     size = carried.payload[0] - 0xF7  # the block is a long list: its length takes `size` bytes
     body = carried.payload[1 + size:]
     padded = bytes([0xF8 + size]) + b"\x00" + carried.payload[1 : 1 + size] + body  # a leading zero in the length
@@ -542,7 +543,7 @@ def test_consensus_block_codec_round_trips_and_hashes_the_header(tmp_path):
         with pytest.raises(MalformedMessage):
             codec.decode(garbage)
     with pytest.raises(ChainIntegrityError):
-        from_consensus(replace(carried, payload=Block(block.header, block.txs, (b"\x01" * 65,)).encode()), engine.limits)
+        from_consensus(replace(carried, payload=Block(block.header, block.txs, (b"\x01" * 65,)).encode()), chain.limits)
 
 
 # -- sync imports on the engine -----------------------------------------------------------------------------
@@ -554,10 +555,10 @@ def test_a_synced_block_that_does_not_execute_is_rejected_and_one_with_another_s
     from node.consensus.chain_adapter import EngineChain
 
     source = open_engine(tmp_path / "source")
-    source.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
+    source.front.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
     block = producer(source).produce_once()
     replica = open_engine(tmp_path / "replica")
-    chain = EngineChain(replica, addr(VALIDATOR))
+    adapter = EngineChain(replica, addr(VALIDATOR))
     codec = NodeBlockCodec()
 
     def sealed(header) -> tuple[SealedBlock, bytes]:
@@ -567,10 +568,10 @@ def test_a_synced_block_that_does_not_execute_is_rejected_and_one_with_another_s
         return SealedBlock(carried, (make_commit_seal(block_hash, PrivateKeySigner(VALIDATOR)),)), block_hash
 
     with pytest.raises(BlockRejected) as rejected:
-        chain.import_block(*sealed(block.header.with_(gas_used=block.header.gas_used + 1)))
-    assert rejected.value.code == "network.block_rejected" and replica.head.number == 0 and not replica.halted
+        adapter.import_block(*sealed(block.header.with_(gas_used=block.header.gas_used + 1)))
+    assert rejected.value.code == "network.block_rejected" and replica.engine.head.number == 0 and not replica.engine.halted
     with pytest.raises(ChainHalted) as halted:
-        chain.import_block(*sealed(block.header.with_(state_root=b"\x07" * 32)))
-    assert halted.value.code == "network.chain_halted" and replica.halted and replica.head.number == 0
+        adapter.import_block(*sealed(block.header.with_(state_root=b"\x07" * 32)))
+    assert halted.value.code == "network.chain_halted" and replica.engine.halted and replica.engine.head.number == 0
     with pytest.raises(ChainHalted):  # a halted node imports nothing more, not even the true block
-        chain.import_block(SealedBlock(to_consensus(block), block.seals), block.hash)
+        adapter.import_block(SealedBlock(to_consensus(block), block.seals), block.hash)

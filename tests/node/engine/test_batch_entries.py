@@ -10,7 +10,7 @@ from __future__ import annotations
 from contracts.ids import bank_id, text_id
 from contracts.suite import suite_codecs
 from node.chain.genesis import Genesis, GenesisMember
-from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts, open_chain
 from node.store.chain_store import ChainStore
 from tests.node.support import BANK_A, BANK_B, CHAIN_ID, GENESIS_MS, OBSERVER, VALIDATOR, addr, producer, tx
 
@@ -29,8 +29,8 @@ def genesis() -> Genesis:
                  GenesisMember("REGULATOR", "Regulator", "OBSERVER", (addr(OBSERVER),))))
 
 
-def open_engine(path) -> ChainEngine:
-    return ChainEngine(ChainStore(str(path)), genesis())
+def open_engine(path) -> ChainParts:
+    return open_chain(ChainStore(str(path)), genesis())
 
 
 def entry(name: str, payer: str, payee: str, amount: int, kind: int = FEE, ref: str = "") -> dict:
@@ -67,15 +67,15 @@ class Model:
         return created
 
 
-def view(engine: ChainEngine, name: str, *args: object) -> object:
-    result = engine.executor.call(addr(BANK_A), engine.genesis.contracts["Clearing"], CLEARING.encode_call(name, *args))
+def view(chain: ChainParts, name: str, *args: object) -> object:
+    result = chain.executor.call(addr(BANK_A), chain.genesis.contracts["Clearing"], CLEARING.encode_call(name, *args))
     assert result.success
     return CLEARING.decode_output(name, result.output)
 
 
 def test_batches_keep_per_entry_totals_and_replicas_agree(tmp_path):
-    engine = open_engine(tmp_path / "a")
-    clearing = engine.genesis.contracts["Clearing"]
+    chain = open_engine(tmp_path / "a")
+    clearing = chain.genesis.contracts["Clearing"]
     model = Model()
     nonces = dict.fromkeys(KEYS.values(), 0)
 
@@ -83,7 +83,7 @@ def test_batches_keep_per_entry_totals_and_replicas_agree(tmp_path):
         key = KEYS[payer]
         raw = tx(key, nonces[key], clearing, CLEARING.encode_call(method, arg), gas=5_000_000)
         nonces[key] += 1
-        return engine.submit(raw)
+        return chain.front.submit(raw)
 
     batches = {
         "WEBANK": [entry("e1", "WEBANK", "MYBANK", 100), entry("e2", "WEBANK", "XWBANK", 5),
@@ -95,14 +95,14 @@ def test_batches_keep_per_entry_totals_and_replicas_agree(tmp_path):
                    entry("f3", "MYBANK", "WEBANK", 1)],
     }
     for payer, batch in batches.items():
-        created = view(engine, "postEntries", batch) if payer == "WEBANK" else None
+        created = view(chain, "postEntries", batch) if payer == "WEBANK" else None
         send(payer, "postEntries", batch)
         expected = model.post(batch)
         assert created in (None, expected)
     send("XWBANK", "postEntry", entry("g1", "XWBANK", "WEBANK", 9))
     model.post([entry("g1", "XWBANK", "WEBANK", 9)])
-    block = producer(engine).produce_once()
-    assert [engine.store.tx(t.hash).receipt.status for t in block.txs] == [1, 1, 1]
+    block = producer(chain).produce_once()
+    assert [chain.store.tx(t.hash).receipt.status for t in block.txs] == [1, 1, 1]
 
     refused = [
         [entry("h0", "WEBANK", "", 1)],  # payee zero, first in its batch: not an active bank
@@ -113,24 +113,24 @@ def test_batches_keep_per_entry_totals_and_replicas_agree(tmp_path):
     ]
     for batch in refused:
         send("WEBANK", "postEntries", batch)
-    block = producer(engine).produce_once()
-    assert [engine.store.tx(t.hash).receipt.status for t in block.txs] == [0] * len(refused)  # wholly reverted
+    block = producer(chain).produce_once()
+    assert [chain.store.tx(t.hash).receipt.status for t in block.txs] == [0] * len(refused)  # wholly reverted
 
-    cycle = view(engine, "cycle", 1)
+    cycle = view(chain, "cycle", 1)
     assert cycle[1] == len(model.entries)  # entryCount
-    assert list(view(engine, "participants", 1)) == model.participants
+    assert list(view(chain, "participants", 1)) == model.participants
     for bank in model.participants:
-        assert view(engine, "position", 1, bank) == model.position[bank]
+        assert view(chain, "position", 1, bank) == model.position[bank]
     assert sum(model.position.values()) == 0
     for name in ("e1", "h0", "h1", "h3", "h5", "h6"):
-        assert (view(engine, "entryHash", text_id(name)) != b"\0" * 32) == (name == "e1")
+        assert (view(chain, "entryHash", text_id(name)) != b"\0" * 32) == (name == "e1")
 
     key = KEYS["WEBANK"]
-    engine.submit(tx(key, nonces[key], clearing, CLEARING.encode_call("closeCycle"), gas=5_000_000))
-    engine.submit(tx(key, nonces[key] + 1, clearing, CLEARING.encode_call("netCycle", 1), gas=5_000_000))
+    chain.front.submit(tx(key, nonces[key], clearing, CLEARING.encode_call("closeCycle"), gas=5_000_000))
+    chain.front.submit(tx(key, nonces[key] + 1, clearing, CLEARING.encode_call("netCycle", 1), gas=5_000_000))
     nonces[key] += 2
-    block = producer(engine).produce_once()
-    receipt = engine.store.tx(block.txs[1].hash).receipt
+    block = producer(chain).produce_once()
+    receipt = chain.store.tx(block.txs[1].hash).receipt
     assert receipt.status == 1
     nets = {}
     for log in receipt.logs:
@@ -145,13 +145,13 @@ def test_batches_keep_per_entry_totals_and_replicas_agree(tmp_path):
     assert nets == expected_nets
 
     replica = open_engine(tmp_path / "b")
-    for n in range(1, engine.head.number + 1):
-        replica.import_block(engine.store.block(engine.store.hash_by_number(n)))
-    assert (replica.head_hash, replica.state_root()) == (engine.head_hash, engine.state_root())
-    state = sorted(engine.store.accounts()), sorted(engine.store.storage())
-    engine.store.close()
+    for n in range(1, chain.engine.head.number + 1):
+        replica.engine.import_block(chain.store.block(chain.store.hash_by_number(n)))
+    assert (replica.engine.head_hash, replica.engine.head.state_root) == (chain.engine.head_hash, chain.engine.head.state_root)
+    state = sorted(chain.store.accounts()), sorted(chain.store.storage())
+    chain.store.close()
     again = open_engine(tmp_path / "a")
-    assert (again.head_hash, again.state_root()) == (replica.head_hash, replica.state_root())
+    assert (again.engine.head_hash, again.engine.head.state_root) == (replica.engine.head_hash, replica.engine.head.state_root)
     assert (sorted(again.store.accounts()), sorted(again.store.storage())) == state
     for address, slot, value in again.store.storage():
         assert again.executor.storage(address, slot) == value

@@ -6,6 +6,7 @@ block."""
 import itertools
 import os
 import signal
+from typing import cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,10 +17,10 @@ from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
 from node.consensus.resume_file import MemoryResumeStore
-from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts
 from node.engine.next_block import NextBlock, OpenNext
-from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, create_address
-from node.execution.process import ExecutionProcess
+from node.execution.abc import BlockContext, BlockExecution, BlockTicket
+from node.execution.evm import EvmExecutor, create_address
 from node.tx.decode import decode_transaction
 from node.tx.model import Transaction
 from tests.node.store_contract import STORE_BYTECODE, call_data
@@ -31,6 +32,7 @@ from tests.node.support import (
     ManualClock,
     ManualTimers,
     addr,
+    execution_process,
     mine,
     node_driver,
     producer,
@@ -41,68 +43,68 @@ PERIOD_MS = 200
 TO = b"\x22" * 20
 
 
-def runs_counted(engine: ChainEngine) -> list[int]:
+def runs_counted(chain: ChainParts) -> list[int]:
     """Count the blocks the engine executes the ordinary way (all at once, not from an open block)."""
     calls: list[int] = []
-    real = engine.executor.run_block
+    real = chain.executor.run_block
 
     def counted(ctx, txs, strict, gas_budget=None):
         calls.append(ctx.number)
         return real(ctx, txs, strict, gas_budget)
 
-    engine.executor.run_block = counted  # type: ignore[method-assign]
+    chain.executor.run_block = counted  # type: ignore[method-assign]
     return calls
 
 
-def replay(blocks: list[Block], engine: ChainEngine) -> None:
+def replay(blocks: list[Block], chain: ChainParts) -> None:
     """Strict validation (seals aside): every root, the gas and the state must be what this engine computes."""
     for block in blocks:
-        engine.commit(engine.validate_block(block), block.seals)
+        chain.engine.commit(chain.engine.validate_block(block), block.seals)
 
 
-def assert_a_replica_agrees(make_engine, engine: ChainEngine, blocks: list[Block]) -> None:
+def assert_a_replica_agrees(make_engine, chain: ChainParts, blocks: list[Block]) -> None:
     """`blocks` validate strictly on a fresh in-process engine, which ends in `engine`'s state."""
     replica = make_engine("replica", execution_process=False)
     replay(blocks, replica)
-    assert replica.state_root() == engine.state_root()
+    assert replica.engine.head.state_root == chain.engine.head.state_root
 
 
 def test_a_proposer_waiting_for_its_period_executes_arriving_txs_in_its_next_block(make_engine):
-    engine = make_engine("node")
-    engine.submit(tx(BANK_A, 0, TO))
-    clock = ManualClock(engine.head.timestamp_ms + 1_000)
+    chain = make_engine("node")
+    chain.front.submit(tx(BANK_A, 0, TO))
+    clock = ManualClock(chain.engine.head.timestamp_ms + 1_000)
     timers = ManualTimers()
-    driver = node_driver(engine, VALIDATOR, LoopbackTransport(), timers, MemoryResumeStore(), clock,
+    driver = node_driver(chain, VALIDATOR, LoopbackTransport(), timers, MemoryResumeStore(), clock,
                          config=DriverConfig(period_ms=PERIOD_MS), next_block=NextBlockPolicy(clock, PERIOD_MS))
     driver.start()
     assert driver.try_build()  # block 1: its period had long passed
-    first = engine.store.block(engine.head_hash)
-    runs = runs_counted(engine)
+    first = chain.store.block(chain.engine.head_hash)
+    runs = runs_counted(chain)
     for nonce in (1, 2):  # arrive while the proposer waits for block 2's period
         clock.now += 50
-        engine.submit(tx(BANK_A, nonce, TO))
+        chain.front.submit(tx(BANK_A, nonce, TO))
         driver.on_tx_arrived()
-    assert driver.chain.engine._open is not None and len(driver.chain.engine._open.txs) == 2  # type: ignore[attr-defined]
+    assert driver.chain.producer._open is not None and len(driver.chain.producer._open.txs) == 2  # type: ignore[attr-defined]
     assert not driver.try_build()  # not due yet
     clock.now = first.header.timestamp_ms + PERIOD_MS
-    engine.submit(tx(BANK_B, 0, TO))  # arrives as the period ends: it still joins the block
+    chain.front.submit(tx(BANK_B, 0, TO))  # arrives as the period ends: it still joins the block
     assert TimerKind.BUILD in timers.pending and driver.try_build()
-    second = engine.store.block(engine.head_hash)
+    second = chain.store.block(chain.engine.head_hash)
     assert second.number == 2 and runs == []  # never executed the ordinary way
     assert [(t.sender, t.nonce) for t in second.txs] == [(addr(BANK_A), 1), (addr(BANK_A), 2), (addr(BANK_B), 0)]
     assert second.header.timestamp_ms == first.header.timestamp_ms + PERIOD_MS
-    assert_a_replica_agrees(make_engine, engine, [first, second])
+    assert_a_replica_agrees(make_engine, chain, [first, second])
 
 
-def signed_block_txs(engine: ChainEngine) -> list[Transaction]:
+def signed_block_txs(chain: ChainParts) -> list[Transaction]:
     """A deploy, then calls that store, log and revert, from two senders, and one tx with a nonce gap (skipped)."""
     a = addr(BANK_A)
-    store = create_address(a, engine.account(a).nonce)
+    store = create_address(a, chain.read_view.account(a).nonce)
     raws = [tx(BANK_A, 0, None, STORE_BYTECODE)]
     raws += [tx(BANK_A, 1 + i, store, call_data("setMany(uint256,uint256)", 10 * i, 3)) for i in range(4)]
     raws += [tx(BANK_B, i, store, call_data("set(uint256,uint256)", i, i)) for i in range(4)]  # i = 0 reverts
     raws += [tx(BANK_B, 9, store, call_data("set(uint256,uint256)", 1, 1))]  # nonce 9: skipped
-    return [decode_transaction(raw, engine.limits) for raw in raws]
+    return [decode_transaction(raw, chain.limits) for raw in raws]
 
 
 def as_compared(out: BlockExecution) -> tuple:
@@ -111,11 +113,10 @@ def as_compared(out: BlockExecution) -> tuple:
 
 
 def test_txs_run_in_any_number_of_extends_give_the_block_one_run_gives(make_engine):
-    engine = make_engine("node", execution_process=False)
-    executor = engine.executor
-    assert isinstance(executor, EvmExecutor)
-    txs = signed_block_txs(engine)
-    ctx = BlockContext(1, engine.head.timestamp_ms // 1000 + 1, addr(VALIDATOR), engine.genesis.block_gas_limit)
+    chain = make_engine("node", execution_process=False)
+    executor = cast(EvmExecutor, chain.executor)  # opened to execute in process
+    txs = signed_block_txs(chain)
+    ctx = BlockContext(1, chain.engine.head.timestamp_ms // 1000 + 1, addr(VALIDATOR), chain.genesis.block_gas_limit)
 
     @settings(max_examples=25, deadline=None)
     @given(cuts=st.lists(st.integers(min_value=0, max_value=len(txs)), max_size=5),
@@ -137,7 +138,7 @@ def test_txs_run_in_any_number_of_extends_give_the_block_one_run_gives(make_engi
 
 def test_an_open_block_serves_only_the_request_it_was_opened_for():
     plan = NextBlock(5_000, b"\x01" * 20, 10, None)
-    opened = OpenNext(b"\xaa" * 32, plan, 1)
+    opened = OpenNext(b"\xaa" * 32, plan, BlockTicket(1))
     assert opened.serves(b"\xaa" * 32, 5_000, b"\x01" * 20, 10, None, b"")
     assert opened.serves(b"\xaa" * 32, 9_000, b"\x01" * 20, 10, None, b"")  # asked later: still past the period
     for parent, ts, proposer, max_txs, max_gas, extra in (
@@ -151,60 +152,60 @@ def test_an_open_block_serves_only_the_request_it_was_opened_for():
         assert not opened.serves(parent, ts, proposer, max_txs, max_gas, extra)
 
 
-def commit_opening_next(engine: ChainEngine, proposer: bytes, max_txs: int = 1) -> Block:
+def commit_opening_next(chain: ChainParts, proposer: bytes, max_txs: int = 1) -> Block:
     """Block 1 with the first pooled tx, committed with the next block opened on it."""
-    ts = engine.head.timestamp_ms + 1_000
-    pending = engine.propose(ts, proposer, 1)
+    ts = chain.engine.head.timestamp_ms + 1_000
+    pending = chain.producer.propose(ts, proposer, 1)
     assert pending is not None
-    return engine.commit(pending, [], NextBlock(ts + PERIOD_MS, proposer, max_txs, None))
+    return chain.producer.commit_opening_next(pending, [], NextBlock(ts + PERIOD_MS, proposer, max_txs, None))
 
 
 def test_a_tx_arriving_after_the_block_opened_still_joins_it(make_engine):
-    engine = make_engine("node")
+    chain = make_engine("node")
     for nonce in range(3):
-        engine.submit(tx(BANK_A, nonce, TO))
-    first = commit_opening_next(engine, addr(VALIDATOR), max_txs=5)  # opens block 2 with nonces 1 and 2
-    engine.submit(tx(BANK_A, 3, TO))  # arrives as block 1 is written
-    runs = runs_counted(engine)
-    second = engine.propose(first.header.timestamp_ms + PERIOD_MS, addr(VALIDATOR), 5)
+        chain.front.submit(tx(BANK_A, nonce, TO))
+    first = commit_opening_next(chain, addr(VALIDATOR), max_txs=5)  # opens block 2 with nonces 1 and 2
+    chain.front.submit(tx(BANK_A, 3, TO))  # arrives as block 1 is written
+    runs = runs_counted(chain)
+    second = chain.producer.propose(first.header.timestamp_ms + PERIOD_MS, addr(VALIDATOR), 5)
     assert second is not None and runs == []
     assert [t.nonce for t in second.execution.included] == [1, 2, 3]
-    second_block = engine.commit(second, [])
-    assert_a_replica_agrees(make_engine, engine, [first, second_block])
+    second_block = chain.engine.commit(second, [])
+    assert_a_replica_agrees(make_engine, chain, [first, second_block])
 
 
 def test_a_request_the_open_block_does_not_fit_executes_afresh(make_engine):
-    engine = make_engine("node")
-    engine.submit(tx(BANK_A, 0, TO))
-    engine.submit(tx(BANK_A, 1, TO))
-    first = commit_opening_next(engine, addr(VALIDATOR))
-    runs = runs_counted(engine)
-    pending = engine.propose(first.header.timestamp_ms + PERIOD_MS, addr(BANK_B), 1)  # another proposer
+    chain = make_engine("node")
+    chain.front.submit(tx(BANK_A, 0, TO))
+    chain.front.submit(tx(BANK_A, 1, TO))
+    first = commit_opening_next(chain, addr(VALIDATOR))
+    runs = runs_counted(chain)
+    pending = chain.producer.propose(first.header.timestamp_ms + PERIOD_MS, addr(BANK_B), 1)  # another proposer
     assert pending is not None and runs == [2] and len(pending.execution.included) == 1
-    second = engine.commit(pending, [])
-    assert_a_replica_agrees(make_engine, engine, [first, second])
+    second = chain.engine.commit(pending, [])
+    assert_a_replica_agrees(make_engine, chain, [first, second])
 
 
 def test_another_proposers_block_in_between_discards_the_open_block(make_engine):
-    engine = make_engine("node")
+    chain = make_engine("node")
     for nonce in range(3):
-        engine.submit(tx(BANK_A, nonce, TO))
-    first = commit_opening_next(engine, addr(VALIDATOR))
+        chain.front.submit(tx(BANK_A, nonce, TO))
+    first = commit_opening_next(chain, addr(VALIDATOR))
     other = make_engine("other", execution_process=False)
     replay([first], other)
-    other.submit(tx(BANK_A, 1, TO))
-    pending = other.propose(first.header.timestamp_ms + 5 * PERIOD_MS, addr(BANK_B), 1)
+    other.front.submit(tx(BANK_A, 1, TO))
+    pending = other.producer.propose(first.header.timestamp_ms + 5 * PERIOD_MS, addr(BANK_B), 1)
     assert pending is not None
-    second = other.commit(pending, [])
-    replay([second], engine)  # validating it discards the open block in the child
-    assert engine.state_root() == other.state_root()
-    third = producer(engine).produce_once()  # and the engine goes on from the imported block
+    second = other.engine.commit(pending, [])
+    replay([second], chain)  # validating it discards the open block in the child
+    assert chain.engine.head.state_root == other.engine.head.state_root
+    third = producer(chain).produce_once()  # and the engine goes on from the imported block
     assert third is not None and third.number == 3 and [t.nonce for t in third.txs] == [2]
 
 
-def kill_child(engine: ChainEngine) -> int:
-    executor = engine.executor
-    assert isinstance(executor, ExecutionProcess) and executor.pid is not None
+def kill_child(chain: ChainParts) -> int:
+    executor = execution_process(chain)
+    assert executor.pid is not None
     lost = executor.pid
     os.kill(lost, signal.SIGKILL)
     os.waitpid(lost, 0)
@@ -212,64 +213,64 @@ def kill_child(engine: ChainEngine) -> int:
 
 
 def test_a_child_lost_before_the_next_block_opens_costs_the_block_nothing(make_engine, caplog):
-    engine = make_engine("node")
-    engine.submit(tx(BANK_A, 0, TO))
-    engine.submit(tx(BANK_A, 1, TO))
-    ts = engine.head.timestamp_ms + 1_000
-    pending = engine.propose(ts, addr(VALIDATOR), 1)
+    chain = make_engine("node")
+    chain.front.submit(tx(BANK_A, 0, TO))
+    chain.front.submit(tx(BANK_A, 1, TO))
+    ts = chain.engine.head.timestamp_ms + 1_000
+    pending = chain.producer.propose(ts, addr(VALIDATOR), 1)
     assert pending is not None
-    lost = kill_child(engine)
-    first = engine.commit(pending, [], NextBlock(ts + PERIOD_MS, addr(VALIDATOR), 1, None))
-    assert engine.head_hash == first.hash and "event=open_block_failed" in caplog.text  # the diff could not go
-    assert engine.executor.pid not in (None, lost)  # type: ignore[union-attr]
-    second = producer(engine).produce_once()
+    lost = kill_child(chain)
+    first = chain.producer.commit_opening_next(pending, [], NextBlock(ts + PERIOD_MS, addr(VALIDATOR), 1, None))
+    assert chain.engine.head_hash == first.hash and "event=open_block_failed" in caplog.text  # the diff could not go
+    assert execution_process(chain).pid not in (None, lost)
+    second = producer(chain).produce_once()
     assert second is not None and [t.nonce for t in second.txs] == [1]
-    assert_a_replica_agrees(make_engine, engine, [first, second])
+    assert_a_replica_agrees(make_engine, chain, [first, second])
 
 
 def test_a_child_lost_while_a_block_is_open_costs_only_the_open_block(make_engine, caplog):
-    engine = make_engine("node")
+    chain = make_engine("node")
     for nonce in range(2):
-        engine.submit(tx(BANK_A, nonce, TO))
-    first = commit_opening_next(engine, addr(VALIDATOR), max_txs=5)
-    lost = kill_child(engine)
-    engine.submit(tx(BANK_A, 2, TO))
-    engine.prepare(NextBlock(first.header.timestamp_ms + PERIOD_MS, addr(VALIDATOR), 5, None))  # cannot reach it
-    assert "event=open_block_failed" in caplog.text and engine.executor.pid not in (None, lost)  # type: ignore[union-attr]
-    second = engine.propose(first.header.timestamp_ms + PERIOD_MS, addr(VALIDATOR), 5)
+        chain.front.submit(tx(BANK_A, nonce, TO))
+    first = commit_opening_next(chain, addr(VALIDATOR), max_txs=5)
+    lost = kill_child(chain)
+    chain.front.submit(tx(BANK_A, 2, TO))
+    chain.producer.prepare(NextBlock(first.header.timestamp_ms + PERIOD_MS, addr(VALIDATOR), 5, None))  # cannot reach it
+    assert "event=open_block_failed" in caplog.text and execution_process(chain).pid not in (None, lost)
+    second = chain.producer.propose(first.header.timestamp_ms + PERIOD_MS, addr(VALIDATOR), 5)
     assert second is not None and [t.nonce for t in second.execution.included] == [1, 2]
-    assert_a_replica_agrees(make_engine, engine, [first, engine.commit(second, [])])
+    assert_a_replica_agrees(make_engine, chain, [first, chain.engine.commit(second, [])])
 
 
 def test_a_gas_budget_reached_in_the_open_block_leaves_the_rest_to_the_next(make_engine):
-    engine = make_engine("node")
+    chain = make_engine("node")
     a = addr(BANK_A)
     store = create_address(a, 0)
-    mine(engine, [tx(BANK_A, 0, None, STORE_BYTECODE)])
+    mine(chain, [tx(BANK_A, 0, None, STORE_BYTECODE)])
     for nonce in range(1, 5):
-        engine.submit(tx(BANK_A, nonce, store, call_data("set(uint256,uint256)", nonce, nonce), gas=100_000))
+        chain.front.submit(tx(BANK_A, nonce, store, call_data("set(uint256,uint256)", nonce, nonce), gas=100_000))
     budget = 150_000  # the first set uses ~45k: a second fits (its 100k limit), a third does not
-    ts = engine.head.timestamp_ms + PERIOD_MS
-    engine.prepare(NextBlock(ts, addr(VALIDATOR), 10, budget))
-    engine.prepare(NextBlock(ts, addr(VALIDATOR), 10, budget))  # nothing new: the open block stays as it is
-    pending = engine.propose(ts, addr(VALIDATOR), 10, max_gas=budget)
+    ts = chain.engine.head.timestamp_ms + PERIOD_MS
+    chain.producer.prepare(NextBlock(ts, addr(VALIDATOR), 10, budget))
+    chain.producer.prepare(NextBlock(ts, addr(VALIDATOR), 10, budget))  # nothing new: the open block stays as it is
+    pending = chain.producer.propose(ts, addr(VALIDATOR), 10, max_gas=budget)
     assert pending is not None and [t.nonce for t in pending.execution.included] == [1, 2]
-    engine.commit(pending, [])
-    third = producer(engine).produce_once()
+    chain.engine.commit(pending, [])
+    third = producer(chain).produce_once()
     assert third is not None and [t.nonce for t in third.txs] == [3, 4]
 
 
 def test_only_the_next_proposer_opens_its_next_block(make_engine):
-    engine = make_engine("node", execution_process=False)
-    engine.submit(tx(BANK_A, 0, TO))
-    clock = ManualClock(engine.head.timestamp_ms + 1_000)
-    pending = engine.propose(clock.now, addr(VALIDATOR), 10)
+    chain = make_engine("node", execution_process=False)
+    chain.front.submit(tx(BANK_A, 0, TO))
+    clock = ManualClock(chain.engine.head.timestamp_ms + 1_000)
+    pending = chain.producer.propose(clock.now, addr(VALIDATOR), 10)
     assert pending is not None
-    chain = EngineChain(engine, addr(VALIDATOR), 10, next_block=NextBlockPolicy(clock, PERIOD_MS))
+    adapter = EngineChain(chain, addr(VALIDATOR), 10, next_block=NextBlockPolicy(clock, PERIOD_MS))
     due = pending.header.timestamp_ms + PERIOD_MS
-    assert chain._next_block(pending) == NextBlock(due, addr(VALIDATOR), 10, None)  # timestamped when due
+    assert adapter._next_block(pending) == NextBlock(due, addr(VALIDATOR), 10, None)  # timestamped when due
     clock.now = due + 70
-    assert chain._next_block(pending) == NextBlock(due + 70, addr(VALIDATOR), 10, None)  # or now, if later
-    outsider = EngineChain(engine, addr(OUTSIDER), 10, next_block=NextBlockPolicy(clock, PERIOD_MS))
+    assert adapter._next_block(pending) == NextBlock(due + 70, addr(VALIDATOR), 10, None)  # or now, if later
+    outsider = EngineChain(chain, addr(OUTSIDER), 10, next_block=NextBlockPolicy(clock, PERIOD_MS))
     assert outsider._next_block(pending) is None  # not a validator: never the next proposer
-    assert EngineChain(engine, addr(VALIDATOR), 10)._next_block(pending) is None  # no policy: never
+    assert EngineChain(chain, addr(VALIDATOR), 10)._next_block(pending) is None  # no policy: never

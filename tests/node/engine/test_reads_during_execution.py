@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from node.engine.chain_engine import ChainEngine
-from node.execution.executor import create_address
+from node.engine.chain_parts import ChainParts
+from node.execution.evm import create_address
 from node.rpc.backend.engine_backend import EngineBackend
 from node.rpc.dispatch import Dispatcher
 from node.rpc.limits import RpcLimits
@@ -24,10 +24,10 @@ WAIT_S = 3  # a bound on waiting for the other thread, never an assertion about 
 class HeldExecution:
     """Wraps the engine's executor so that block execution stops half-way until released."""
 
-    def __init__(self, engine: ChainEngine) -> None:
+    def __init__(self, chain: ChainParts) -> None:
         self.started = threading.Event()
         self.release = threading.Event()
-        inner = engine.executor.execute_block
+        inner = chain.executor.execute_block
 
         def execute_block(*args, **kwargs):  # type: ignore[no-untyped-def]
             out = inner(*args, **kwargs)
@@ -35,14 +35,14 @@ class HeldExecution:
             assert self.release.wait(WAIT_S), "the test never released the block"
             return out
 
-        engine.executor.execute_block = execute_block  # type: ignore[method-assign]
+        chain.executor.execute_block = execute_block  # type: ignore[method-assign]
 
 
 @pytest.fixture
-def engine(tmp_path) -> Iterator[ChainEngine]:
-    engine = open_engine(tmp_path / "db")
-    yield engine
-    engine.store.close()
+def chain(tmp_path) -> Iterator[ChainParts]:
+    chain = open_engine(tmp_path / "db")
+    yield chain
+    chain.store.close()
 
 
 def rpc(dispatcher: Dispatcher, method: str, *params: object) -> object:
@@ -51,18 +51,18 @@ def rpc(dispatcher: Dispatcher, method: str, *params: object) -> object:
     return reply["result"]
 
 
-def test_reads_are_answered_while_a_block_executes(engine: ChainEngine) -> None:
+def test_reads_are_answered_while_a_block_executes(chain: ChainParts) -> None:
     store = create_address(addr(BANK_A), 0)
-    mine(engine, [tx(BANK_A, 0, None, STORE_BYTECODE), tx(BANK_A, 1, store, call_data("set(uint256,uint256)", 7, 42))])
-    dispatcher = Dispatcher(EngineBackend(engine), RpcLimits())
+    mine(chain, [tx(BANK_A, 0, None, STORE_BYTECODE), tx(BANK_A, 1, store, call_data("set(uint256,uint256)", 7, 42))])
+    dispatcher = Dispatcher(EngineBackend(chain), RpcLimits())
     # The next block rewrites vals[7] many times over and is held half-way through.
     for nonce in range(2, 42):
-        engine.submit(tx(BANK_A, nonce, store, call_data("set(uint256,uint256)", 7, 1_000 + nonce)))
-    held = HeldExecution(engine)
-    block_thread = threading.Thread(target=lambda: producer(engine).produce_once(), daemon=True)
+        chain.front.submit(tx(BANK_A, nonce, store, call_data("set(uint256,uint256)", 7, 1_000 + nonce)))
+    held = HeldExecution(chain)
+    block_thread = threading.Thread(target=lambda: producer(chain).produce_once(), daemon=True)
     block_thread.start()
     assert held.started.wait(WAIT_S)
-    assert not engine.lock.acquire(blocking=False)  # the block holds the engine's lock right now
+    assert not chain.engine.lock.acquire(blocking=False)  # the block holds the engine's lock right now
 
     answers: dict[str, object] = {}
 

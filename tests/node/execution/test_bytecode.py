@@ -2,7 +2,7 @@ import pyrevm
 from eth_hash.auto import keccak
 
 from node.execution.bytecode import copying_constructor, fresh_contract_info, unpadded
-from node.execution.executor import EVM_SPEC, create_address
+from node.execution.evm import EVM_SPEC, create_address
 from tests.node.store_contract import STORE_BYTECODE, call_data, slot_of
 from tests.node.support import BANK_A, addr, mine, open_engine, tx
 
@@ -28,13 +28,13 @@ def test_unpadded_gives_back_the_code_as_deployed():
 
 def test_eth_get_code_and_the_store_hold_the_code_as_deployed(tmp_path):
     runtime = bytes.fromhex("60016000550000")  # ends in zeros, like code with trailing data
-    engine = open_engine(tmp_path / "db")
+    chain = open_engine(tmp_path / "db")
     contract = create_address(addr(BANK_A), 0)
-    mine(engine, [tx(BANK_A, 0, None, copying_constructor(runtime))])
-    assert engine.executor.code(contract) == runtime
-    record = engine.account(contract)
-    assert record.code_hash == keccak(runtime) and engine.store.code(record.code_hash) == runtime
-    engine.store.close()
+    mine(chain, [tx(BANK_A, 0, None, copying_constructor(runtime))])
+    assert chain.executor.code(contract) == runtime
+    record = chain.read_view.account(contract)
+    assert record.code_hash == keccak(runtime) and chain.store.code(record.code_hash) == runtime
+    chain.store.close()
     reopened = open_engine(tmp_path / "db")  # restart: loaded from the store, analysed, same bytes
     assert reopened.executor.code(contract) == runtime
 

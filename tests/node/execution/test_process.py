@@ -8,60 +8,61 @@ import pytest
 
 from node.chain.block import Block
 from node.defaults import EXECUTION_NICENESS
-from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts, open_chain
 from node.errors import ChainIntegrityError
-from node.execution.executor import BlockContext
+from node.execution.abc import BlockContext
 from node.execution.process import ExecutionProcess, ExecutionProcessFailed
 from node.store.chain_store import ChainStore
 from node.tx.decode import decode_transaction
 from tests.node.engine.test_chain_engine import build_chain, full_state
 from tests.node.engine.test_next_block import as_compared, signed_block_txs
 from tests.node.store_contract import STORE_BYTECODE
-from tests.node.support import BANK_A, VALIDATOR, addr, make_genesis, mine, producer, tx
+from tests.node.support import BANK_A, VALIDATOR, addr, execution_process, make_genesis, mine, producer, tx
 
 
-def child_pid(engine: ChainEngine) -> int:
-    assert isinstance(engine.executor, ExecutionProcess)
-    pid = engine.executor.pid
+def child_pid(chain: ChainParts) -> int:
+    pid = execution_process(chain).pid
     assert pid is not None
     return pid
 
 
 def test_blocks_from_the_process_equal_blocks_executed_in_process(make_engine, tmp_path):
     in_child = make_engine("child")
-    in_process = ChainEngine(ChainStore(str(tmp_path / "local")), make_genesis())
+    in_process = open_chain(ChainStore(str(tmp_path / "local")), make_genesis())
     stores = build_chain(in_child, 10, seed=21)
-    for n in range(1, in_child.head.number + 1):  # strict import: same txs, receipts, bloom, gas and state
+    for n in range(1, in_child.engine.head.number + 1):  # strict import: same txs, receipts, bloom, gas and state
         block = in_child.store.block(in_child.store.hash_by_number(n))
-        in_process.import_block(Block.decode(block.encode(), in_process.limits))
+        in_process.engine.import_block(Block.decode(block.encode(), in_process.limits))
         assert in_process.store.diff(n) == in_child.store.diff(n)
-    assert (in_process.head_hash, in_process.state_root()) == (in_child.head_hash, in_child.state_root())
+    assert (in_process.engine.head_hash, in_process.engine.head.state_root) == (in_child.engine.head_hash,
+                                                                              in_child.engine.head.state_root)
     build_chain(in_process, 4, seed=22, stores=stores)
-    for n in range(in_child.head.number + 1, in_process.head.number + 1):  # and the other way round
-        in_child.import_block(in_process.store.block(in_process.store.hash_by_number(n)))
-    assert (in_child.head_hash, in_child.state_root()) == (in_process.head_hash, in_process.state_root())
+    for n in range(in_child.engine.head.number + 1, in_process.engine.head.number + 1):  # and the other way round
+        in_child.engine.import_block(in_process.store.block(in_process.store.hash_by_number(n)))
+    assert (in_child.engine.head_hash, in_child.engine.head.state_root) == (in_process.engine.head_hash,
+                                                                          in_process.engine.head.state_root)
     assert full_state(in_child) == full_state(in_process)
 
 
 def test_a_killed_child_costs_one_attempt_and_no_state(make_engine):
-    engine = make_engine("db")
+    chain = make_engine("db")
     store = tx(BANK_A, 0, None, STORE_BYTECODE)
-    mine(engine, [store])
-    head, root = engine.head_hash, engine.state_root()
-    first = child_pid(engine)
+    mine(chain, [store])
+    head, root = chain.engine.head_hash, chain.engine.head.state_root
+    first = child_pid(chain)
     os.kill(first, signal.SIGKILL)
-    engine.submit(tx(BANK_A, 1, None, STORE_BYTECODE))
+    chain.front.submit(tx(BANK_A, 1, None, STORE_BYTECODE))
     with pytest.raises(ExecutionProcessFailed):
-        engine.propose(engine.head.timestamp_ms + 1_000, addr(BANK_A), 10)
-    assert (engine.head_hash, engine.state_root()) == (head, root)
-    assert child_pid(engine) != first  # rebuilt from the store at once
-    block = producer(engine).produce_once()  # the tx is still pooled and goes into the next block
+        chain.producer.propose(chain.engine.head.timestamp_ms + 1_000, addr(BANK_A), 10)
+    assert (chain.engine.head_hash, chain.engine.head.state_root) == (head, root)
+    assert child_pid(chain) != first  # rebuilt from the store at once
+    block = producer(chain).produce_once()  # the tx is still pooled and goes into the next block
     assert block is not None and block.number == 2 and len(block.txs) == 1
-    reopened_root = engine.state_root()
-    engine.close()
-    engine.store.close()
+    reopened_root = chain.engine.head.state_root
+    chain.engine.close()
+    chain.store.close()
     again = make_engine("db")
-    assert again.state_root() == reopened_root
+    assert again.engine.head.state_root == reopened_root
 
 
 def test_an_invalid_block_is_refused_and_the_child_goes_on(make_engine):
@@ -72,10 +73,10 @@ def test_an_invalid_block_is_refused_and_the_child_goes_on(make_engine):
     later = mine(source, [tx(BANK_A, 1, None, STORE_BYTECODE)])
     wrong_nonce = Block(good.header, later.txs, good.seals)  # sealed header, but a tx whose nonce is not due
     with pytest.raises(ChainIntegrityError, match="invalid tx"):
-        replica.import_block(wrong_nonce)
+        replica.engine.import_block(wrong_nonce)
     assert child_pid(replica) == pid  # a refused block is not a failure of the process
-    replica.import_block(good)
-    assert replica.state_root() == source.store.block(source.store.hash_by_number(1)).header.state_root
+    replica.engine.import_block(good)
+    assert replica.engine.head.state_root == source.store.block(source.store.hash_by_number(1)).header.state_root
 
 
 def test_a_never_loaded_process_says_so():
@@ -85,11 +86,10 @@ def test_a_never_loaded_process_says_so():
 
 
 def test_an_open_block_in_the_child_is_the_block_one_run_gives_and_any_other_request_discards_it(make_engine):
-    engine = make_engine("db")
-    executor = engine.executor
-    assert isinstance(executor, ExecutionProcess)
-    txs = signed_block_txs(engine)
-    ctx = BlockContext(1, engine.head.timestamp_ms // 1000 + 1, addr(VALIDATOR), engine.genesis.block_gas_limit)
+    chain = make_engine("db")
+    executor = execution_process(chain)
+    txs = signed_block_txs(chain)
+    ctx = BlockContext(1, chain.engine.head.timestamp_ms // 1000 + 1, addr(VALIDATOR), chain.genesis.block_gas_limit)
     whole = executor.run_block(ctx, txs, False)
     ticket = executor.open_block(ctx)
     for start in range(0, len(txs), 3):  # sent unanswered, three at a time
@@ -104,13 +104,13 @@ def test_an_open_block_in_the_child_is_the_block_one_run_gives_and_any_other_req
     executor.extend_block(discarded, txs[2:])  # ignored: the run discarded the block
     assert not executor.is_open(discarded) and executor.seal_block(discarded) is None
     again = executor.open_block(ctx)
-    executor.extend_block(again, [decode_transaction(t.raw, engine.limits) for t in txs])
+    executor.extend_block(again, [decode_transaction(t.raw, chain.limits) for t in txs])
     reopened = executor.seal_block(again)
     assert reopened is not None and reopened.roots == whole.roots
 
 
 def test_the_execution_process_yields_the_cores_to_the_node(make_engine):
     """The node's RPC and admission get a core first while clients send (node/defaults.py EXECUTION_NICENESS)."""
-    engine = make_engine("db")
-    pid = child_pid(engine)
+    chain = make_engine("db")
+    pid = child_pid(chain)
     assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + EXECUTION_NICENESS)

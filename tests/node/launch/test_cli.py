@@ -9,6 +9,7 @@ from node.config import load_config
 from node.defaults import EXECUTION_NICENESS
 from node.keyfiles import read_key
 from node.launch.lone import open_engine
+from tests.node.support import execution_process
 
 
 def test_init_writes_private_keys_genesis_and_config(tmp_path, capsys):
@@ -26,10 +27,11 @@ def test_init_writes_private_keys_genesis_and_config(tmp_path, capsys):
     assert [m["role"] for m in genesis["members"]] == ["BANK", "BANK", "OBSERVER"]
     config = load_config(root / "node.toml")
     assert config.block_period_ms == 200 and config.rpc_port == 0
-    engine = open_engine(config)  # the node builds the same contracts the document pins
-    assert engine.head.number == 0 and engine.permitted(bytes.fromhex(out["members"]["WEBANK"]["account"][2:]))
-    assert not engine.permitted(bytes.fromhex(out["members"]["REGULATOR"]["account"][2:]))
-    engine.store.close()
+    chain = open_engine(config)  # the node builds the same contracts the document pins
+    permitted = chain.front.permissions.permitted
+    assert chain.engine.head.number == 0 and permitted(bytes.fromhex(out["members"]["WEBANK"]["account"][2:]))
+    assert not permitted(bytes.fromhex(out["members"]["REGULATOR"]["account"][2:]))
+    chain.store.close()
     assert main(["init", "--dir", str(root)]) == 1  # never overwrites a node
 
 
@@ -49,11 +51,11 @@ def test_the_execution_niceness_is_configured_and_checked(tmp_path):
                                                  f"execution_niceness = {EXECUTION_NICENESS}"))
     path.write_text(path.read_text().replace(f"execution_niceness = {EXECUTION_NICENESS}", "execution_niceness = 0"))
     config = load_config(path)
-    engine = open_engine(config)
+    chain = open_engine(config)
     try:
-        pid = engine.executor.pid  # type: ignore[union-attr]
+        pid = execution_process(chain).pid
         assert config.execution_niceness == 0 and os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(
             os.PRIO_PROCESS, 0)
     finally:
-        engine.close()
-        engine.store.close()
+        chain.engine.close()
+        chain.store.close()

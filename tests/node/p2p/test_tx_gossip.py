@@ -37,18 +37,9 @@ class FakeHost:
 
 @dataclass
 class FakeFront:
+    submitted: list[bytes] = field(default_factory=list)
     syncs: int = 0
     synced: threading.Event = field(default_factory=threading.Event)
-
-    def durable(self) -> None:
-        self.syncs += 1
-        self.synced.set()
-
-
-@dataclass
-class FakeEngine:
-    submitted: list[bytes] = field(default_factory=list)
-    front: FakeFront = field(default_factory=FakeFront)
 
     def submit(self, raw: bytes) -> bytes:
         self.submitted.append(raw)
@@ -56,10 +47,14 @@ class FakeEngine:
             raise NonceTooLow("nonce too low")
         return raw
 
+    def durable(self) -> None:
+        self.syncs += 1
+        self.synced.set()
+
 
 async def test_txs_admitted_in_one_loop_turn_travel_as_one_frame_and_never_to_an_observer() -> None:
     host = FakeHost([Peer(b"\x01" * 20, "BANK"), Peer(b"\x02" * 20, "OBSERVER"), Peer(b"\x03" * 20, "BANK")])
-    gossip = TxGossip(FakeEngine(), host)  # type: ignore[arg-type]
+    gossip = TxGossip(FakeFront(), host)  # type: ignore[arg-type]
     for raw in (b"tx1", b"tx2", b"tx3"):
         gossip.local(raw, raw)
     assert host.sent == []  # not yet: the rest of this turn's txs join the frame
@@ -69,31 +64,31 @@ async def test_txs_admitted_in_one_loop_turn_travel_as_one_frame_and_never_to_an
 
 
 def test_each_gossiped_tx_enters_the_pool_once_and_bad_frames_or_stale_txs_are_dropped() -> None:
-    engine = FakeEngine()
+    front = FakeFront()
     host = FakeHost([])
-    gossip = TxGossip(engine, host)  # type: ignore[arg-type]
+    gossip = TxGossip(front, host)  # type: ignore[arg-type]
     receive = host.receivers[Channel.TX]
     receive(b"\x01" * 20, rlp.encode([b"a", b"b", b"stale"]))  # type: ignore[operator]
     receive(b"\x03" * 20, rlp.encode([b"b", b"c", b"a"]))  # type: ignore[operator]  # the same txs from another peer
     receive(b"\x03" * 20, b"\xff\xff not rlp")  # type: ignore[operator]
-    assert engine.submitted == [b"a", b"b", b"stale", b"c"]
+    assert front.submitted == [b"a", b"b", b"stale", b"c"]
     assert (gossip.received, gossip.rejected) == (4, 1)
 
 
 def test_an_observer_takes_no_gossiped_txs() -> None:
     host = FakeHost([])
-    TxGossip(FakeEngine(), host, pool=False)  # type: ignore[arg-type]
+    TxGossip(FakeFront(), host, pool=False)  # type: ignore[arg-type]
     assert Channel.TX not in host.receivers
 
 
 async def test_the_frames_of_one_loop_turn_share_one_journal_sync_off_the_loop() -> None:
-    engine = FakeEngine()
+    front = FakeFront()
     host = FakeHost([])
-    TxGossip(engine, host)  # type: ignore[arg-type]
+    TxGossip(front, host)  # type: ignore[arg-type]
     receive = host.receivers[Channel.TX]
     receive(b"\x01" * 20, rlp.encode([b"a", b"b"]))  # type: ignore[operator]
     receive(b"\x03" * 20, rlp.encode([b"c"]))  # type: ignore[operator]
     receive(b"\x03" * 20, rlp.encode([b"stale"]))  # type: ignore[operator]  # nothing admitted: nothing to sync
-    assert engine.front.syncs == 0  # not on the loop, and not before this turn's other frames
-    assert await asyncio.to_thread(engine.front.synced.wait, 10)  # in the loop's default executor
-    assert engine.front.syncs == 1
+    assert front.syncs == 0  # not on the loop, and not before this turn's other frames
+    assert await asyncio.to_thread(front.synced.wait, 10)  # in the loop's default executor
+    assert front.syncs == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.engine.chain_engine import ChainEngine
+from node.engine.chain_parts import ChainParts
 from node.rpc.backend.engine_backend import EngineBackend
 from node.rpc.backend.peer_backends import ObserverBackend
 from node.rpc.dispatch import Dispatcher
@@ -79,10 +79,10 @@ def mixed_batch() -> bytes:
     return body
 
 
-def answer(engine: ChainEngine, body: bytes) -> tuple[object, list[bytes]]:
+def answer(chain: ChainParts, body: bytes) -> tuple[object, list[bytes]]:
     """The replies, and the hashes of what the pool holds after."""
-    reply = Dispatcher(EngineBackend(engine), RpcLimits()).handle(body)
-    pooled = sorted(t.hash for t in engine.pool.pending())
+    reply = Dispatcher(EngineBackend(chain), RpcLimits()).handle(body)
+    pooled = sorted(t.hash for t in chain.front.pool.pending())
     return json.loads(reply) if reply else None, pooled
 
 
@@ -105,26 +105,26 @@ def test_prepared_batch_answers_and_admits_exactly_as_the_dispatcher_alone(tmp_p
 def test_a_failing_worker_falls_back_to_the_dispatcher(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     body = mixed_batch()
     expected = answer(open_engine(tmp_path / "alone"), body)
-    engine = open_engine(tmp_path / "broken")
-    engine.front.workers = InProcessWorkers(engine.limits, broken=True)  # type: ignore[assignment]
+    chain = open_engine(tmp_path / "broken")
+    chain.front.workers = InProcessWorkers(chain.limits, broken=True)  # type: ignore[assignment]
     with caplog.at_level(logging.WARNING, logger="colend.rpc"):
-        assert answer(engine, body) == expected
+        assert answer(chain, body) == expected
     assert "rpc_prepare_failed" in caplog.text
 
 
 def test_an_observer_refuses_prepared_sends_too(tmp_path: Path) -> None:
-    engine = open_engine(tmp_path / "observer")
-    engine.front.workers = InProcessWorkers(engine.limits)  # type: ignore[assignment]
+    chain = open_engine(tmp_path / "observer")
+    chain.front.workers = InProcessWorkers(chain.limits)  # type: ignore[assignment]
     body = json.dumps([request(n, "eth_sendRawTransaction", hexed(tx(BANK_A, n, addr(BANK_B), PADDING)))
                        for n in range(24)]).encode()
-    backend = ObserverBackend(engine, extra_status={})
+    backend = ObserverBackend(chain, extra_status={})
     replies = json.loads(Dispatcher(backend, RpcLimits()).handle(body) or "[]")
-    assert [r["error"]["data"]["code"] for r in replies] == ["node.read_only_node"] * 24 and len(engine.pool) == 0
+    assert [r["error"]["data"]["code"] for r in replies] == ["node.read_only_node"] * 24 and len(chain.front.pool) == 0
 
 
 def test_bodies_that_are_not_batches_are_left_to_the_dispatcher(tmp_path: Path) -> None:
-    engine = open_engine(tmp_path / "db")
+    chain = open_engine(tmp_path / "db")
     single = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "x", "pad": "0" * 20_000}).encode()
     for body in (b"{", b"[]", single, b"[" * 100 + b"]" * 100, b"\xff\xfe", b"[NaN]"):
-        assert prepare_batch(engine.limits, body, RpcLimits()) is None, body[:20]
-    assert prepare_batch(engine.limits, json.dumps([1] * 2_000).encode(), RpcLimits(max_batch=1_000)) is None
+        assert prepare_batch(chain.limits, body, RpcLimits()) is None, body[:20]
+    assert prepare_batch(chain.limits, json.dumps([1] * 2_000).encode(), RpcLimits(max_batch=1_000)) is None

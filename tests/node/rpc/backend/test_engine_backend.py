@@ -2,7 +2,7 @@ import pytest
 from eth_utils import to_checksum_address
 
 from node.errors import BlockNotFound, ExecutionReverted, HistoricalStateUnavailable, NonceTooLow
-from node.execution.executor import create_address
+from node.execution.evm import create_address
 from node.rpc.backend.api import CallRequest, LogQuery
 from node.rpc.backend.engine_backend import EngineBackend
 from node.rpc.log_filter import LogCriteria
@@ -12,17 +12,17 @@ from tests.node.support import BANK_A, BANK_B, CHAIN_ID, addr, open_engine, prod
 
 @pytest.fixture
 def node(tmp_path):
-    engine = open_engine(tmp_path / "db")
-    backend = EngineBackend(engine, node_id="test")
+    chain = open_engine(tmp_path / "db")
+    backend = EngineBackend(chain, node_id="test")
     heads, logs = [], []
     backend.subscribe_new_heads(heads.append)
     backend.subscribe_logs(LogCriteria(frozenset([create_address(addr(BANK_A), 0)])), logs.append)
-    yield backend, heads, logs
-    engine.store.close()
+    yield backend, heads, logs, chain
+    chain.store.close()
 
 
 def test_tx_lifecycle_in_json_rpc_shape(node):
-    backend, heads, logs = node
+    backend, heads, logs, chain = node
     store = create_address(addr(BANK_A), 0)
     h0 = backend.send_raw_transaction(tx(BANK_A, 0, None, STORE_BYTECODE))
     h1 = backend.send_raw_transaction(tx(BANK_A, 1, store, call_data("set(uint256,uint256)", 1, 2)))
@@ -31,7 +31,7 @@ def test_tx_lifecycle_in_json_rpc_shape(node):
     assert backend.get_transaction_count(addr(BANK_A), "pending") == 2
     assert backend.get_transaction_count(addr(BANK_A), "latest") == 0
     assert backend.get_transaction_receipt(h1) is None
-    producer(backend.engine).produce_once()
+    producer(chain).produce_once()
     r0, r1 = backend.get_transaction_receipt(h0), backend.get_transaction_receipt(h1)
     assert r0["contractAddress"] == to_checksum_address(store) and r0["status"] == "0x1"
     assert r1["blockNumber"] == "0x1" and r1["transactionIndex"] == "0x1" and r1["logs"][0]["logIndex"] == "0x0"
@@ -50,10 +50,10 @@ def test_tx_lifecycle_in_json_rpc_shape(node):
 
 
 def test_calls_reverts_and_state_tags(node):
-    backend, _, _ = node
+    backend, _, _, chain = node
     store = create_address(addr(BANK_A), 0)
     backend.send_raw_transaction(tx(BANK_A, 0, None, STORE_BYTECODE))
-    producer(backend.engine).produce_once()
+    producer(chain).produce_once()
     data = call_data("set(uint256,uint256)", 1, 0)
     call = CallRequest(sender=addr(BANK_A), to=store, data=data)
     with pytest.raises(ExecutionReverted, match="zero value") as info:
@@ -70,13 +70,13 @@ def test_calls_reverts_and_state_tags(node):
 
 
 def test_get_logs_by_address_topic_and_range(node):
-    backend, _, _ = node
+    backend, _, _, chain = node
     store = create_address(addr(BANK_A), 0)
     backend.send_raw_transaction(tx(BANK_A, 0, None, STORE_BYTECODE))
-    producer(backend.engine).produce_once()
+    producer(chain).produce_once()
     for n, k in enumerate((5, 6, 5), start=1):
         backend.send_raw_transaction(tx(BANK_A, n, store, call_data("set(uint256,uint256)", k, 1)))
-        producer(backend.engine).produce_once()
+        producer(chain).produce_once()
     topic_k5 = (5).to_bytes(32, "big")
     match = LogCriteria(frozenset([store]), (frozenset([SET_TOPIC]), None, frozenset([topic_k5])))
     found = backend.get_logs(LogQuery(match, 0, 4))

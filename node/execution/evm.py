@@ -1,4 +1,5 @@
-"""Executes transactions in pyrevm against the node's state, producing receipts and the touched state.
+"""The in-process executor (node/execution/abc.py Executor): transactions run in pyrevm against the node's state,
+producing receipts and the touched state; OpenBlock, a block run as its txs come, lives beside it.
 
 The node owns nonces (pyrevm's message_call leaves the caller's nonce alone): each tx must carry the
 sender's current nonce and the executor sets nonce + 1 afterwards, whether the tx succeeded or reverted.
@@ -21,16 +22,18 @@ what the block touched rather than to the whole state.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyrevm
 
 from network.qbft.crypto import keccak256 as keccak
 from node.chain.receipt import Log, Receipt
-from node.chain.roots import BlockRoots, block_roots
+from node.chain.roots import block_roots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
+from node.execution.abc import BlockContext, BlockExecution, BlockTicket, ExecutedBlock, TxSkipped
 from node.execution.bytecode import fresh_contract_info, unpadded
 from node.execution.consortium_calls import decode_bool, encode_can_write
 from node.execution.touched_state import JournalFormatError, touched_in
@@ -48,14 +51,6 @@ def hexaddr(address: bytes) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class BlockContext:
-    number: int
-    timestamp: int  # seconds, as TIMESTAMP returns
-    proposer: bytes
-    gas_limit: int
-
-
-@dataclass(frozen=True, slots=True)
 class CallResult:
     success: bool
     output: bytes  # return data, or revert data when not successful
@@ -63,32 +58,9 @@ class CallResult:
     error: str = ""
 
 
-@dataclass(slots=True)
-class BlockExecution:
-    included: list[Transaction] = field(default_factory=list)
-    receipts: list[Receipt] = field(default_factory=list)
-    skipped: list[tuple[Transaction, str]] = field(default_factory=list)
-    accounts: dict[bytes, TouchedAccount] = field(default_factory=dict)
-    slot_changes: dict[tuple[bytes, int], tuple[int, int]] = field(default_factory=dict)  # (block start, end)
-    codes: dict[bytes, bytes] = field(default_factory=dict)
-    gas_used: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutedBlock:
-    """A block's execution with what its header and store need from the receipts, computed where it ran."""
-
-    execution: BlockExecution
-    encoded_receipts: tuple[bytes, ...]
-    roots: BlockRoots
-
-
-class TxSkipped(Exception):
-    """Raised in strict (import) mode when a block carries a tx this node would never have included."""
-
-
 class EvmExecutor:
-    """One pyrevm instance holding the head state; not thread-safe (the node serialises access)."""
+    """One pyrevm instance holding the head state (node/execution/abc.py Executor, in process); not thread-safe
+    (the node serialises access)."""
 
     def __init__(self, chain_id: int, block_gas_limit: int, consortium: bytes | None) -> None:
         self.chain_id = chain_id
@@ -106,34 +78,33 @@ class EvmExecutor:
 
     # -- state loading -------------------------------------------------------------------------------
 
-    def load(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
-             storage: Iterable[tuple[bytes, int, int]], *, also: Sequence[EvmExecutor] = ()) -> None:
-        """Replace the EVM (and those of `also`) with a fresh one holding exactly this state, all of it in the
-        database layer. One pass over `storage` fills them all: at start-up the store is read once, not per EVM."""
-        executors = (self, *also)
-        for executor in executors:
-            executor.discard_open()
-            executor._evm = executor._fresh_evm()
-            executor._coinbase = hexaddr(ZERO_ADDRESS)
-            executor._known_codes = {EMPTY_CODE_HASH}
-        _insert_state(executors, list(accounts), code_of, storage)
+    def loading(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
+                storage: Iterable[tuple[bytes, int, int]]) -> Iterator[tuple[bytes, int, int]]:
+        """Replace the EVM with a fresh one holding exactly this state, all of it in the database layer, yielding
+        `storage` on the way: a caller that also loads the state (the read view) reads the store once for both."""
+        self.discard_open()
+        self._evm = self._fresh_evm()
+        self._coinbase = hexaddr(ZERO_ADDRESS)
+        self._known_codes = {EMPTY_CODE_HASH}
+        yield from _inserting(self, list(accounts), code_of, storage)
 
-    def _insert(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
-                storage: Iterable[tuple[bytes, int, int]]) -> None:
-        _insert_state((self,), list(accounts), code_of, storage)
+    def load(self, accounts: Iterable[tuple[bytes, AccountRecord]], code_of: Callable[[bytes], bytes],
+             storage: Iterable[tuple[bytes, int, int]]) -> None:
+        """loading(), all at once."""
+        deque(self.loading(accounts, code_of, storage), maxlen=0)
 
     def insert_storage(self, code_of: Callable[[bytes], bytes], storage: Iterable[tuple[bytes, int, int]]) -> None:
         """More of the state being loaded: slots of accounts load() already inserted."""
         self.discard_open()
-        _insert_state((self,), [], code_of, storage)
+        _insert_state(self, [], code_of, storage)
 
     def apply(self, diff: StateDiff, code_of: Callable[[bytes], bytes]) -> None:
         """Write a committed block's net effects back into the (reverted) EVM, the way load() would (in any
         order: each write lands in a map, and no two of them hit the same slot)."""
         codes = diff.codes
         self.discard_open()
-        self._insert(sorted(diff.accounts.items()), lambda h: codes[h] if h in codes else code_of(h),
-                     ((a, s, v) for (a, s), v in diff.storage.items()))
+        _insert_state(self, sorted(diff.accounts.items()), lambda h: codes[h] if h in codes else code_of(h),
+                      ((a, s, v) for (a, s), v in diff.storage.items()))
 
     @property
     def evm(self) -> pyrevm.EVM:
@@ -255,7 +226,7 @@ class EvmExecutor:
 
         Leaves the EVM as it was: the caller writes the effects back with block_committed() once durable.
         """
-        block = self.open_block(ctx, gas_budget, strict)
+        block = self._open_block(ctx, gas_budget, strict)
         try:
             block.extend(txs)
             return block.seal()
@@ -267,13 +238,16 @@ class EvmExecutor:
         """execute_block, then the receipts' encodings and the header's roots and bloom."""
         return finished(self.execute_block(ctx, txs, strict, gas_budget))
 
-    def open_block(self, ctx: BlockContext, gas_budget: int | None = None, strict: bool = False) -> OpenBlock:
+    def open_block(self, ctx: BlockContext, gas_budget: int | None = None) -> BlockTicket:
         """A block to run txs into as they come (OpenBlock); the one open before, if any, is discarded."""
+        return self._open_block(ctx, gas_budget, False).ticket
+
+    def _open_block(self, ctx: BlockContext, gas_budget: int | None, strict: bool) -> OpenBlock:
         self.discard_open()
         if self._evm.journal_state:  # out.slot_changes take block-start values from first loads in the journal
             raise JournalFormatError("a block must start with an empty journal")
         self.set_context(ctx)
-        self._open = OpenBlock(self, ctx.gas_limit, strict, gas_budget)
+        self._open = OpenBlock(self, BlockTicket(ctx.number), ctx.gas_limit, strict, gas_budget)
         return self._open
 
     @property
@@ -281,18 +255,20 @@ class EvmExecutor:
         """The block open_block opened, until it is sealed or discarded."""
         return self._open
 
-    def is_open(self, block: OpenBlock) -> bool:
-        """Whether `block` is still open: anything else run or written since discarded it."""
-        return block is self._open
+    def is_open(self, ticket: BlockTicket) -> bool:
+        """Whether the block opened under `ticket` is still open: anything else run or written since discarded it."""
+        return self._open is not None and self._open.ticket is ticket
 
-    def extend_block(self, block: OpenBlock, txs: Sequence[Transaction]) -> None:
-        """Run more txs into `block`, unless it was discarded meanwhile (ExecutionProcess's interface)."""
-        if block is self._open:
+    def extend_block(self, ticket: BlockTicket, txs: Sequence[Transaction]) -> None:
+        """Run more txs into the open block, unless it was discarded meanwhile."""
+        block = self._open
+        if block is not None and block.ticket is ticket:
             block.extend(txs)
 
-    def seal_block(self, block: OpenBlock) -> ExecutedBlock | None:
-        """`block`, sealed and finished; None if it was discarded meanwhile."""
-        if block is not self._open:
+    def seal_block(self, ticket: BlockTicket) -> ExecutedBlock | None:
+        """The open block, sealed and finished; None if it was discarded meanwhile."""
+        block = self._open
+        if block is None or block.ticket is not ticket:
             return None
         return finished(block.seal())
 
@@ -346,6 +322,9 @@ class EvmExecutor:
         """The block is durable: write its net effects back (execution was reverted)."""
         self.apply(diff, code_of)
 
+    def close(self) -> None:
+        """Nothing to release: the EVM lives in this process."""
+
 
 class OpenBlock:
     """A block whose txs run as they come, inside one snapshot of the executor's EVM: a proposer executes what
@@ -355,8 +334,10 @@ class OpenBlock:
     as execute_block does, which is open, one extend and seal: txs run in any number of extends give the block
     that running them all at once gives. Nothing the EVM does between two extends but the block's own txs."""
 
-    def __init__(self, executor: EvmExecutor, gas_limit: int, strict: bool, gas_budget: int | None) -> None:
+    def __init__(self, executor: EvmExecutor, ticket: BlockTicket, gas_limit: int, strict: bool,
+                 gas_budget: int | None) -> None:
         self._executor = executor
+        self.ticket = ticket
         self._strict = strict
         self._gas_budget = gas_budget
         self._gas_limit = gas_limit
@@ -449,24 +430,31 @@ def _account_info(record: AccountRecord, code_of: Callable[[bytes], bytes]) -> p
     return pyrevm.AccountInfo(nonce=record.nonce, balance=record.balance, code_hash=record.code_hash, code=code)
 
 
-def _insert_state(executors: Sequence[EvmExecutor], accounts: list[tuple[bytes, AccountRecord]],
+def _insert_state(executor: EvmExecutor, accounts: list[tuple[bytes, AccountRecord]],
                   code_of: Callable[[bytes], bytes], storage: Iterable[tuple[bytes, int, int]]) -> None:
-    """Into each EVM's database layer. pyrevm writes a storage insert to the database only while the account is
-    not loaded in the journal, and the insert loads it: so each insert sits between a snapshot and a revert
-    (a second insert after one snapshot lands in the journal and the revert drops it). Requires empty journals."""
-    for executor in executors:
-        evm = executor._evm
-        if evm.journal_state:
-            raise JournalFormatError("state must be written while the journal is empty")
-        for address, record in accounts:
-            evm.insert_account_info(hexaddr(address), _account_info(record, code_of))
-            executor._known_codes.add(record.code_hash)
-    writers = [(e._evm.snapshot, e._evm.insert_account_storage, e._evm.revert) for e in executors]
+    deque(_inserting(executor, accounts, code_of, storage), maxlen=0)
+
+
+def _inserting(executor: EvmExecutor, accounts: list[tuple[bytes, AccountRecord]],
+               code_of: Callable[[bytes], bytes], storage: Iterable[tuple[bytes, int, int]]
+               ) -> Iterator[tuple[bytes, int, int]]:
+    """Into the EVM's database layer, yielding each slot once it is in. pyrevm writes a storage insert to the
+    database only while the account is not loaded in the journal, and the insert loads it: so each insert sits
+    between a snapshot and a revert (a second insert after one snapshot lands in the journal and the revert drops
+    it). Requires an empty journal."""
+    evm = executor._evm
+    if evm.journal_state:
+        raise JournalFormatError("state must be written while the journal is empty")
+    for address, record in accounts:
+        evm.insert_account_info(hexaddr(address), _account_info(record, code_of))
+        executor._known_codes.add(record.code_hash)
+    snapshot, insert, revert = evm.snapshot, evm.insert_account_storage, evm.revert
     last_address, target = b"", ""
-    for address, slot, value in storage:
+    for item in storage:
+        address, slot, value = item
         if address != last_address:  # the store yields slots grouped by address
             last_address, target = address, hexaddr(address)
-        for snapshot, insert, revert in writers:
-            checkpoint = snapshot()
-            insert(target, slot, value)  # lands in the DB layer, survives the revert
-            revert(checkpoint)
+        checkpoint = snapshot()
+        insert(target, slot, value)  # lands in the DB layer, survives the revert
+        revert(checkpoint)
+        yield item
