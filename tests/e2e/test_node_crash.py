@@ -177,10 +177,10 @@ def assert_store_equals_replay(root, replay_dir) -> None:
     from node.chain.block import Block
     from node.config import load_config
     from node.engine.chain_parts import open_chain
-    from node.launch.lone import open_engine
+    from node.launch.parts import open_node_chain
     from node.store.chain_store import ChainStore
 
-    survivor = open_engine(load_config(root / "node.toml"))
+    survivor = open_node_chain(load_config(root / "node.toml"))
     replica = open_chain(ChainStore(str(replay_dir)), survivor.genesis)
     for n in range(1, survivor.engine.head.number + 1):
         block = survivor.store.block(survivor.store.hash_by_number(n))

@@ -8,7 +8,7 @@ from colend.cli import main
 from node.config import load_config
 from node.defaults import EXECUTION_NICENESS
 from node.keyfiles import read_key
-from node.launch.lone import open_engine
+from node.launch.parts import open_node_chain
 from tests.node.support import execution_process
 
 
@@ -27,7 +27,7 @@ def test_init_writes_private_keys_genesis_and_config(tmp_path, capsys):
     assert [m["role"] for m in genesis["members"]] == ["BANK", "BANK", "OBSERVER"]
     config = load_config(root / "node.toml")
     assert config.block_period_ms == 200 and config.rpc_port == 0
-    chain = open_engine(config)  # the node builds the same contracts the document pins
+    chain = open_node_chain(config)  # the node builds the same contracts the document pins
     permitted = chain.front.permissions.permitted
     assert chain.engine.head.number == 0 and permitted(bytes.fromhex(out["members"]["WEBANK"]["account"][2:]))
     assert not permitted(bytes.fromhex(out["members"]["REGULATOR"]["account"][2:]))
@@ -51,7 +51,7 @@ def test_the_execution_niceness_is_configured_and_checked(tmp_path):
                                                  f"execution_niceness = {EXECUTION_NICENESS}"))
     path.write_text(path.read_text().replace(f"execution_niceness = {EXECUTION_NICENESS}", "execution_niceness = 0"))
     config = load_config(path)
-    chain = open_engine(config)
+    chain = open_node_chain(config)
     try:
         pid = execution_process(chain).pid
         assert config.execution_niceness == 0 and os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(
