@@ -190,11 +190,11 @@ def test_a_failed_commit_restarts_from_the_lock_and_commits_the_same_block(tmp_p
     attempted: list[bytes] = []
     real_commit = ChainEngine.commit
 
-    def fail_once(self, pending, seals, then=None):
+    def fail_once(self, pending, seals, while_written=None):
         attempted.append(pending.header.hash())
         if len(attempted) == 1:
             raise OSError("disk gone mid-batch")
-        return real_commit(self, pending, seals, then)
+        return real_commit(self, pending, seals, while_written)
 
     monkeypatch.setattr(ChainEngine, "commit", fail_once)
     clock.now += 10
