@@ -7,7 +7,7 @@ from typing import Protocol
 
 import rlp
 
-from network.qbft.crypto import DIGEST_LENGTH, keccak256
+from network.hashing import DIGEST_LENGTH, keccak256
 from network.qbft.errors import MalformedMessage
 
 

@@ -13,8 +13,9 @@ from functools import lru_cache
 
 import rlp
 
+from network.hashing import DIGEST_LENGTH, keccak256
 from network.qbft.block import Block, BlockCodec
-from network.qbft.crypto import DIGEST_LENGTH, SIGNATURE_LENGTH, Signer, keccak256, recover_address
+from network.qbft.crypto import SIGNATURE_LENGTH, Signer, recover_address
 from network.qbft.errors import InvalidSignature, MalformedMessage
 
 NO_PREPARED_ROUND = None

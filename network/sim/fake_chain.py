@@ -17,8 +17,8 @@ import rlp
 
 from network.abc import ChainHead, SealedBlock
 from network.errors import BlockRejected
+from network.hashing import keccak256
 from network.qbft.block import Block, BlockCodec
-from network.qbft.crypto import keccak256
 
 GENESIS = Block(0, b"\x00" * 32, b"colend-sim-genesis")
 VALID_TAG = b"valid:"

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver, DriverConfig
+from network.hashing import keccak256
 from network.qbft.actions import ResumeState
 from network.qbft.block import RlpBlockCodec
 from network.qbft.config import QbftConfig
-from network.qbft.crypto import PrivateKeySigner, keccak256
+from network.qbft.crypto import PrivateKeySigner
 from network.qbft.seals import verify_commit_seals
 from network.sim.byzantine import outgoing, tamper_sync
 from network.sim.events import EventQueue

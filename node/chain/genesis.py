@@ -14,7 +14,7 @@ from typing import Any
 import pyrevm
 from eth_utils import to_checksum_address
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 
 GENESIS_FORMAT = "colend-genesis/1"
 DEFAULT_DEPLOYER = bytes.fromhex("c01e4d000000000000000000000000000000d3b1")

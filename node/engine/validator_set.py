@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from eth_abi import decode as abi_decode
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.chain.header import ZERO_ADDRESS
 from node.errors import StoreCorrupted
 from node.execution.executor import CallResult

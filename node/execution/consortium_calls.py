@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 
 CAN_WRITE_SELECTOR = keccak(b"canWrite(address)")[:4]
 

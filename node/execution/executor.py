@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import pyrevm
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.chain.receipt import Log, Receipt
 from node.chain.roots import BlockRoots, block_roots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount

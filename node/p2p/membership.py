@@ -13,8 +13,8 @@ from eth_abi import encode as abi_encode
 
 from contracts.ids import id_text
 from network.errors import NotAMember
+from network.hashing import keccak256 as keccak
 from network.pki.identity import NodeIdentity
-from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import ZERO_ADDRESS
 from node.engine.chain_engine import ChainEngine
 from node.errors import StoreCorrupted

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from network.hashing import keccak256
 from network.qbft import (
     Action,
     Block,
@@ -20,7 +21,6 @@ from network.qbft import (
     SetTimer,
     ValidateProposal,
 )
-from network.qbft.crypto import keccak256
 
 GENESIS_HASH = b"\x00" * 32
 CODEC = RlpBlockCodec()

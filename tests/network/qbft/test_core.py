@@ -1,3 +1,4 @@
+from network.hashing import keccak256
 from network.qbft import (
     Block,
     Broadcast,
@@ -9,7 +10,6 @@ from network.qbft import (
     SetTimer,
     verify_commit_seals,
 )
-from network.qbft.crypto import keccak256
 from network.qbft.messages import Message, MessageKind, Vote, decode_message, encode_message, sign_vote
 from tests.network.qbft.cluster import CODEC, Cluster, signers
 

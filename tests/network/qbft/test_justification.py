@@ -1,5 +1,5 @@
+from network.hashing import keccak256
 from network.qbft import Block, PrivateKeySigner
-from network.qbft.crypto import keccak256
 from network.qbft.justification import (
     has_quorum_of_prepares,
     highest_prepared,
