@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from network.qbft.seals import commit_seal_problem
 from node.chain.block import Block
 from node.chain.commitment import StateCommitment
-from node.chain.genesis import DeployFn, Genesis, deploy_colend_suite
+from node.chain.genesis import Genesis
 from node.chain.header import BlockHeader
 from node.chain.receipt import Receipt
 from node.chain.state import AccountRecord, StateDiff, diff_from_changes
 from node.defaults import DEFAULT_MAX_TX_BYTES, EXECUTION_NICENESS
-from node.engine.chain_setup import commit_genesis, load_head, settle_genesis
+from node.engine.chain_setup import DeployFn, commit_genesis, deploy_colend_suite, load_head, settle_genesis
 from node.engine.next_block import NextBlock, OpenNext
 from node.engine.validator_set import ValidatorCache, read_validators
 from node.errors import ChainIntegrityError, NodeHalted, StateCommitmentMismatch
