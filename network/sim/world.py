@@ -27,7 +27,7 @@ from network.sim.fake_chain import Entry, FakeChain, Op, SetChange, decode_paylo
 from network.sim.network import VirtualNetwork
 from network.sim.scenario import SYNC_ROLES, Crash, Governance, Partition, Role, Scenario
 from network.sync.machine import SyncConfig
-from network.wire import Channel, unwrap, wrap
+from network.wire import Lane, unwrap, wrap
 
 BASE_TIMEOUT_MS = 1_000
 LIVENESS_BUDGET_MS = 180_000  # after heal; rounds 0..6 of backoff fit in it several times over
@@ -127,10 +127,10 @@ class NodeTransport:
     def broadcast(self, payload: bytes) -> None:
         world, node = self._world, self._node
         peers = [i for i in range(world.scenario.size) if i != node.index]
-        channel, body = unwrap(payload)
-        if channel is Channel.QBFT and node.role is not Role.HONEST:
+        lane, body = unwrap(payload)
+        if lane is Lane.QBFT and node.role is not Role.HONEST:
             for peer, data in outgoing(node.role, body, peers, node.signer, world.codec, world.rng):
-                world.network.send(node.index, peer, wrap(Channel.QBFT, data))
+                world.network.send(node.index, peer, wrap(Lane.QBFT, data))
             return
         for peer in peers:
             world.send(node, peer, payload)
@@ -299,8 +299,8 @@ class SimWorld:
             node.driver.on_timer(timer)
 
     def send(self, node: SimNode, peer: int, payload: bytes) -> None:
-        if node.role in SYNC_ROLES and payload[0] == Channel.SYNC:
-            payload = wrap(Channel.SYNC, tamper_sync(node.role, payload[1:], self.codec, self.rng))
+        if node.role in SYNC_ROLES and payload[0] == Lane.SYNC:
+            payload = wrap(Lane.SYNC, tamper_sync(node.role, payload[1:], self.codec, self.rng))
         self.network.send(node.index, peer, payload)
 
     def _deliver(self, src: int, dst: int, payload: object) -> None:
@@ -308,7 +308,7 @@ class SimWorld:
         if not node.up or node.driver is None:
             return
         assert isinstance(payload, bytes)
-        if payload[:1] == bytes([Channel.SYNC]):
+        if payload[:1] == bytes([Lane.SYNC]):
             self.result.sync_messages += 1
         else:
             self.result.messages += 1
