@@ -14,7 +14,7 @@ from functools import lru_cache
 import rlp
 
 from network.hashing import DIGEST_LENGTH, keccak256
-from network.qbft.block import Block, BlockCodec
+from network.qbft.block import BlockCodec, ConsensusBlock
 from network.qbft.crypto import SIGNATURE_LENGTH, Signer, recover_address
 from network.qbft.errors import InvalidSignature, MalformedMessage
 
@@ -54,7 +54,7 @@ class Message:
     """A signed vote with its unsigned companions: a block and the votes that justify it."""
 
     signed: SignedVote
-    block: Block | None = None
+    block: ConsensusBlock | None = None
     round_changes: tuple[SignedVote, ...] = ()
     prepares: tuple[SignedVote, ...] = ()
 

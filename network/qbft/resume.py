@@ -9,7 +9,7 @@ from __future__ import annotations
 import rlp
 
 from network.qbft.actions import PreparedCertificate, ResumeState
-from network.qbft.block import Block
+from network.qbft.block import ConsensusBlock
 from network.qbft.errors import MalformedMessage
 from network.qbft.messages import MessageKind, _decode_signed, _signed_fields
 
@@ -37,7 +37,7 @@ def decode_resume_state(data: bytes) -> ResumeState:
         raise MalformedMessage(f"resume state does not decode: {exc}") from exc
     if any(s.vote.kind is not MessageKind.PREPARE for s in signed):
         raise MalformedMessage("a prepared certificate holds only PREPAREs")
-    block = Block(_uint(b_height), parent, payload)
+    block = ConsensusBlock(_uint(b_height), parent, payload)
     return ResumeState(_uint(height), _uint(round_), PreparedCertificate(_uint(p_round), block, signed))
 
 
