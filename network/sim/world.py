@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver, DriverConfig
 from network.hashing import keccak256
-from network.qbft.actions import ResumeState
 from network.qbft.block import RlpBlockCodec
 from network.qbft.config import QbftConfig
 from network.qbft.crypto import PrivateKeySigner
+from network.qbft.resume import MemoryResumeStore
 from network.qbft.seals import verify_commit_seals
 from network.sim.byzantine import outgoing, tamper_sync
 from network.sim.events import EventQueue
@@ -62,24 +62,13 @@ class SeedResult:
     first_final_ms: dict[int, int] = field(default_factory=dict)  # height -> when it first became final
 
 
-class MemoryResume:
-    def __init__(self) -> None:
-        self.state: ResumeState | None = None
-
-    def load(self) -> ResumeState | None:
-        return self.state
-
-    def save(self, state: ResumeState) -> None:
-        self.state = state
-
-
 @dataclass
 class SimNode:
     index: int
     signer: PrivateKeySigner
     role: Role
     chain: FakeChain
-    resume: MemoryResume = field(default_factory=MemoryResume)
+    resume: MemoryResumeStore = field(default_factory=MemoryResumeStore)
     driver: ConsensusDriver | None = None
     up: bool = False
     incarnation: int = 0
@@ -256,7 +245,7 @@ class SimWorld:
         node.up, node.driver = False, None
         node.incarnation += 1
         if not crash.keep_data:
-            node.chain, node.resume, node.wiped = self._new_chain(node.index), MemoryResume(), True
+            node.chain, node.resume, node.wiped = self._new_chain(node.index), MemoryResumeStore(), True
         for other in self.nodes:
             if other.up and other.driver is not None:
                 other.driver.on_peer_disconnected(node.signer.address)

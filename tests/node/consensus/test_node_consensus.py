@@ -17,11 +17,12 @@ from network.driver import ConsensusDriver, DriverConfig
 from network.errors import ConsensusFailed
 from network.qbft import PrivateKeySigner, QbftConfig, make_commit_seal, seal_signer
 from network.qbft.errors import MalformedMessage
+from network.qbft.resume import MemoryResumeStore
 from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.consensus.block_codec import NodeBlockCodec, from_consensus, to_consensus
 from node.consensus.clock import WallClock
-from node.consensus.resume_file import MemoryResumeStore, ResumeFile
+from node.consensus.resume_file import ResumeFile
 from node.consensus.thread import ConsensusThread
 from node.engine.chain_engine import ChainEngine
 from node.errors import ChainIntegrityError

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from network.abc import TimerKind
 from network.driver import DriverConfig
+from network.qbft.resume import MemoryResumeStore
 from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
-from node.consensus.resume_file import MemoryResumeStore
 from node.engine.chain_engine import ChainEngine
 from node.engine.next_block import NextBlock, OpenNext
 from node.execution.executor import BlockContext, BlockExecution, EvmExecutor, create_address
