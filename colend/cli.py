@@ -24,7 +24,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("serve-key", "issue API keys for the clearing service", "clearing.service.cli"),
     ("consortium", "create, run and inspect a multi-process consortium", "colend.consortium.cli"),
     ("sim", "run the seeded QBFT fault simulator and print one JSON object", "network.cli"),
-    ("demo", "four banks and a regulator: a day of joint lending, clearing, settlement and reconciliation", "colend.demo"),
+    ("demo", "four banks and a regulator: a day of joint lending, clearing, settlement and reconciliation", "colend.demo.run"),
 )
 
 

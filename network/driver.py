@@ -12,6 +12,9 @@ does goes through the interfaces of network/abc.py. It answers the core's action
 - Commit: the chain stores the block with its seals; only then is the core handed the set in force at the
   next height, read from the chain that now holds the block.
 
+A round timeout that moves the core to a higher round at the same height is a round change: each of
+`round_change_observers` is told (height, new round), for the node's metrics and log.
+
 Beside the core runs BlockSync. The core starts only once this node has caught up: its head reaches the
 height that a quorum of validators (this one included) reports, so a node that restarts behind, or wiped,
 first fetches what was finalized without it.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from network.abc import ChainAPI, ClockAPI, ResumeStoreAPI, Timer, TimerKind, TimersAPI, Transport
@@ -36,6 +40,7 @@ from network.wire import Lane, unwrap, wrap
 
 log = logging.getLogger("colend.consensus")
 DEFAULT_BLOCK_PERIOD_MS = 200
+RoundChangeObserver = Callable[[int, int], None]  # (height, round the core moved to)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class ConsensusDriver:
         self.core: QbftCore | None = None
         self.idle_block_ms: int | None = None
         self.commits = 0  # blocks this driver committed through consensus (sync imports aside)
+        self.round_change_observers: list[RoundChangeObserver] = []
         self._build_height: int | None = None
         self._build_asked_ms = 0
         self._fresh_build = False
@@ -97,14 +103,24 @@ class ConsensusDriver:
 
     def on_timer(self, timer: Timer) -> None:
         if timer.kind is TimerKind.ROUND:
-            if self.core is not None:
-                self._perform(self.core.on_timeout(timer.height, timer.round))
+            core = self.core
+            if core is not None:
+                height, round_ = core.height, core.round
+                self._perform(core.on_timeout(timer.height, timer.round))
+                self._after_round_timeout(height, round_)
         elif timer.kind is TimerKind.BUILD:
             self.try_build()
             self._arm_build_timer()
         else:
             self.timers.set_timer(Timer(TimerKind.SYNC), self.config.sync.status_interval_ms)
             self._perform_sync(self.sync.on_tick(self.clock.now_ms()))
+
+    def _after_round_timeout(self, height: int, round_: int) -> None:
+        """The core was at (height, round_) when its round timer fired: a higher round at that height is a round change."""
+        core = self.core
+        if core is not None and core.height == height and core.round > round_:
+            for observer in self.round_change_observers:
+                observer(core.height, core.round)
 
     def on_tx_arrived(self) -> None:
         """A tx entered the pool: a proposer waiting for something to include builds now if its period passed;

@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # allocations: 2 runs, 26 ms in all.
     gc.set_threshold(*GC_THRESHOLDS)
     from node.errors import NodeError
-    from node.launch.lone import run_node
+    from node.launch.sequence import run_node
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")

@@ -1,17 +1,19 @@
 """The node's Prometheus metrics (prometheus-client), served on their own port at /metrics.
 
 Gauges are read at scrape time from the live objects (head, core round, peers, pool), so nothing is
-sampled on a timer; round changes, block execution time and finality latency are recorded as they happen.
+sampled on a timer; round changes, block execution time and finality latency are recorded as they happen,
+told by the hooks of the driver, the chain adapter and the engine (node/launch/parts.py subscribes them).
 """
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+log = logging.getLogger("colend.node")
 LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 EXECUTION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -33,15 +35,10 @@ class NodeMetrics:
                                   "From a client's tx reaching this node to its block being final here",
                                   buckets=LATENCY_BUCKETS, registry=self.registry)
 
-    def timed_execution(self, fn: Callable[..., object]) -> Callable[..., object]:
-        def timed(*args: object, **kw: object) -> object:
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kw)
-            finally:
-                self.block_execution.observe(time.perf_counter() - start)
-
-        return timed
+    def round_changed(self, height: int, round_: int) -> None:
+        """A round timeout moved the core to `round_` at `height` (network/driver.py's round-change observer)."""
+        self.round_changes.inc()
+        log.info("event=round_change height=%d round=%d", height, round_)
 
     async def serve(self, host: str, port: int) -> web.AppRunner:
         async def metrics(_request: web.Request) -> web.Response:

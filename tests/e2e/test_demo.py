@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from colend.day import BANKS
+from colend.demo.day import BANKS
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

@@ -177,7 +177,7 @@ def assert_store_equals_replay(root, replay_dir) -> None:
     from node.chain.block import Block
     from node.config import load_config
     from node.engine.chain_engine import ChainEngine
-    from node.launch.lone import open_engine
+    from node.launch.parts import open_engine
     from node.store.chain_store import ChainStore
 
     survivor = open_engine(load_config(root / "node.toml"))

@@ -82,7 +82,7 @@ class ManualTimers:
 def node_driver(engine: ChainEngine, key: bytes, transport, timers, resume, clock, *,
                 config: DriverConfig | None = None, max_txs: int = 5_000,
                 next_block: NextBlockPolicy | None = None) -> ConsensusDriver:
-    """The network's ConsensusDriver on a real engine, as node/launch/lone.py wires it."""
+    """The network's ConsensusDriver on a real engine, as node/launch/parts.py wires it."""
     chain = EngineChain(engine, PrivateKeySigner(key).address, max_txs, next_block=next_block)
     return ConsensusDriver(chain, PrivateKeySigner(key), NodeBlockCodec(), transport, timers, resume, clock, config)
 

@@ -8,7 +8,7 @@ from colend.cli import main
 from node.config import load_config
 from node.defaults import EXECUTION_NICENESS
 from node.keyfiles import read_key
-from node.launch.lone import open_engine
+from node.launch.parts import open_engine
 
 
 def test_init_writes_private_keys_genesis_and_config(tmp_path, capsys):

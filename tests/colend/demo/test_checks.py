@@ -13,9 +13,8 @@ import polars as pl
 
 from clearing.recon.breaks import BreakType
 from clearing.records import RecordKind, records_to_frame
-from colend.day import plan_day
-from colend.demo_books import PlantedBreak
-from colend.demo_checks import (
+from colend.demo.books import PlantedBreak
+from colend.demo.checks import (
     NodeHead,
     allocations_sum_exactly,
     cycle_settled,
@@ -26,7 +25,8 @@ from colend.demo_checks import (
     read_heads,
     regulator_refused,
 )
-from colend.settlement import Instruction, Netting, PaymentStep, SettlementLog
+from colend.demo.day import plan_day
+from colend.demo.settlement import Instruction, Netting, PaymentStep, SettlementLog
 from tests.clearing.factories import rec
 
 ROOT = "0x" + "ab" * 32

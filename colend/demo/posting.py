@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from colend.day import LendingDay, drawdown_input, fee_input, loan_input, repayment_input, yyyymmdd
+from colend.demo.day import LendingDay, drawdown_input, fee_input, loan_input, repayment_input, yyyymmdd
 from contracts.ids import text_id
 from contracts.rpc_client import Sent, SuiteClient
 

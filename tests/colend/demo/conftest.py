@@ -10,8 +10,8 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from colend.day import BANKS, REGULATOR
-from colend.posting import BankSession
+from colend.demo.day import BANKS, REGULATOR
+from colend.demo.posting import BankSession
 from contracts.errors import ContractReverted
 from contracts.evm import EvmSession
 from contracts.rpc_client import Sent

@@ -1,14 +1,14 @@
 """`colend demo`: four banks and a regulator through a day of joint lending, clearing, settlement and reconciliation.
 
-It creates a consortium with fresh keys in a folder and starts its nodes (colend/demo_network.py) and a
-clearing service per member (colend/demo_services.py). Each bank's systems then sign their own transactions
+It creates a consortium with fresh keys in a folder and starts its nodes (colend/demo/network.py) and a
+clearing service per member (colend/demo/services.py). Each bank's systems then sign their own transactions
 with their own key and send them to their own node: the servicers post the day's loans and movements
-(colend/day.py), every bank its declared figures, partners the fees they owe; the regulator's attempt to
+(colend/demo/day.py), every bank its declared figures, partners the fees they owe; the regulator's attempt to
 write is refused. The banks close and net the clearing cycle, then confirm, pay (four eyes) and acknowledge
 through their services. Each bank's books, exported in its own format with its own planted mistakes
-(colend/demo_books.py), are reconciled by its service. A summary follows; everything stays up for
+(colend/demo/books.py), are reconciled by its service. A summary follows; everything stays up for
 exploring until Ctrl-C, or, with --check, the run ends and its exit code says whether every node agreed,
-every invariant held and every planted mistake was found as exactly its break (colend/demo_checks.py).
+every invariant held and every planted mistake was found as exactly its break (colend/demo/checks.py).
 """
 
 from __future__ import annotations
@@ -32,11 +32,10 @@ from clearing.index_store import IndexStore
 from clearing.indexer.follower import sync_from_node
 from clearing.policy import ExposureReport
 from clearing.policy import report as exposure_report
-from colend import demo_summary as summary
-from colend.bank_recon import BankRecon
-from colend.day import BANKS, REGULATOR, LendingDay, loan_input, plan_day
-from colend.demo_books import PlantedBreak, books_paths, plant_mistakes, write_books
-from colend.demo_checks import (
+from colend.demo import summary
+from colend.demo.bank_recon import BankRecon
+from colend.demo.books import PlantedBreak, books_paths, plant_mistakes, write_books
+from colend.demo.checks import (
     Finding,
     all_passed,
     allocations_sum_exactly,
@@ -48,12 +47,13 @@ from colend.demo_checks import (
     read_heads,
     regulator_refused,
 )
-from colend.demo_network import NETWORKS, DemoNetwork
-from colend.demo_services import ServiceDesk, ServiceSet, demo_services, reconcile_through_service
+from colend.demo.day import BANKS, REGULATOR, LendingDay, loan_input, plan_day
+from colend.demo.network import NETWORKS, DemoNetwork
+from colend.demo.posting import BankSession, Posted, post_day
+from colend.demo.services import ServiceDesk, ServiceSet, demo_services, reconcile_through_service
+from colend.demo.settlement import ChainDesk, SettlementLog, settle_cycle
 from colend.errors import BadArguments, ColendError, ServiceCallFailed
 from colend.launcher import ProcessLauncher
-from colend.posting import BankSession, Posted, post_day
-from colend.settlement import ChainDesk, SettlementLog, settle_cycle
 from contracts.errors import ContractReverted, ContractsError
 from contracts.rpc_client import SuiteClient
 

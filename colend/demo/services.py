@@ -20,11 +20,11 @@ from typing import Any
 
 from clearing.service.keys import Role, add_key
 from clearing.service.middlewares import API_KEY_HEADER
-from colend.bank_recon import BankRecon, from_statement
-from colend.demo_network import DemoNetwork
+from colend.demo.bank_recon import BankRecon, from_statement
+from colend.demo.network import DemoNetwork
+from colend.demo.settlement import ChainDesk, Netting, officers
 from colend.errors import ServiceCallFailed, ServiceStartFailed
 from colend.launcher import ServiceLauncher
-from colend.settlement import ChainDesk, Netting, officers
 
 REQUEST_TIMEOUT_S = 30
 WAIT_TIMEOUT_S = 60

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from colend.demo.posting import BankSession
 from colend.errors import FourEyesViolation
-from colend.posting import BankSession
 from contracts.enums import CYCLE_STATUS
 from contracts.ids import bank_id, id_text, text_id
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from clearing.service.config import load_config
 from clearing.service.keys import KeyRing, Role
-from colend.demo_books import books_paths
-from colend.demo_network import DemoNetwork
-from colend.demo_services import ServiceDesk, demo_services
-from colend.settlement import Instruction, Netting, settle_cycle
+from colend.demo.books import books_paths
+from colend.demo.network import DemoNetwork
+from colend.demo.services import ServiceDesk, demo_services
+from colend.demo.settlement import Instruction, Netting, settle_cycle
 
 
 def network(tmp_path: Path) -> DemoNetwork:

@@ -14,13 +14,13 @@ from rich.table import Table
 from rich.text import Text
 
 from clearing.policy import CheckStatus, ExposureReport, Rule
-from colend.bank_recon import BankRecon
-from colend.day import LendingDay
-from colend.demo_books import PlantedBreak
-from colend.demo_checks import Finding
-from colend.demo_services import ApiKey
-from colend.posting import Posted
-from colend.settlement import SettlementLog
+from colend.demo.bank_recon import BankRecon
+from colend.demo.books import PlantedBreak
+from colend.demo.checks import Finding
+from colend.demo.day import LendingDay
+from colend.demo.posting import Posted
+from colend.demo.services import ApiKey
+from colend.demo.settlement import SettlementLog
 from contracts.money import fen
 
 COMFORTABLE_CELL = 20  # longer cells (hashes, URLs) may fold inside a table; shorter ones should not

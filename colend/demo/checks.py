@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import polars as pl
 
 from clearing.policy import ExposureReport
-from colend.day import LendingDay
-from colend.demo_books import PlantedBreak
-from colend.settlement import SettlementLog
+from colend.demo.books import PlantedBreak
+from colend.demo.day import LendingDay
+from colend.demo.settlement import SettlementLog
 from node.rpc.client import JsonRpcClient
 
 RPC_TIMEOUT_S = 10

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from colend.day import BANKS, BPS, MIN_PARTNER_SHARE_BPS, plan_day
-from colend.posting import post_day
+from colend.demo.day import BANKS, BPS, MIN_PARTNER_SHARE_BPS, plan_day
+from colend.demo.posting import post_day
 from contracts.ids import text_id
 
 LOAN_STATUS = {2: "ACTIVE", 3: "PAID_OFF", 4: "WRITTEN_OFF"}

@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from colend.demo_services import ApiKey
-from colend.demo_summary import Listing, print_listing, print_services
+from colend.demo.services import ApiKey
+from colend.demo.summary import Listing, print_listing, print_services
 
 
 def render(listing: Listing, width: int) -> str:

@@ -14,8 +14,8 @@ from clearing.recon.breaks import BreakType
 from clearing.recon.engine import classify
 from clearing.recon.rules import MatchRules
 from clearing.records import RecordKind, records_to_frame
-from colend.day import BANKS
-from colend.demo_books import FORMATS, plant_mistakes, write_books
+from colend.demo.books import FORMATS, plant_mistakes, write_books
+from colend.demo.day import BANKS
 from tests.clearing.factories import rec
 
 DAY = dt.date(2026, 11, 24)

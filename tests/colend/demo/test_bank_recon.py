@@ -9,9 +9,9 @@ from clearing.index_store import IndexStore
 from clearing.recon.rules import MatchRules
 from clearing.recon.run import run_reconciliation
 from clearing.records import frame_to_records
-from colend.bank_recon import from_run, from_statement
-from colend.demo_books import plant_mistakes, write_books
-from tests.colend.test_demo_books import DAY, chain_view
+from colend.demo.bank_recon import from_run, from_statement
+from colend.demo.books import plant_mistakes, write_books
+from tests.colend.demo.test_books import DAY, chain_view
 
 
 def test_in_process_and_json_statements_give_the_same_view(tmp_path: Path) -> None:

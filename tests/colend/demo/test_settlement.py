@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from colend.day import BANKS, plan_day
-from colend.demo_checks import cycle_settled, net_positions_sum_to_zero
+from colend.demo.checks import cycle_settled, net_positions_sum_to_zero
+from colend.demo.day import BANKS, plan_day
+from colend.demo.posting import post_day
+from colend.demo.settlement import ChainDesk, officers, settle_cycle
 from colend.errors import FourEyesViolation
-from colend.posting import post_day
-from colend.settlement import ChainDesk, officers, settle_cycle
 
 
 def test_the_day_clears_to_settled_with_two_officers_per_payment(evm_sessions) -> None:

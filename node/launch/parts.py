@@ -1,0 +1,95 @@
+"""The parts of one node process, built from its config for the launch sequence (node/launch/sequence.py).
+
+Every node has a chain engine, a consensus driver on it (through node/consensus/chain_adapter.py) run by the
+consensus thread, and a JSON-RPC backend. A consortium node (`[p2p]` in its config) adds its peering
+(node/launch/peering.py): the driver's transport, the backend that gossips or refuses writes, and metrics fed
+by the hooks of the chain adapter, the driver and the engine. A lone node's driver has a loopback transport.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from network.driver import ConsensusDriver, DriverConfig
+from network.qbft import PrivateKeySigner
+from network.transport import LoopbackTransport
+from node.chain.genesis import Genesis
+from node.config import NodeConfig
+from node.consensus.block_codec import NodeBlockCodec
+from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
+from node.consensus.clock import WallClock
+from node.consensus.resume_file import ResumeFile
+from node.consensus.thread import ConsensusThread
+from node.engine.chain_engine import ChainEngine
+from node.keyfiles import read_key
+from node.launch.metrics import NodeMetrics
+from node.launch.peering import Peering, open_peering
+from node.proc.workers import WorkerPool
+from node.rpc.backend.engine_backend import EngineBackend
+from node.store.chain_store import ChainStore
+
+log = logging.getLogger("colend.node")
+RESUME_FILE = "consensus.resume"
+
+
+@dataclass(frozen=True)
+class NodeParts:
+    engine: ChainEngine
+    thread: ConsensusThread
+    driver: ConsensusDriver
+    backend: EngineBackend
+    peering: Peering | None  # None: a lone node
+    metrics: NodeMetrics | None  # a consortium node's
+
+
+def open_engine(config: NodeConfig) -> ChainEngine:
+    genesis = Genesis.from_json(json.loads(config.path(config.genesis).read_text()))
+    data_dir = config.path(config.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = ChainStore(str(data_dir / "chain"))
+    return ChainEngine(store, genesis, pool_limits=config.pool, max_tx_bytes=config.max_tx_bytes,
+                       execution_process=config.execution_process, execution_niceness=config.execution_niceness)
+
+
+def node_parts(config: NodeConfig) -> NodeParts:
+    """Opens the engine and builds the rest on it; nothing listens or runs until the sequence starts it."""
+    engine = open_engine(config)
+    peering = open_peering(config, engine)
+    if config.recover_senders_in_workers and peering is None:  # a consortium node has never started them
+        engine.front.workers = WorkerPool(engine.limits, preload=("node.rpc.prepare",))
+    thread = ConsensusThread()
+    chain, driver = consensus_driver(config, engine, thread, peering)
+    if peering is None:
+        validators = len(engine.validators_for(engine.head.number + 1))
+        if validators > 1:
+            log.warning("event=consensus_without_peers validators=%d: this node has no p2p transport yet, so it "
+                        "cannot finalize blocks on its own", validators)
+        return NodeParts(engine, thread, driver, EngineBackend(engine, node_id=config.node_id), None, None)
+    metrics = NodeMetrics(height=lambda: engine.head.number, round_=lambda: core_round(driver),
+                          peers=peering.peer_count, pool_size=lambda: len(engine.pool))
+    chain.execution_observers.append(metrics.block_execution.observe)
+    driver.round_change_observers.append(metrics.round_changed)
+    backend = peering.backend(engine, lambda: core_round(driver))
+    peering.follow(engine, metrics)
+    return NodeParts(engine, thread, driver, backend, peering, metrics)
+
+
+def consensus_driver(config: NodeConfig, engine: ChainEngine, thread: ConsensusThread,
+                     peering: Peering | None) -> tuple[EngineChain, ConsensusDriver]:
+    """The network's driver on the engine (through the chain adapter, returned too for its hooks); with no
+    peering it is a lone validator (n = 1)."""
+    signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
+    clock = WallClock()
+    chain = EngineChain(engine, signer.address, config.max_txs_per_block, config.max_block_gas or None,
+                        NextBlockPolicy(clock, config.block_period_ms))
+    return chain, ConsensusDriver(
+        chain, signer, NodeBlockCodec(), peering.transport if peering is not None else LoopbackTransport(), thread,
+        ResumeFile(config.path(config.data_dir) / RESUME_FILE), clock,
+        DriverConfig(period_ms=config.block_period_ms, allow_empty=config.allow_empty_blocks))
+
+
+def core_round(driver: ConsensusDriver) -> int:
+    """The round the core is at, 0 before it starts."""
+    return driver.core.round if driver.core is not None else 0

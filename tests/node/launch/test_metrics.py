@@ -1,0 +1,35 @@
+"""NodeMetrics fed through the hooks the parts offer, as node/launch/parts.py subscribes it."""
+
+from __future__ import annotations
+
+import logging
+
+from network.abc import TimerKind
+from network.transport import LoopbackTransport
+from node.consensus.chain_adapter import EngineChain
+from node.consensus.resume_file import MemoryResumeStore
+from node.launch.metrics import NodeMetrics
+from tests.node.support import BANK_A, GENESIS_MS, VALIDATOR, ManualClock, ManualTimers, node_driver, open_engine, tx
+
+
+def test_round_changes_and_block_execution_are_counted_through_the_driver_and_adapter_hooks(tmp_path, caplog) -> None:
+    engine = open_engine(tmp_path / "db")
+    clock, timers = ManualClock(GENESIS_MS), ManualTimers()
+    driver = node_driver(engine, VALIDATOR, LoopbackTransport(), timers, MemoryResumeStore(), clock)
+    chain = driver.chain
+    assert isinstance(chain, EngineChain)
+    metrics = NodeMetrics(height=lambda: engine.head.number, round_=lambda: 0, peers=lambda: 0,
+                          pool_size=lambda: len(engine.pool))
+    chain.execution_observers.append(metrics.block_execution.observe)
+    driver.round_change_observers.append(metrics.round_changed)
+    driver.start()
+
+    with caplog.at_level(logging.INFO, logger="colend.node"):
+        driver.on_timer(timers.pending[TimerKind.ROUND][0])  # nothing to include: round 0 times out
+    assert metrics.registry.get_sample_value("colend_round_changes_total") == 1
+    assert "event=round_change height=1 round=1" in caplog.text
+
+    engine.submit(tx(BANK_A, 0, b"\x22" * 20))
+    clock.now += 10_000
+    assert driver.try_build() and engine.head.number == 1
+    assert metrics.registry.get_sample_value("colend_block_execution_seconds_count") == 1
