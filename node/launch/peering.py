@@ -1,4 +1,4 @@
-"""What a consortium node adds to the launch sequence: the chain engine wired to the mutual-TLS p2p host.
+"""What a peered node adds to the launch sequence: the chain engine wired to the mutual-TLS p2p host.
 
 Every node, validator or observer, runs the network's ConsensusDriver (QBFT and block sync, network/driver.py)
 over the host's consensus channel: a validator votes, an observer (not in the validator set) follows the
@@ -19,12 +19,11 @@ from network.p2p.channel import ChannelTransport
 from network.p2p.handshake import ChainTag
 from network.p2p.host import HostConfig, P2PHost
 from network.pki.tls import TlsFiles
-from network.qbft import PrivateKeySigner
+from network.qbft.crypto import Signer
 from node.chain.block import Block
 from node.chain.receipt import Receipt
 from node.config import NodeConfig
 from node.engine.chain_engine import ChainEngine
-from node.keyfiles import read_key
 from node.launch.metrics import NodeMetrics
 from node.p2p.membership import ChainMembership
 from node.p2p.tx_gossip import TxGossip
@@ -35,12 +34,12 @@ from node.rpc.backend.peer_backends import GossipingBackend, ObserverBackend
 log = logging.getLogger("colend.node")
 
 
-def open_peering(config: NodeConfig, engine: ChainEngine) -> Peering | None:
-    """A consortium node's peering, or None for a lone node (no `[p2p]` in its config)."""
-    return Peering(config, engine) if config.p2p is not None else None
+def open_peering(config: NodeConfig, engine: ChainEngine, signer: Signer) -> Peering | None:
+    """A peered node's p2p parts, or None for a lone node (no `[p2p]` in its config)."""
+    return Peering(config, engine, signer) if config.p2p is not None else None
 
 
-def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembership) -> P2PHost:
+def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembership, signer: Signer) -> P2PHost:
     p2p = config.p2p
     assert p2p is not None
     tls = TlsFiles(config.path(p2p.tls_cert), config.path(p2p.tls_key), config.path(p2p.tls_ca),
@@ -48,7 +47,6 @@ def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembershi
     genesis_hash = engine.store.hash_by_number(0)
     assert genesis_hash is not None
     peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
-    signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     return P2PHost(HostConfig(p2p.host, p2p.port, peers), tls, signer,
                    ChainTag(engine.genesis.chain_id, genesis_hash), membership)
 
@@ -56,10 +54,10 @@ def p2p_host(config: NodeConfig, engine: ChainEngine, membership: ChainMembershi
 class Peering:
     """The p2p host, the chain's membership view it admits peers by, and tx gossip over it."""
 
-    def __init__(self, config: NodeConfig, engine: ChainEngine) -> None:
+    def __init__(self, config: NodeConfig, engine: ChainEngine, signer: Signer) -> None:
         self.config = config
         self.membership = ChainMembership(engine)
-        self.host = p2p_host(config, engine, self.membership)
+        self.host = p2p_host(config, engine, self.membership, signer)
         self.gossip = TxGossip(engine, self.host, pool=config.role != "observer")
         self.transport: Transport = ChannelTransport(self.host, Channel.CONSENSUS)  # the consensus driver's
 
@@ -99,5 +97,5 @@ class Peering:
         await self.host.stop()
 
     def started_fields(self) -> str:
-        """What `event=node_started` says of a consortium node, after what every node says."""
+        """What `event=node_started` says of a peered node, after what every node says."""
         return f" role={self.config.role} member={self.config.member_id} p2p={self.host.port}"
