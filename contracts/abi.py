@@ -12,9 +12,9 @@ from typing import Any
 
 from eth_abi import decode, encode
 from eth_abi.exceptions import DecodingError, EncodingError
-from eth_utils import keccak
 
 from contracts.errors import BadArguments, UndecodableData, UnknownEvent, UnknownFunction
+from network.hashing import keccak256 as keccak
 
 ERROR_STRING_SELECTOR = keccak(b"Error(string)")[:4]
 PANIC_SELECTOR = keccak(b"Panic(uint256)")[:4]

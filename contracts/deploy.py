@@ -25,6 +25,7 @@ from contracts import compiler
 from contracts.abi import ContractCodec, SuiteCodec
 from contracts.artifacts import SUITE, load_artifact
 from contracts.deployment import DeployedContract, Deployment, code_hash, initcode_hash, load_deployment
+from contracts.enums import MEMBER_ROLE
 from contracts.errors import (
     BytecodeMismatch,
     ChainIdMismatch,
@@ -35,7 +36,7 @@ from contracts.errors import (
 )
 from contracts.evm import SPEC_ID, parse_failure
 from contracts.ids import bank_id
-from contracts.suite import BIND_CALL, ROLES, SuitePlan, suite_codecs
+from contracts.suite import BIND_CALL, SuitePlan, suite_codecs
 from contracts.tx_sender import TxSender, node_fees
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -238,13 +239,12 @@ def _check_bound(w3: Web3, deployment: Deployment) -> None:
 
 def check_members(w3: Web3, deployment: Deployment, plan: SuitePlan) -> None:
     """Every member of the plan is on chain as planned; changing members later is Consortium governance's job."""
-    role_names = {v: k for k, v in ROLES.items()}
     for m in plan.members:
         name, role, active = _call(w3, deployment, "Consortium", "member", bank_id(m.bank_id))
         if role == 0:
             raise DeploymentDiffers(f"{m.bank_id} is not a member of the deployed Consortium: add it through governance")
-        if (name, role_names.get(role), active) != (m.name, m.role, True):
-            raise DeploymentDiffers(f"{m.bank_id} is on chain as {name!r} {role_names.get(role, role)} active={active},"
+        if (name, MEMBER_ROLE.get(role), active) != (m.name, m.role, True):
+            raise DeploymentDiffers(f"{m.bank_id} is on chain as {name!r} {MEMBER_ROLE.get(role, role)} active={active},"
                                     f" the members file says {m.name!r} {m.role}")  # fmt: skip
         for account in m.accounts:
             owner = _call(w3, deployment, "Consortium", "bankOf", account)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from web3 import Web3
 
 from contracts.artifacts import SUITE, load_artifact
 from contracts.errors import ArtifactsChanged, BytecodeMismatch, ChainIdMismatch, DeploymentFileInvalid, NodeUnreachable
+from network.hashing import keccak256 as keccak
 
 DEPLOYMENT_FORMAT = "colend-deployment/1"
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from eth_utils import keccak
-
 from contracts.errors import BadArguments
+from network.hashing import keccak256 as keccak
 
 _ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,32}$")
 

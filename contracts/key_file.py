@@ -1,21 +1,25 @@
-"""Reads the deployer's key file: the 0x-hex secp256k1 key, mode 0600, that `colend init` writes (node/keyfiles.py).
+"""Reads the 0x-hex secp256k1 key files, mode 0600, that `colend init` writes (node/keyfiles.py): the one
+reader of that format, for the deployer's key here and the node's keys there; the key is never printed.
 
-contracts/ sits below node/ and cannot import it, so the format is read here again; the key is never printed.
+contracts/ sits below node/ and cannot import it, so the reader lives here and node/keyfiles.py uses it.
 """
 
 from __future__ import annotations
 
 import stat
 from pathlib import Path
-
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
+from typing import TYPE_CHECKING
 
 from contracts.errors import KeyFileInvalid
 
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
-def load_account(path: Path | str) -> LocalAccount:
-    """The account of the key in `path`; refuses a file that others than its owner may read."""
+KEY_LENGTH = 32
+
+
+def read_key(path: Path | str) -> bytes:
+    """The 32-byte private key in `path`; refuses a file that others than its owner may read."""
     path = Path(path)
     try:
         mode = path.stat().st_mode
@@ -31,6 +35,13 @@ def load_account(path: Path | str) -> LocalAccount:
         key = bytes.fromhex(hex_key)
     except ValueError:
         key = b""
-    if len(key) != 32:
+    if len(key) != KEY_LENGTH:
         raise KeyFileInvalid(f"key file {path} does not hold a 32-byte hex private key")
-    return Account.from_key(key)
+    return key
+
+
+def load_account(path: Path | str) -> LocalAccount:
+    """The account of the key in `path`, read as `read_key` reads it."""
+    from eth_account import Account  # deferred: 0.3 s to import, and the node reads its keys without it
+
+    return Account.from_key(read_key(path))

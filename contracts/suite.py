@@ -14,11 +14,12 @@ from pyrevm import EVM
 
 from contracts.abi import ContractCodec
 from contracts.artifacts import SUITE, load_artifact
+from contracts.enums import MEMBER_ROLE
 from contracts.errors import BadArguments, ContractReverted
 from contracts.evm import EvmSession, TxOutcome
 from contracts.ids import bank_id
 
-ROLES = {"BANK": 1, "OBSERVER": 2}
+ROLES = {name: value for value, name in MEMBER_ROLE.items()}
 # The 30% floor of the 2021 notice on the cooperating party's share of each joint loan: in the platform model,
 # the servicer's tranche. The per-partner minimum starts at 1 bps in the contract; both change by governance.
 DEFAULT_MIN_SERVICER_SHARE_BPS = 3_000

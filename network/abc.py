@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from network.qbft.actions import ResumeState
-from network.qbft.block import Block
+from network.qbft.block import ConsensusBlock
 
 ADDRESS_LENGTH = 20  # a peer is named by its validator (or observer) address, as its certificate binds it
 
@@ -28,7 +28,7 @@ class ChainHead:
 class SealedBlock:
     """A final block as sync carries it: the block and the commit seals that made it final."""
 
-    block: Block
+    block: ConsensusBlock
     seals: tuple[bytes, ...]
 
 
@@ -47,7 +47,7 @@ class ChainAPI(Protocol):
         arrived since the last build."""
         ...
 
-    def build_block(self, height: int, timestamp_ms: int, allow_empty: bool) -> Block | None:
+    def build_block(self, height: int, timestamp_ms: int, allow_empty: bool) -> ConsensusBlock | None:
         """Execute a new block on the head (height = head + 1); None when there is nothing to put in it."""
         ...
 
@@ -56,11 +56,11 @@ class ChainAPI(Protocol):
         that the chain may start on that block now; build_block still decides what it holds."""
         ...
 
-    def validate_proposal(self, block: Block, block_hash: bytes) -> bool:
+    def validate_proposal(self, block: ConsensusBlock, block_hash: bytes) -> bool:
         """Execute a peer's proposal on the head: False if it does not extend the head or does not execute."""
         ...
 
-    def commit(self, block: Block, block_hash: bytes, seals: tuple[bytes, ...]) -> None:
+    def commit(self, block: ConsensusBlock, block_hash: bytes, seals: tuple[bytes, ...]) -> None:
         """Store the block consensus finalized, with its seals, as one atomic write; the head moves to it."""
         ...
 

@@ -4,7 +4,7 @@ Synchronous and sans-I/O: inputs are peer events and messages, fired timers and 
 does goes through the interfaces of network/abc.py. It answers the core's actions in the order returned:
 
 - Persist: the ResumeState is durable before the next action is even looked at (write-ahead);
-- Broadcast: to every peer, on the QBFT channel;
+- Broadcast: to every peer, on the QBFT lane;
 - SetTimer: a ROUND timer (timers are the only clock the core sees);
 - BuildBlock: the block is built once the block period has passed since the head was proposed and there is
   something to include (or empty blocks are on, or, with peers, the proposer has waited idle_block_ms);
@@ -36,7 +36,7 @@ from network.qbft.core import QbftCore
 from network.qbft.crypto import Signer
 from network.qbft.quorum import quorum_size
 from network.sync.machine import BlockSync, BroadcastSync, DropPeer, SendTo, SyncAction, SyncConfig
-from network.wire import Channel, unwrap, wrap
+from network.wire import Lane, unwrap, wrap
 
 log = logging.getLogger("colend.consensus")
 DEFAULT_BLOCK_PERIOD_MS = 200
@@ -91,11 +91,11 @@ class ConsensusDriver:
 
     def on_message(self, peer: bytes, payload: bytes) -> None:
         try:
-            channel, body = unwrap(payload)
+            lane, body = unwrap(payload)
         except MalformedWireMessage as exc:
             self.sync.stats[exc.code] += 1
             return
-        if channel is Channel.QBFT:
+        if lane is Lane.QBFT:
             if self.core is not None:
                 self._perform(self.core.on_message(body))
             return
@@ -248,7 +248,7 @@ class ConsensusDriver:
             if self.signer.address in core.validators:  # a node that never votes has no vote to remember
                 self.resume.save(action.state)
         elif isinstance(action, Broadcast):
-            self.transport.broadcast(wrap(Channel.QBFT, action.message))
+            self.transport.broadcast(wrap(Lane.QBFT, action.message))
         elif isinstance(action, SetTimer):
             self.timers.set_timer(Timer(TimerKind.ROUND, action.height, action.round), action.delay_ms)
         elif isinstance(action, BuildBlock):
@@ -300,9 +300,9 @@ class ConsensusDriver:
     def _perform_sync(self, actions: list[SyncAction]) -> None:
         for action in actions:
             if isinstance(action, SendTo):
-                self.transport.send(action.peer, wrap(Channel.SYNC, action.message))
+                self.transport.send(action.peer, wrap(Lane.SYNC, action.message))
             elif isinstance(action, BroadcastSync):
-                self.transport.broadcast(wrap(Channel.SYNC, action.message))
+                self.transport.broadcast(wrap(Lane.SYNC, action.message))
             else:
                 assert isinstance(action, DropPeer)
                 self.transport.disconnect(action.peer, action.reason)

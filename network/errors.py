@@ -30,7 +30,9 @@ class MessageTooLarge(MalformedWireMessage):
     code = "network.message_too_large"
 
 
-class UnknownChannel(MalformedWireMessage):
+class UnknownLane(MalformedWireMessage):
+    """A consensus payload whose first byte is no lane of network/wire.py; the code is counted and kept as it was."""
+
     code = "network.unknown_channel"
 
 

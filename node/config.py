@@ -1,5 +1,5 @@
 """The node configuration file (TOML): where the data, genesis and keys are, RPC address, block and pool limits,
-and, for a consortium node, its role, member id, p2p listener, static peers and TLS files.
+and, for a node with peers, its role, member id, p2p listener, static peers and TLS files.
 
 Relative paths are resolved against the config file's directory, so a node directory can be moved whole.
 """

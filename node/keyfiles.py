@@ -1,4 +1,7 @@
-"""secp256k1 key files: 0x-hex private key, created with mode 0600 and never logged or printed."""
+"""secp256k1 key files: 0x-hex private key, created with mode 0600 and never logged or printed.
+
+Read by contracts/key_file.py's `read_key`, the one reader of the format, which refuses a key others may read.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import os
 from pathlib import Path
 
 from coincurve import PrivateKey
+
+from contracts.key_file import read_key
+
+__all__ = ["new_private_key", "read_key", "write_key"]
 
 
 def new_private_key() -> bytes:
@@ -18,11 +25,3 @@ def write_key(path: Path, key: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write("0x" + key.hex() + "\n")
-
-
-def read_key(path: Path) -> bytes:
-    text = path.read_text().strip()
-    key = bytes.fromhex(text[2:] if text.startswith("0x") else text)
-    if len(key) != 32:
-        raise ValueError(f"{path}: not a 32-byte private key")
-    return key

@@ -3,8 +3,9 @@ transactions to both nodes (same contract addresses, members and nonces)."""
 
 from __future__ import annotations
 
-from node.chain.genesis import Genesis, deploy_colend_suite
+from node.chain.genesis import Genesis
 from node.chain.header import ZERO_ADDRESS
+from node.engine.chain_setup import deploy_colend_suite
 from node.execution.abc import BlockContext, BlockExecution
 from node.execution.evm import EvmExecutor
 from node.rpc.client import Call, JsonRpcClient

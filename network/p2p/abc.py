@@ -12,7 +12,7 @@ from network.pki.identity import NodeIdentity
 class Channel(IntEnum):
     """The first byte of every binary frame: which of the node's protocols the payload belongs to."""
 
-    CONSENSUS = 1  # QBFT and block sync, which network/wire.py multiplexes inside the payload
+    CONSENSUS = 1  # QBFT and block sync, on the lanes network/wire.py multiplexes inside the payload
     TX = 2
 
 

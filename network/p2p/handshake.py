@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from network.errors import HandshakeFailed, HandshakeMismatch, IdentityMismatch, RefusedByPeer
+from network.hashing import keccak256
 from network.pki.identity import NodeIdentity
-from network.qbft.crypto import Signer, keccak256, recover_address
+from network.qbft.crypto import Signer, recover_address
 from network.qbft.errors import InvalidSignature
 
 PROTOCOL_VERSION = 1

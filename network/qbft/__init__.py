@@ -11,7 +11,7 @@ from network.qbft.actions import (
     SetTimer,
     ValidateProposal,
 )
-from network.qbft.block import Block, BlockCodec, RlpBlockCodec
+from network.qbft.block import BlockCodec, ConsensusBlock, RlpBlockCodec
 from network.qbft.config import QbftConfig
 from network.qbft.core import QbftCore
 from network.qbft.crypto import PrivateKeySigner, Signer
@@ -22,11 +22,11 @@ from network.qbft.seals import SEAL_DOMAIN, commit_seal_problem, make_commit_sea
 __all__ = [
     "SEAL_DOMAIN",
     "Action",
-    "Block",
     "BlockCodec",
     "Broadcast",
     "BuildBlock",
     "Commit",
+    "ConsensusBlock",
     "Persist",
     "PreparedCertificate",
     "PrivateKeySigner",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from network.qbft.block import Block
+from network.qbft.block import ConsensusBlock
 from network.qbft.messages import SignedVote
 
 
@@ -13,7 +13,7 @@ class PreparedCertificate:
     """The block this validator saw a quorum of PREPAREs for in `round`: its lock, told on round change."""
 
     round: int
-    block: Block
+    block: ConsensusBlock
     prepares: tuple[SignedVote, ...]
 
 
@@ -60,7 +60,7 @@ class BuildBlock:
 class ValidateProposal:
     """Validate and execute `block` on the current head; answer with on_proposal_validated(block_hash, ok)."""
 
-    block: Block
+    block: ConsensusBlock
     block_hash: bytes
 
 
@@ -68,7 +68,7 @@ class ValidateProposal:
 class Commit:
     """`block` is final: store it with its commit seals (sorted by signer) as one atomic write."""
 
-    block: Block
+    block: ConsensusBlock
     block_hash: bytes
     seals: tuple[bytes, ...]
 

@@ -7,12 +7,14 @@ from typing import Protocol
 
 import rlp
 
-from network.qbft.crypto import DIGEST_LENGTH, keccak256
+from network.hashing import DIGEST_LENGTH, keccak256
 from network.qbft.errors import MalformedMessage
 
 
 @dataclass(frozen=True)
-class Block:
+class ConsensusBlock:
+    """What the core proposes and finalizes: an opaque payload (the node puts its encoded block there) on a parent."""
+
     height: int
     parent_hash: bytes
     payload: bytes
@@ -21,13 +23,13 @@ class Block:
 class BlockCodec(Protocol):
     """Supplied by the node: the core carries blocks inside messages but never defines their bytes or hash."""
 
-    def encode(self, block: Block) -> bytes: ...
+    def encode(self, block: ConsensusBlock) -> bytes: ...
 
-    def decode(self, data: bytes) -> Block:
+    def decode(self, data: bytes) -> ConsensusBlock:
         """Raises MalformedMessage for bytes that are not a block."""
         ...
 
-    def hash(self, block: Block) -> bytes:
+    def hash(self, block: ConsensusBlock) -> bytes:
         """The 32-byte block hash that PREPARE, COMMIT and commit seals refer to."""
         ...
 
@@ -35,10 +37,10 @@ class BlockCodec(Protocol):
 class RlpBlockCodec:
     """A minimal codec, RLP [height, parent_hash, payload] hashed with keccak, for the simulator and tests."""
 
-    def encode(self, block: Block) -> bytes:
+    def encode(self, block: ConsensusBlock) -> bytes:
         return rlp.encode([block.height, block.parent_hash, block.payload])
 
-    def decode(self, data: bytes) -> Block:
+    def decode(self, data: bytes) -> ConsensusBlock:
         try:
             fields = rlp.decode(data)
         except Exception as exc:
@@ -48,7 +50,7 @@ class RlpBlockCodec:
         height, parent_hash, payload = fields
         if len(parent_hash) != DIGEST_LENGTH or (height and height[0] == 0):
             raise MalformedMessage("block has a bad parent hash or a non-canonical height")
-        return Block(int.from_bytes(height, "big"), parent_hash, payload)
+        return ConsensusBlock(int.from_bytes(height, "big"), parent_hash, payload)
 
-    def hash(self, block: Block) -> bytes:
+    def hash(self, block: ConsensusBlock) -> bytes:
         return keccak256(self.encode(block))

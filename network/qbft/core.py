@@ -21,7 +21,7 @@ from network.qbft.actions import (
     SetTimer,
     ValidateProposal,
 )
-from network.qbft.block import Block, BlockCodec
+from network.qbft.block import BlockCodec, ConsensusBlock
 from network.qbft.config import QbftConfig
 from network.qbft.crypto import Signer
 from network.qbft.errors import MalformedMessage
@@ -107,7 +107,7 @@ class QbftCore:
             self._enter_round(round_ + 1, send_round_change=True)
         return self._flush()
 
-    def on_block_built(self, block: Block) -> list[Action]:
+    def on_block_built(self, block: ConsensusBlock) -> list[Action]:
         assert self._started
         if not self.decided and block.height == self.height:
             self._own_block = block
@@ -152,14 +152,14 @@ class QbftCore:
         self._members = frozenset(self._validators)
         self._quorum = quorum_size(len(self._validators))
         self._prepared: PreparedCertificate | None = None
-        self._own_block: Block | None = None
+        self._own_block: ConsensusBlock | None = None
         self._build_requested = False
         self._proposed: set[int] = set()
         self._commit_sent: set[int] = set()
         self._proposal_seen: dict[int, bytes] = {}
-        self._accepted: dict[int, tuple[Block, bytes]] = {}
-        self._blocks: dict[bytes, Block] = {}
-        self._pending: dict[bytes, tuple[Block, list[int]]] = {}
+        self._accepted: dict[int, tuple[ConsensusBlock, bytes]] = {}
+        self._blocks: dict[bytes, ConsensusBlock] = {}
+        self._pending: dict[bytes, tuple[ConsensusBlock, list[int]]] = {}
         self._validated: dict[bytes, bool] = {}
         self._prepares: dict[int, dict[bytes, SignedVote]] = {}
         self._commits: dict[int, dict[bytes, SignedVote]] = {}
@@ -269,7 +269,7 @@ class QbftCore:
             else:
                 self._request_validation(vote.round, block, vote.digest)
 
-    def _request_validation(self, round_: int, block: Block, block_hash: bytes) -> None:
+    def _request_validation(self, round_: int, block: ConsensusBlock, block_hash: bytes) -> None:
         known = self._validated.get(block_hash)
         if known is True:
             self._on_valid_proposal(round_, block, block_hash)
@@ -281,7 +281,7 @@ class QbftCore:
             self._pending[block_hash] = (block, [round_])
             self._out.append(ValidateProposal(block, block_hash))
 
-    def _on_valid_proposal(self, round_: int, block: Block, block_hash: bytes) -> None:
+    def _on_valid_proposal(self, round_: int, block: ConsensusBlock, block_hash: bytes) -> None:
         self._blocks[block_hash] = block
         if round_ >= self.round and round_ not in self._accepted:
             if round_ > self.round:
@@ -415,7 +415,7 @@ class QbftCore:
             return
         self._propose(self._own_block, round_changes, ())
 
-    def _propose(self, block: Block, round_changes: list[Message], prepares: Sequence[SignedVote]) -> None:
+    def _propose(self, block: ConsensusBlock, round_changes: list[Message], prepares: Sequence[SignedVote]) -> None:
         self._proposed.add(self.round)
         vote = Vote(MessageKind.PROPOSAL, self.height, self.round, self._codec.hash(block))
         justification = tuple(m.signed for m in round_changes)

@@ -13,8 +13,9 @@ from functools import lru_cache
 
 import rlp
 
-from network.qbft.block import Block, BlockCodec
-from network.qbft.crypto import DIGEST_LENGTH, SIGNATURE_LENGTH, Signer, keccak256, recover_address
+from network.hashing import DIGEST_LENGTH, keccak256
+from network.qbft.block import BlockCodec, ConsensusBlock
+from network.qbft.crypto import SIGNATURE_LENGTH, Signer, recover_address
 from network.qbft.errors import InvalidSignature, MalformedMessage
 
 NO_PREPARED_ROUND = None
@@ -53,7 +54,7 @@ class Message:
     """A signed vote with its unsigned companions: a block and the votes that justify it."""
 
     signed: SignedVote
-    block: Block | None = None
+    block: ConsensusBlock | None = None
     round_changes: tuple[SignedVote, ...] = ()
     prepares: tuple[SignedVote, ...] = ()
 

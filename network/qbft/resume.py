@@ -2,6 +2,7 @@
 
 [height, round, prepared] where prepared is [] or [round, [block height, parent hash, payload], prepares]
 and each PREPARE is [vote body, signature] as on the wire, so its sender is recovered, never trusted.
+The node keeps it in a file (node/consensus/resume_file.py); tests and the simulator in a MemoryResumeStore.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import rlp
 
 from network.qbft.actions import PreparedCertificate, ResumeState
-from network.qbft.block import Block
+from network.qbft.block import ConsensusBlock
 from network.qbft.errors import MalformedMessage
 from network.qbft.messages import MessageKind, _decode_signed, _signed_fields
 
@@ -37,8 +38,21 @@ def decode_resume_state(data: bytes) -> ResumeState:
         raise MalformedMessage(f"resume state does not decode: {exc}") from exc
     if any(s.vote.kind is not MessageKind.PREPARE for s in signed):
         raise MalformedMessage("a prepared certificate holds only PREPAREs")
-    block = Block(_uint(b_height), parent, payload)
+    block = ConsensusBlock(_uint(b_height), parent, payload)
     return ResumeState(_uint(height), _uint(round_), PreparedCertificate(_uint(p_round), block, signed))
+
+
+class MemoryResumeStore:
+    """A ResumeStoreAPI for tests and in-process simulations: 'durable' for as long as the object lives."""
+
+    def __init__(self) -> None:
+        self.state: ResumeState | None = None
+
+    def load(self) -> ResumeState | None:
+        return self.state
+
+    def save(self, state: ResumeState) -> None:
+        self.state = state
 
 
 def _uint(raw: object) -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from network.qbft.crypto import DIGEST_LENGTH, Signer, keccak256, recover_address
+from network.hashing import DIGEST_LENGTH, keccak256
+from network.qbft.crypto import Signer, recover_address
 from network.qbft.errors import InvalidSignature
 from network.qbft.quorum import quorum_size
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from network.hashing import keccak256
 from network.qbft.block import BlockCodec
-from network.qbft.crypto import PrivateKeySigner, Signer, keccak256
+from network.qbft.crypto import PrivateKeySigner, Signer
 from network.qbft.messages import Message, MessageKind, Vote, decode_message, encode_message, sign_vote
 from network.qbft.seals import make_commit_seal
 from network.sim.scenario import Role

@@ -17,10 +17,10 @@ import rlp
 
 from network.abc import ChainHead, SealedBlock
 from network.errors import BlockRejected
-from network.qbft.block import Block, BlockCodec
-from network.qbft.crypto import keccak256
+from network.hashing import keccak256
+from network.qbft.block import BlockCodec, ConsensusBlock
 
-GENESIS = Block(0, b"\x00" * 32, b"colend-sim-genesis")
+GENESIS = ConsensusBlock(0, b"\x00" * 32, b"colend-sim-genesis")
 VALID_TAG = b"valid:"
 INVALID_TAG = b"invalid:"
 
@@ -93,24 +93,24 @@ class FakeChain:
     def pending_work(self, new_height: bool) -> bool:
         return True
 
-    def build_block(self, height: int, timestamp_ms: int, allow_empty: bool) -> Block | None:
+    def build_block(self, height: int, timestamp_ms: int, allow_empty: bool) -> ConsensusBlock | None:
         assert height == len(self.entries)
         self.builds += 1
         timestamp_ms = max(timestamp_ms, self._timestamp(-1) + 1)
         if self.invalid_proposals:
             tag = INVALID_TAG + b"%d:%d" % (self.author, height)
-            return Block(height, self.entries[-1].block_hash, encode_payload(Payload(tag, timestamp_ms, [])))
+            return ConsensusBlock(height, self.entries[-1].block_hash, encode_payload(Payload(tag, timestamp_ms, [])))
         changes = [c for c in self.pending if self._applies(c, self.entries[-1].validators_next)]
         tag = VALID_TAG + b"%d:%d:%d" % (self.author, height, self.builds)
-        return Block(height, self.entries[-1].block_hash, encode_payload(Payload(tag, timestamp_ms, changes)))
+        return ConsensusBlock(height, self.entries[-1].block_hash, encode_payload(Payload(tag, timestamp_ms, changes)))
 
     def prepare_block(self, height: int, due_ms: int) -> None:
         """Nothing to start early: a block here is built in no time when asked."""
 
-    def validate_proposal(self, block: Block, block_hash: bytes) -> bool:
+    def validate_proposal(self, block: ConsensusBlock, block_hash: bytes) -> bool:
         return self._problem(block) is None
 
-    def commit(self, block: Block, block_hash: bytes, seals: tuple[bytes, ...]) -> None:
+    def commit(self, block: ConsensusBlock, block_hash: bytes, seals: tuple[bytes, ...]) -> None:
         problem = self._problem(block)
         assert problem is None, f"consensus finalized a block this chain refuses: {problem}"
         self._append(SealedBlock(block, seals), block_hash)
@@ -134,7 +134,7 @@ class FakeChain:
         """The state transition; a test overrides it to plant a divergence the checker must see."""
         return keccak256(previous + payload)
 
-    def _problem(self, block: Block) -> str | None:
+    def _problem(self, block: ConsensusBlock) -> str | None:
         if block.height != len(self.entries) or block.parent_hash != self.entries[-1].block_hash:
             return "does not extend the head"
         decoded = decode_payload(block.payload)

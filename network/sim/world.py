@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver, DriverConfig
-from network.qbft.actions import ResumeState
+from network.hashing import keccak256
 from network.qbft.block import RlpBlockCodec
 from network.qbft.config import QbftConfig
-from network.qbft.crypto import PrivateKeySigner, keccak256
+from network.qbft.crypto import PrivateKeySigner
+from network.qbft.resume import MemoryResumeStore
 from network.qbft.seals import verify_commit_seals
 from network.sim.byzantine import outgoing, tamper_sync
 from network.sim.events import EventQueue
@@ -26,7 +27,7 @@ from network.sim.fake_chain import Entry, FakeChain, Op, SetChange, decode_paylo
 from network.sim.network import VirtualNetwork
 from network.sim.scenario import SYNC_ROLES, Crash, Governance, Partition, Role, Scenario
 from network.sync.machine import SyncConfig
-from network.wire import Channel, unwrap, wrap
+from network.wire import Lane, unwrap, wrap
 
 BASE_TIMEOUT_MS = 1_000
 LIVENESS_BUDGET_MS = 180_000  # after heal; rounds 0..6 of backoff fit in it several times over
@@ -61,24 +62,13 @@ class SeedResult:
     first_final_ms: dict[int, int] = field(default_factory=dict)  # height -> when it first became final
 
 
-class MemoryResume:
-    def __init__(self) -> None:
-        self.state: ResumeState | None = None
-
-    def load(self) -> ResumeState | None:
-        return self.state
-
-    def save(self, state: ResumeState) -> None:
-        self.state = state
-
-
 @dataclass
 class SimNode:
     index: int
     signer: PrivateKeySigner
     role: Role
     chain: FakeChain
-    resume: MemoryResume = field(default_factory=MemoryResume)
+    resume: MemoryResumeStore = field(default_factory=MemoryResumeStore)
     driver: ConsensusDriver | None = None
     up: bool = False
     incarnation: int = 0
@@ -126,10 +116,10 @@ class NodeTransport:
     def broadcast(self, payload: bytes) -> None:
         world, node = self._world, self._node
         peers = [i for i in range(world.scenario.size) if i != node.index]
-        channel, body = unwrap(payload)
-        if channel is Channel.QBFT and node.role is not Role.HONEST:
+        lane, body = unwrap(payload)
+        if lane is Lane.QBFT and node.role is not Role.HONEST:
             for peer, data in outgoing(node.role, body, peers, node.signer, world.codec, world.rng):
-                world.network.send(node.index, peer, wrap(Channel.QBFT, data))
+                world.network.send(node.index, peer, wrap(Lane.QBFT, data))
             return
         for peer in peers:
             world.send(node, peer, payload)
@@ -255,7 +245,7 @@ class SimWorld:
         node.up, node.driver = False, None
         node.incarnation += 1
         if not crash.keep_data:
-            node.chain, node.resume, node.wiped = self._new_chain(node.index), MemoryResume(), True
+            node.chain, node.resume, node.wiped = self._new_chain(node.index), MemoryResumeStore(), True
         for other in self.nodes:
             if other.up and other.driver is not None:
                 other.driver.on_peer_disconnected(node.signer.address)
@@ -298,8 +288,8 @@ class SimWorld:
             node.driver.on_timer(timer)
 
     def send(self, node: SimNode, peer: int, payload: bytes) -> None:
-        if node.role in SYNC_ROLES and payload[0] == Channel.SYNC:
-            payload = wrap(Channel.SYNC, tamper_sync(node.role, payload[1:], self.codec, self.rng))
+        if node.role in SYNC_ROLES and payload[0] == Lane.SYNC:
+            payload = wrap(Lane.SYNC, tamper_sync(node.role, payload[1:], self.codec, self.rng))
         self.network.send(node.index, peer, payload)
 
     def _deliver(self, src: int, dst: int, payload: object) -> None:
@@ -307,7 +297,7 @@ class SimWorld:
         if not node.up or node.driver is None:
             return
         assert isinstance(payload, bytes)
-        if payload[:1] == bytes([Channel.SYNC]):
+        if payload[:1] == bytes([Lane.SYNC]):
             self.result.sync_messages += 1
         else:
             self.result.messages += 1

@@ -15,10 +15,11 @@ from enum import IntEnum
 import rlp
 
 from network.errors import MalformedWireMessage, MessageTooLarge, TooManyItems, UnsupportedVersion
-from network.qbft.crypto import DIGEST_LENGTH, SIGNATURE_LENGTH
+from network.hashing import DIGEST_LENGTH
+from network.qbft.crypto import SIGNATURE_LENGTH
 
 SYNC_VERSION = 1
-MAX_SYNC_MESSAGE_BYTES = 32 * 1024 * 1024 - 1  # fits network.wire.MAX_PAYLOAD_BYTES with its channel byte
+MAX_SYNC_MESSAGE_BYTES = 32 * 1024 * 1024 - 1  # fits network.wire.MAX_PAYLOAD_BYTES with its lane byte
 MAX_BLOCKS_PER_MESSAGE = 128
 MAX_SEALS_PER_BLOCK = 256  # no validator set is larger
 MAX_UINT_BYTES = 8

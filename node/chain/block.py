@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.chain.header import BlockHeader
 from node.rlp_codec import decode as rlp_decode
 from node.rlp_codec import encode as rlp_encode

@@ -1,20 +1,18 @@
-"""The genesis document and block 0: chain id, validators, members and the contract suite deployed in pyrevm.
+"""The genesis document: chain id, validators, members and the addresses of the contract suite.
 
-Every node builds block 0 by running the same deployment from the same document, so the genesis state
-commitment (and hash) agree; `contracts` in the document pins the addresses the deployment must yield.
+Every node builds block 0 by running the same deployment from the same document (node/engine/chain_setup.py),
+so the genesis state commitment (and hash) agree; `contracts` pins the addresses the deployment must yield.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import pyrevm
 from eth_utils import to_checksum_address
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 
 GENESIS_FORMAT = "colend-genesis/1"
 DEFAULT_DEPLOYER = bytes.fromhex("c01e4d000000000000000000000000000000d3b1")
@@ -80,18 +78,3 @@ class Genesis:
 
     def with_contracts(self, contracts: dict[str, bytes]) -> Genesis:
         return replace(self, contracts=dict(contracts))
-
-
-# (evm, genesis) -> deployed contract addresses by name; "Consortium" enables permissioning.
-DeployFn = Callable[[pyrevm.EVM, Genesis], dict[str, bytes]]
-
-
-def deploy_colend_suite(evm: pyrevm.EVM, genesis: Genesis) -> dict[str, bytes]:
-    """The production genesis: Consortium, Clearing and CoLending from contracts.suite."""
-    from contracts.suite import MemberSpec, deploy_suite
-
-    members = [MemberSpec(m.bank_id, m.name, m.role, tuple(to_checksum_address(a) for a in m.accounts))  # type: ignore[arg-type]
-               for m in genesis.members]
-    addresses = deploy_suite(evm, to_checksum_address(genesis.deployer), members,
-                             [to_checksum_address(v) for v in genesis.validators], genesis.min_servicer_share_bps)
-    return {name: bytes.fromhex(a[2:]) for name, a in addresses.as_dict().items()}

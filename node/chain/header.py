@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import rlp
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.chain.bloom import EMPTY_BLOOM
 from node.errors import ChainIntegrityError
 from node.rlp_codec import decode as rlp_decode

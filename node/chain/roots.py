@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from trie.utils.nodes import compute_extension_key, compute_leaf_key
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.chain.bloom import BLOOM_BYTES, bloom_int
 from node.chain.receipt import Receipt
 from node.rlp_codec import encode as rlp_encode

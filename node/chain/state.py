@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import rlp
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.chain.commitment import MOD as STORAGE_DIGEST_MOD
 from node.chain.commitment import slot_leaf
 from node.rlp_codec import decode as rlp_decode

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from network.qbft import Block as ConsensusBlock
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
+from network.qbft import ConsensusBlock
 from network.qbft.errors import MalformedMessage
 from node.chain.block import Block
 from node.chain.header import BlockHeader

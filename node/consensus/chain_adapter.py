@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from network.abc import ChainHead, ClockAPI, SealedBlock
 from network.errors import BlockRejected, ChainHalted
-from network.qbft import Block as ConsensusBlock
+from network.qbft import ConsensusBlock
 from network.qbft.errors import MalformedMessage
 from network.qbft.quorum import proposer_for
 from node.chain.block import Block

@@ -40,17 +40,3 @@ class ResumeFile:
         finally:
             os.close(dir_fd)
 
-
-class MemoryResumeStore:
-    """For tests and in-process simulations: 'durable' for as long as the object lives."""
-
-    def __init__(self) -> None:
-        self.state: ResumeState | None = None
-        self.saves = 0
-
-    def load(self) -> ResumeState | None:
-        return self.state
-
-    def save(self, state: ResumeState) -> None:
-        self.state = state
-        self.saves += 1

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.chain.genesis import DeployFn, Genesis, deploy_colend_suite
+from node.chain.genesis import Genesis
 from node.defaults import DEFAULT_MAX_TX_BYTES, EXECUTION_NICENESS
 from node.engine.chain_engine import ChainEngine
-from node.engine.chain_setup import commit_genesis, settle_genesis
+from node.engine.chain_setup import DeployFn, commit_genesis, deploy_colend_suite, settle_genesis
 from node.engine.production import BlockProducer
 from node.execution.abc import Executor
 from node.execution.evm import EvmExecutor

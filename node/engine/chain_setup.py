@@ -1,15 +1,19 @@
-"""Opening a chain: settle which genesis the data directory holds, write block 0 on first start, and load the
-durable head state, checking it against the head's state commitment."""
+"""Opening a chain: settle which genesis the data directory holds, deploy the suite and write block 0 on first
+start, and load the durable head state, checking it against the head's state commitment."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import pyrevm
+from eth_utils import to_checksum_address
 
 from node.chain.block import Block
 from node.chain.commitment import StateCommitment
-from node.chain.genesis import DeployFn, Genesis
+from node.chain.genesis import Genesis
 from node.chain.header import ZERO_ADDRESS, ZERO_HASH, BlockHeader
 from node.chain.roots import EMPTY_TRIE_ROOT
 from node.chain.state import AccountRecord, diff_from_changes
@@ -31,6 +35,21 @@ def settle_genesis(store: ChainStore, genesis: Genesis) -> Genesis:
     if (genesis.contracts and genesis.contracts != persisted.contracts) or genesis.chain_id != persisted.chain_id:
         raise StoreCorrupted("the data directory holds a different chain than this genesis document")
     return persisted
+
+
+# (evm, genesis) -> deployed contract addresses by name; "Consortium" enables permissioning.
+DeployFn = Callable[[pyrevm.EVM, Genesis], dict[str, bytes]]
+
+
+def deploy_colend_suite(evm: pyrevm.EVM, genesis: Genesis) -> dict[str, bytes]:
+    """The production genesis: Consortium, Clearing and CoLending from contracts.suite."""
+    from contracts.suite import MemberSpec, deploy_suite
+
+    members = [MemberSpec(m.bank_id, m.name, m.role, tuple(to_checksum_address(a) for a in m.accounts))  # type: ignore[arg-type]
+               for m in genesis.members]
+    addresses = deploy_suite(evm, to_checksum_address(genesis.deployer), members,
+                             [to_checksum_address(v) for v in genesis.validators], genesis.min_servicer_share_bps)
+    return {name: bytes.fromhex(a[2:]) for name, a in addresses.as_dict().items()}
 
 
 def commit_genesis(store: ChainStore, executor: EvmExecutor, genesis: Genesis, deploy: DeployFn) -> Genesis:

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 from network.qbft import PrivateKeySigner
-from node.chain.genesis import Genesis, GenesisMember, deploy_colend_suite
+from node.chain.genesis import Genesis, GenesisMember
 from node.chain.header import ZERO_ADDRESS
+from node.engine.chain_setup import deploy_colend_suite
 from node.execution.abc import BlockContext
 from node.execution.evm import EvmExecutor
 from node.keyfiles import new_private_key, write_key

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from eth_abi import decode as abi_decode
-
-from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import ZERO_ADDRESS
 from node.errors import StoreCorrupted
+from node.execution.consortium_calls import decode_validators, encode_validators
 from node.execution.evm import CallResult
-
-VALIDATORS_SELECTOR = keccak(b"validators()")[:4]
 
 Call = Callable[[bytes, bytes, bytes], CallResult]  # (sender, to, data)
 
@@ -20,11 +16,10 @@ def read_validators(call: Call, consortium: bytes | None, fallback: tuple[bytes,
     """The on-chain set; a chain deployed without the suite (tests) uses the genesis list."""
     if consortium is None:
         return fallback
-    result = call(ZERO_ADDRESS, consortium, VALIDATORS_SELECTOR)
+    result = call(ZERO_ADDRESS, consortium, encode_validators())
     if not result.success:
         raise StoreCorrupted("Consortium.validators() failed on the head state")
-    (addresses,) = abi_decode(["address[]"], result.output)
-    validators = tuple(bytes.fromhex(a[2:]) for a in addresses)
+    validators = decode_validators(result.output)
     if not validators:
         raise StoreCorrupted("Consortium lists no validators")
     return validators

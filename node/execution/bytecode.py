@@ -17,7 +17,7 @@ import threading
 
 import pyrevm
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 
 SCRATCH_DEPLOYER = "0x" + "00" * 19 + "01"
 MAX_RUNTIME_BYTES = 0xFFFF  # PUSH2 in the copying constructor below (EIP-170 allows 24,576 anyway)

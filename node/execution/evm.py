@@ -29,14 +29,14 @@ from dataclasses import dataclass
 
 import pyrevm
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.chain.receipt import Log, Receipt
 from node.chain.roots import block_roots
 from node.chain.state import EMPTY_CODE_HASH, AccountRecord, StateDiff, TouchedAccount
 from node.execution.abc import BlockContext, BlockExecution, BlockTicket, ExecutedBlock, TxSkipped
 from node.execution.bytecode import fresh_contract_info, unpadded
 from node.execution.consortium_calls import decode_bool, encode_can_write
-from node.execution.touched_state import JournalFormatError, touched_in
+from node.execution.touched_state import TouchedStateFormatError, touched_in
 from node.rlp_codec import encode as rlp_encode
 from node.tx.model import Transaction
 
@@ -245,7 +245,7 @@ class EvmExecutor:
     def _open_block(self, ctx: BlockContext, gas_budget: int | None, strict: bool) -> OpenBlock:
         self.discard_open()
         if self._evm.journal_state:  # out.slot_changes take block-start values from first loads in the journal
-            raise JournalFormatError("a block must start with an empty journal")
+            raise TouchedStateFormatError("a block must start with an empty journal")
         self.set_context(ctx)
         self._open = OpenBlock(self, BlockTicket(ctx.number), ctx.gas_limit, strict, gas_budget)
         return self._open
@@ -356,7 +356,7 @@ class OpenBlock:
     def extend(self, txs: Iterable[Transaction]) -> None:
         """Run these txs after the block's earlier ones (non-strict: a tx that may not run is skipped)."""
         if self.closed:
-            raise JournalFormatError("the block is no longer open")
+            raise TouchedStateFormatError("the block is no longer open")
         executor, out, budget = self._executor, self.out, self._gas_budget
         consortium = executor.consortium
         for tx in txs:
@@ -388,7 +388,7 @@ class OpenBlock:
     def seal(self) -> BlockExecution:
         """The block's effects (txs, receipts, touched state); the EVM is left as it was before the block."""
         if self.closed:
-            raise JournalFormatError("the block is no longer open")
+            raise TouchedStateFormatError("the block is no longer open")
         try:
             # Nothing a call runs reads an account's own nonce (message_call leaves it alone; CREATE is handled
             # in extend), so each sender's final nonce is written once per block, not once per tx.
@@ -444,7 +444,7 @@ def _inserting(executor: EvmExecutor, accounts: list[tuple[bytes, AccountRecord]
     it). Requires an empty journal."""
     evm = executor._evm
     if evm.journal_state:
-        raise JournalFormatError("state must be written while the journal is empty")
+        raise TouchedStateFormatError("state must be written while the journal is empty")
     for address, record in accounts:
         evm.insert_account_info(hexaddr(address), _account_info(record, code_of))
         executor._known_codes.add(record.code_hash)

@@ -33,7 +33,7 @@ from node.defaults import EXECUTION_NICENESS
 from node.errors import NodeError
 from node.execution.abc import BlockContext, BlockExecution, BlockTicket, ExecutedBlock, TxSkipped
 from node.execution.evm import EvmExecutor, OpenBlock, finished
-from node.execution.touched_state import JournalFormatError
+from node.execution.touched_state import TouchedStateFormatError
 from node.proc.child import requests, silence_output
 from node.proc.heap import freeze_startup_heap
 from node.tx.model import Transaction, TxFields, from_field_values
@@ -43,7 +43,7 @@ STORAGE_CHUNK = 20_000  # slots per message while the state loads
 LOAD_QUEUE_CHUNKS = 64  # chunks read from the store ahead of the child (a bound on the memory they hold)
 STOP_TIMEOUT_S = 2.0
 
-_RAISED = {"TxSkipped": TxSkipped, "JournalFormatError": JournalFormatError}
+_RAISED = {"TxSkipped": TxSkipped, "TouchedStateFormatError": TouchedStateFormatError}
 
 
 class ExecutionProcessFailed(NodeError):
@@ -97,7 +97,7 @@ class _Child:
     def _open_block(self) -> OpenBlock:
         block = self.executor.open
         if block is None:
-            raise JournalFormatError("no block is open")
+            raise TouchedStateFormatError("no block is open")
         return block
 
     def apply(self, diff: StateDiff) -> None:

@@ -1,8 +1,8 @@
-"""What a block touched, read from pyrevm's journal state after the block ran.
+"""What a block touched, read from pyrevm's rendering of the EVM's state after the block ran.
 
 pyrevm 0.3 exposes no storage iterator; its only window on writes is `journal_str`, the Debug rendering of
-revm's JournaledState. Its `state` map holds every account and slot loaded since the journal was last
-empty, each slot with its present value. The executor keeps the journal empty between blocks (the head
+revm's JournaledState. Its `state` map holds every account and slot loaded since revm's journal was last
+empty, each slot with its present value. The executor keeps that journal empty between blocks (the head
 state lives in pyrevm's database layer), so after a block that map is exactly what the block loaded, each
 slot once, with its final value: no per-slot calls back into the EVM are needed. Each slot also shows the
 value it had when first loaded, i.e. at block start (the database layer holds the head state), so the
@@ -15,8 +15,8 @@ import re
 
 _STATE_START = "JournaledState { state: {"
 _STATE_END = "}, transient_storage: "
-_JOURNAL_START = "journal: ["
-_JOURNAL_END = ", spec: "
+_ENTRIES_START = "journal: ["
+_ENTRIES_END = ", spec: "
 _ACCOUNT_HEAD = re.compile(r"0x([0-9a-f]{40}): Account \{ info: ")
 _STORAGE_START = "storage: {"
 _STORAGE_END = "}, status: "
@@ -26,8 +26,8 @@ _SLOT_END = " }"
 _TRANSIENT_EMPTY = "transient_storage: {}"
 
 
-class JournalFormatError(RuntimeError):
-    """pyrevm's journal rendering is not what this reader understands (a pyrevm upgrade?)."""
+class TouchedStateFormatError(RuntimeError):
+    """pyrevm's rendering of the touched state is not what this reader understands (a pyrevm upgrade?)."""
 
 
 class Touched:
@@ -49,23 +49,23 @@ class Touched:
         return slots
 
 
-def touched_in(journal_str: str) -> Touched:
-    """Every account and slot in the journal state, with the slots' first-load and present values."""
-    if not journal_str.startswith(_STATE_START):
-        raise JournalFormatError("unexpected pyrevm journal_str header")
-    end = journal_str.find(_STATE_END)
-    if end < 0 or _TRANSIENT_EMPTY not in journal_str[end : end + 40]:
-        raise JournalFormatError("unexpected pyrevm journal_str layout (or transient storage in use)")
-    heads = [(m.start(), bytes.fromhex(m.group(1))) for m in _ACCOUNT_HEAD.finditer(journal_str, 0, end)]
+def touched_in(rendering: str) -> Touched:
+    """Every account and slot in pyrevm's `journal_str` rendering, with the slots' first-load and present values."""
+    if not rendering.startswith(_STATE_START):
+        raise TouchedStateFormatError("unexpected pyrevm journal_str header")
+    end = rendering.find(_STATE_END)
+    if end < 0 or _TRANSIENT_EMPTY not in rendering[end : end + 40]:
+        raise TouchedStateFormatError("unexpected pyrevm journal_str layout (or transient storage in use)")
+    heads = [(m.start(), bytes.fromhex(m.group(1))) for m in _ACCOUNT_HEAD.finditer(rendering, 0, end)]
     changed: dict[tuple[bytes, int], tuple[int, int]] = {}
     unchanged: list[tuple[bytes, int, int]] = []
     for i, (start, address) in enumerate(heads):
         stop = heads[i + 1][0] if i + 1 < len(heads) else end
-        storage_at = journal_str.find(_STORAGE_START, start, stop)  # after the info, which never holds that text
-        storage_end = journal_str.find(_STORAGE_END, storage_at, stop)
+        storage_at = rendering.find(_STORAGE_START, start, stop)  # after the info, which never holds that text
+        storage_end = rendering.find(_STORAGE_END, storage_at, stop)
         if storage_at < 0 or storage_end < 0:
-            raise JournalFormatError("account without a storage map in pyrevm journal_str")
-        storage = journal_str[storage_at + len(_STORAGE_START) : storage_end]
+            raise TouchedStateFormatError("account without a storage map in pyrevm journal_str")
+        storage = rendering[storage_at + len(_STORAGE_START) : storage_end]
         if not storage:
             continue
         # Split on fixed separators rather than scan with a regex (a block's storage text runs to megabytes);
@@ -81,15 +81,15 @@ def touched_in(journal_str: str) -> Touched:
                 else:
                     unchanged.append((address, int(slot), int(present)))
         except ValueError as exc:
-            raise JournalFormatError(f"unexpected storage slot rendering in pyrevm journal_str: {exc}") from exc
+            raise TouchedStateFormatError(f"unexpected storage slot rendering in pyrevm journal_str: {exc}") from exc
     return Touched(frozenset(a for _, a in heads), changed, unchanged)
 
 
-def journal_vectors(journal_str: str) -> list[str]:
-    """The journal's entry vectors as text (for checks and tests)."""
-    end = journal_str.rfind(_JOURNAL_END)
-    start = journal_str.rfind(_JOURNAL_START, 0, end)
+def entry_vectors(rendering: str) -> list[str]:
+    """The entry vectors of revm's journal in `rendering`, as text (for checks and tests)."""
+    end = rendering.rfind(_ENTRIES_END)
+    start = rendering.rfind(_ENTRIES_START, 0, end)
     if start < 0 or end < 0:
-        raise JournalFormatError("no journal section in pyrevm journal_str")
-    body = journal_str[start + len(_JOURNAL_START) : end]
+        raise TouchedStateFormatError("no journal section in pyrevm journal_str")
+    body = rendering[start + len(_ENTRIES_START) : end]
     return body[1:-2].split("], [")

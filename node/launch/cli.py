@@ -96,6 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # GIL in all, full collections of up to 39 ms, each one an eth_call stall). Collecting every 50k net
     # allocations: 2 runs, 26 ms in all.
     gc.set_threshold(*GC_THRESHOLDS)
+    from contracts.errors import KeyFileInvalid
     from node.errors import NodeError
     from node.launch.sequence import run_node
 
@@ -103,7 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
     try:
         return asyncio.run(run_node(load_config(args.config)))
-    except NodeError as exc:  # refused to start (e.g. RPC exposed without auth): one clear line, no traceback
+    except (NodeError, KeyFileInvalid) as exc:  # refused to start (RPC exposed without auth, a key others can
+        # read): one clear line, no traceback
         logging.getLogger("colend.node").critical("event=node_refused_to_start code=%s reason=%s", exc.code, exc.message)
         return 2
 

@@ -1,9 +1,10 @@
 """The parts of one node process, built from its config for the launch sequence (node/launch/sequence.py).
 
-Every node has a chain (node/engine/chain_parts.py), a consensus driver on it (through node/consensus/chain_adapter.py) run by the
-consensus thread, and a JSON-RPC backend. A consortium node (`[p2p]` in its config) adds its peering
-(node/launch/peering.py): the driver's transport, the backend that gossips or refuses writes, and metrics fed
-by the hooks of the chain adapter, the driver and the engine. A lone node's driver has a loopback transport.
+Every node has a chain (node/engine/chain_parts.py), a consensus driver on it (through
+node/consensus/chain_adapter.py) run by the consensus thread, and a JSON-RPC backend. A peered node (`[p2p]` in
+its config) adds its peering (node/launch/peering.py): the driver's transport, the backend that gossips or
+refuses writes, and metrics fed by the hooks of the chain adapter, the driver and the engine. A lone node's
+driver has a loopback transport.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class NodeParts:
     driver: ConsensusDriver
     backend: EngineBackend
     peering: Peering | None  # None: a lone node
-    metrics: NodeMetrics | None  # a consortium node's
+    metrics: NodeMetrics | None  # a peered node's
 
 
 def open_node_chain(config: NodeConfig) -> ChainParts:
@@ -56,13 +57,14 @@ def open_node_chain(config: NodeConfig) -> ChainParts:
 
 def node_parts(config: NodeConfig) -> NodeParts:
     """Opens the chain and builds the rest on it; nothing listens or runs until the sequence starts it."""
+    signer = PrivateKeySigner(read_key(config.path(config.validator_key)))  # a bad key refuses before any opening
     chain = open_node_chain(config)
     engine = chain.engine
-    peering = open_peering(config, chain)
-    if config.recover_senders_in_workers and peering is None:  # a consortium node has never started them
+    peering = open_peering(config, chain, signer)
+    if config.recover_senders_in_workers and peering is None:  # a peered node has never started them
         chain.front.workers = WorkerPool(chain.limits, preload=("node.rpc.prepare",))
     thread = ConsensusThread()
-    adapter, driver = consensus_driver(config, chain, thread, peering)
+    adapter, driver = consensus_driver(config, chain, thread, signer, peering)
     if peering is None:
         validators = len(engine.validators_for(engine.head.number + 1))
         if validators > 1:
@@ -78,11 +80,10 @@ def node_parts(config: NodeConfig) -> NodeParts:
     return NodeParts(chain, thread, driver, backend, peering, metrics)
 
 
-def consensus_driver(config: NodeConfig, chain: ChainParts, thread: ConsensusThread,
+def consensus_driver(config: NodeConfig, chain: ChainParts, thread: ConsensusThread, signer: PrivateKeySigner,
                      peering: Peering | None) -> tuple[EngineChain, ConsensusDriver]:
     """The network's driver on the engine (through the chain adapter, returned too for its hooks); with no
     peering it is a lone validator (n = 1)."""
-    signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     clock = WallClock()
     adapter = EngineChain(chain, signer.address, config.max_txs_per_block, config.max_block_gas or None,
                           NextBlockPolicy(clock, config.block_period_ms))

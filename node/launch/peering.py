@@ -1,4 +1,4 @@
-"""What a consortium node adds to the launch sequence: the chain wired to the mutual-TLS p2p host.
+"""What a peered node adds to the launch sequence: the chain wired to the mutual-TLS p2p host.
 
 Every node, validator or observer, runs the network's ConsensusDriver (QBFT and block sync, network/driver.py)
 over the host's consensus channel: a validator votes, an observer (not in the validator set) follows the
@@ -19,13 +19,12 @@ from network.p2p.channel import ChannelTransport
 from network.p2p.handshake import ChainTag
 from network.p2p.host import HostConfig, P2PHost
 from network.pki.tls import TlsFiles
-from network.qbft import PrivateKeySigner
+from network.qbft.crypto import Signer
 from node.chain.block import Block
 from node.chain.receipt import Receipt
 from node.config import NodeConfig
 from node.engine.chain_engine import ChainEngine
 from node.engine.chain_parts import ChainParts
-from node.keyfiles import read_key
 from node.launch.metrics import NodeMetrics
 from node.p2p.membership import ChainMembership
 from node.p2p.tx_gossip import TxGossip
@@ -36,12 +35,12 @@ from node.rpc.backend.peer_backends import GossipingBackend, ObserverBackend
 log = logging.getLogger("colend.node")
 
 
-def open_peering(config: NodeConfig, chain: ChainParts) -> Peering | None:
-    """A consortium node's peering, or None for a lone node (no `[p2p]` in its config)."""
-    return Peering(config, chain) if config.p2p is not None else None
+def open_peering(config: NodeConfig, chain: ChainParts, signer: Signer) -> Peering | None:
+    """A peered node's p2p parts, or None for a lone node (no `[p2p]` in its config)."""
+    return Peering(config, chain, signer) if config.p2p is not None else None
 
 
-def p2p_host(config: NodeConfig, chain: ChainParts, membership: ChainMembership) -> P2PHost:
+def p2p_host(config: NodeConfig, chain: ChainParts, membership: ChainMembership, signer: Signer) -> P2PHost:
     p2p = config.p2p
     assert p2p is not None
     tls = TlsFiles(config.path(p2p.tls_cert), config.path(p2p.tls_key), config.path(p2p.tls_ca),
@@ -49,7 +48,6 @@ def p2p_host(config: NodeConfig, chain: ChainParts, membership: ChainMembership)
     genesis_hash = chain.store.hash_by_number(0)
     assert genesis_hash is not None
     peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
-    signer = PrivateKeySigner(read_key(config.path(config.validator_key)))
     return P2PHost(HostConfig(p2p.host, p2p.port, peers), tls, signer,
                    ChainTag(chain.genesis.chain_id, genesis_hash), membership)
 
@@ -57,10 +55,10 @@ def p2p_host(config: NodeConfig, chain: ChainParts, membership: ChainMembership)
 class Peering:
     """The p2p host, the chain's membership view it admits peers by, and tx gossip over it."""
 
-    def __init__(self, config: NodeConfig, chain: ChainParts) -> None:
+    def __init__(self, config: NodeConfig, chain: ChainParts, signer: Signer) -> None:
         self.config = config
         self.membership = ChainMembership(chain.read_view)
-        self.host = p2p_host(config, chain, self.membership)
+        self.host = p2p_host(config, chain, self.membership, signer)
         self.gossip = TxGossip(chain.front, self.host, pool=config.role != "observer")
         self.transport: Transport = ChannelTransport(self.host, Channel.CONSENSUS)  # the consensus driver's
 
@@ -100,5 +98,5 @@ class Peering:
         await self.host.stop()
 
     def started_fields(self) -> str:
-        """What `event=node_started` says of a consortium node, after what every node says."""
+        """What `event=node_started` says of a peered node, after what every node says."""
         return f" role={self.config.role} member={self.config.member_id} p2p={self.host.port}"

@@ -1,6 +1,6 @@
-"""Runs one node process, lone or consortium: start its parts, serve until SIGTERM/SIGINT, stop them in order.
+"""Runs one node process, lone or peered: start its parts, serve until SIGTERM/SIGINT, stop them in order.
 
-The one start-up and shutdown sequence; what a consortium node adds (node/launch/peering.py) is one optional
+The one start-up and shutdown sequence; what a peered node adds (node/launch/peering.py) is one optional
 part it starts first and stops first. Started: the p2p host, JSON-RPC, Prometheus /metrics when configured,
 then consensus. Stopped: the host, RPC, metrics, the worker processes, the pool journal's last records, the
 executor and the store.

@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import logging
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-
 from contracts.ids import id_text
 from network.errors import NotAMember
 from network.pki.identity import NodeIdentity
-from network.qbft.crypto import keccak256 as keccak
 from node.chain.header import ZERO_ADDRESS
 from node.errors import StoreCorrupted
+from node.execution.consortium_calls import decode_member, decode_member_ids, encode_member, encode_member_ids
 from node.execution.read_view import CommittedState
 
 log = logging.getLogger("colend.membership")
-MEMBER_IDS = keccak(b"memberIds()")[:4]
-MEMBER = keccak(b"member(bytes32)")[:4]
-CHAIN_ROLES = {1: "BANK", 2: "OBSERVER"}
 
 
 class ChainMembership:
@@ -38,14 +32,13 @@ class ChainMembership:
         if consortium is None:
             return False
         members: dict[str, tuple[str, bool]] = {}
-        result = committed.call(ZERO_ADDRESS, consortium, MEMBER_IDS)
+        result = committed.call(ZERO_ADDRESS, consortium, encode_member_ids())
         if not result.success:
             raise StoreCorrupted("Consortium.memberIds() failed on the head state")
-        (ids,) = abi_decode(["bytes32[]"], result.output)
-        for raw in ids:
-            reply = committed.call(ZERO_ADDRESS, consortium, MEMBER + abi_encode(["bytes32"], [raw]))
-            _name, role, active = abi_decode(["string", "uint8", "bool"], reply.output)
-            members[id_text(raw)] = (CHAIN_ROLES.get(role, "NONE"), bool(active))
+        for raw in decode_member_ids(result.output):
+            reply = committed.call(ZERO_ADDRESS, consortium, encode_member(raw))
+            _name, role, active = decode_member(reply.output)
+            members[id_text(raw)] = (role, active)
         changed = members != self.members
         self.members = members
         return changed

@@ -16,9 +16,9 @@ import logging
 import time
 from collections import OrderedDict
 
+from network.hashing import keccak256 as keccak
 from network.p2p.abc import Channel
 from network.p2p.host import P2PHost
-from network.qbft.crypto import keccak256 as keccak
 from node.errors import MalformedRlp, NodeError
 from node.rlp_codec import decode as rlp_decode
 from node.rlp_codec import encode as rlp_encode

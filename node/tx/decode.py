@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from coincurve import PublicKey
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.defaults import DEFAULT_MAX_TX_BYTES
 from node.errors import GasLimitExceeded, MalformedRlp, MalformedTransaction, OversizedTransaction, WrongChainId
 from node.rlp_codec import decode as rlp_decode

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from coincurve import PrivateKey
 
-from network.qbft.crypto import keccak256 as keccak
+from network.hashing import keccak256 as keccak
 from node.rlp_codec import encode as rlp_encode
 from node.tx.decode import SECP256K1_N
 

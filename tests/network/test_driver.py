@@ -5,8 +5,9 @@ from __future__ import annotations
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver, DriverConfig
 from network.qbft.block import RlpBlockCodec
+from network.qbft.resume import MemoryResumeStore
 from network.sim.fake_chain import FakeChain
-from network.sim.world import MemoryResume, validator_signer
+from network.sim.world import validator_signer
 
 PERIOD_MS = 1_000
 
@@ -43,7 +44,7 @@ def lone_driver() -> tuple[ConsensusDriver, Timers, list[tuple[int, int]]]:
     """A lone validator whose block period has not passed, so its round 0 can only time out."""
     signer, codec, timers = validator_signer(0), RlpBlockCodec(), Timers()
     chain = FakeChain(codec, (signer.address,), (), 0)
-    driver = ConsensusDriver(chain, signer, codec, Silent(), timers, MemoryResume(), Clock(),
+    driver = ConsensusDriver(chain, signer, codec, Silent(), timers, MemoryResumeStore(), Clock(),
                              DriverConfig(period_ms=PERIOD_MS))
     changes: list[tuple[int, int]] = []
     driver.round_change_observers.append(lambda height, round_: changes.append((height, round_)))

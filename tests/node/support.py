@@ -11,12 +11,12 @@ from eth_utils import to_checksum_address
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver, DriverConfig
 from network.qbft import PrivateKeySigner
+from network.qbft.resume import MemoryResumeStore
 from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.chain.genesis import Genesis, GenesisMember
 from node.consensus.block_codec import NodeBlockCodec
 from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
-from node.consensus.resume_file import MemoryResumeStore
 from node.engine.chain_parts import ChainParts, open_chain
 from node.execution.process import ExecutionProcess
 from node.store.chain_store import ChainStore

@@ -1,4 +1,4 @@
-"""The RPC backends of a consortium node: a validator gossips the txs it admits; an observer refuses writes."""
+"""The RPC backends of a node with peers: a validator gossips the txs it admits; an observer refuses writes."""
 
 from __future__ import annotations
 

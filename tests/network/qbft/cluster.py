@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from network.hashing import keccak256
 from network.qbft import (
     Action,
-    Block,
     Broadcast,
     BuildBlock,
     Commit,
+    ConsensusBlock,
     Persist,
     PrivateKeySigner,
     QbftConfig,
@@ -20,7 +21,6 @@ from network.qbft import (
     SetTimer,
     ValidateProposal,
 )
-from network.qbft.crypto import keccak256
 
 GENESIS_HASH = b"\x00" * 32
 CODEC = RlpBlockCodec()
@@ -107,8 +107,8 @@ class Cluster:
                 ok = action.block.payload not in self.invalid_payloads
                 todo.extend(self.core(i).on_proposal_validated(action.block_hash, ok))
 
-    def build(self, i: int, height: int) -> Block:
-        return Block(height, self.head(i), b"block by %d at %d" % (i, height))
+    def build(self, i: int, height: int) -> ConsensusBlock:
+        return ConsensusBlock(height, self.head(i), b"block by %d at %d" % (i, height))
 
     def allow_heights(self, limit: int) -> None:
         """Let proposers build up to `limit`, answering the requests that waited."""

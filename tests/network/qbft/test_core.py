@@ -1,15 +1,15 @@
+from network.hashing import keccak256
 from network.qbft import (
-    Block,
     Broadcast,
     BuildBlock,
     Commit,
+    ConsensusBlock,
     PrivateKeySigner,
     QbftConfig,
     QbftCore,
     SetTimer,
     verify_commit_seals,
 )
-from network.qbft.crypto import keccak256
 from network.qbft.messages import Message, MessageKind, Vote, decode_message, encode_message, sign_vote
 from tests.network.qbft.cluster import CODEC, Cluster, signers
 
@@ -56,7 +56,7 @@ def test_a_single_core_waits_for_the_commit_then_moves_on_with_the_set_it_is_giv
     actions = core.start()
     for height in range(1, 4):
         assert BuildBlock(height) in actions
-        actions = core.on_block_built(Block(height, parent, b"x"))
+        actions = core.on_block_built(ConsensusBlock(height, parent, b"x"))
         commit = actions[-1]
         assert isinstance(commit, Commit) and commit.block.height == height  # nothing after the Commit
         assert core.decided and core.on_timeout(height, 0) == [] and core.height == height

@@ -1,5 +1,5 @@
-from network.qbft import Block, PrivateKeySigner
-from network.qbft.crypto import keccak256
+from network.hashing import keccak256
+from network.qbft import ConsensusBlock, PrivateKeySigner
 from network.qbft.justification import (
     has_quorum_of_prepares,
     highest_prepared,
@@ -12,8 +12,8 @@ from tests.network.qbft.cluster import CODEC, signers
 KEYS = [*signers(4), PrivateKeySigner(keccak256(b"not a validator"))]
 VALIDATORS = [k.address for k in KEYS[:4]]  # n = 4, quorum 3; KEYS[4] is an outsider
 HEIGHT = 7
-B = CODEC.hash(Block(HEIGHT, b"\x01" * 32, b"B"))
-C = CODEC.hash(Block(HEIGHT, b"\x01" * 32, b"C"))
+B = CODEC.hash(ConsensusBlock(HEIGHT, b"\x01" * 32, b"B"))
+C = CODEC.hash(ConsensusBlock(HEIGHT, b"\x01" * 32, b"C"))
 
 
 def rc(i: int, round_: int, prepared_round: int | None = None, digest: bytes = b"") -> SignedVote:

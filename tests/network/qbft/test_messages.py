@@ -5,7 +5,7 @@ import rlp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from network.qbft import Block
+from network.qbft import ConsensusBlock
 from network.qbft.errors import MalformedMessage
 from network.qbft.messages import (
     Message,
@@ -20,7 +20,7 @@ from network.qbft.seals import make_commit_seal
 from tests.network.qbft.cluster import CODEC, signers
 
 KEYS = signers(4)
-BLOCK = Block(5, b"\x11" * 32, b"payload")
+BLOCK = ConsensusBlock(5, b"\x11" * 32, b"payload")
 BLOCK_HASH = CODEC.hash(BLOCK)
 
 

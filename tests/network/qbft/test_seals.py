@@ -1,5 +1,5 @@
+from network.hashing import keccak256
 from network.qbft import PrivateKeySigner, verify_commit_seals
-from network.qbft.crypto import keccak256
 from network.qbft.seals import make_commit_seal
 from tests.network.qbft.cluster import signers
 

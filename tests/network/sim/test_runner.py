@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import network.qbft.core as qbft_core
-from network.qbft.crypto import keccak256
+from network.hashing import keccak256
 from network.sim.fake_chain import VALID_TAG, FakeChain, decode_payload
 from network.sim.main import main, replay
 from network.sim.network import LinkConditions

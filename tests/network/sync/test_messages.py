@@ -15,7 +15,7 @@ from network.sync.messages import (
     decode_sync_message,
     encode_sync_message,
 )
-from network.wire import MAX_PAYLOAD_BYTES, Channel, unwrap, wrap
+from network.wire import MAX_PAYLOAD_BYTES, Lane, unwrap, wrap
 
 SEAL = b"\x01" * 65
 
@@ -52,9 +52,9 @@ def test_malformed_or_oversized_sync_messages_raise_a_typed_error_with_a_stable_
     assert raised.value.code == code
 
 
-def test_the_channel_byte_routes_payloads_and_bad_ones_are_refused_by_code() -> None:
-    assert unwrap(wrap(Channel.SYNC, b"body")) == (Channel.SYNC, b"body")
-    assert unwrap(wrap(Channel.QBFT, b"")) == (Channel.QBFT, b"")
+def test_the_lane_byte_routes_payloads_and_bad_ones_are_refused_by_code() -> None:
+    assert unwrap(wrap(Lane.SYNC, b"body")) == (Lane.SYNC, b"body")
+    assert unwrap(wrap(Lane.QBFT, b"")) == (Lane.QBFT, b"")
     for payload, code in ((b"", "network.malformed_wire_message"), (b"\x07body", "network.unknown_channel"),
                           (b"\x01" * (MAX_PAYLOAD_BYTES + 1), "network.message_too_large")):
         with pytest.raises(MalformedWireMessage) as raised:

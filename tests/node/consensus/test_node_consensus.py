@@ -17,11 +17,12 @@ from network.driver import ConsensusDriver, DriverConfig
 from network.errors import ConsensusFailed
 from network.qbft import PrivateKeySigner, QbftConfig, make_commit_seal, seal_signer
 from network.qbft.errors import MalformedMessage
+from network.qbft.resume import MemoryResumeStore
 from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.consensus.block_codec import NodeBlockCodec, from_consensus, to_consensus
 from node.consensus.clock import WallClock
-from node.consensus.resume_file import MemoryResumeStore, ResumeFile
+from node.consensus.resume_file import ResumeFile
 from node.consensus.thread import ConsensusThread
 from node.engine.chain_engine import ChainEngine
 from node.engine.chain_parts import ChainParts, open_chain
@@ -264,7 +265,7 @@ class Timers:
         self.due[timer.kind] = (self.clock.now + delay_ms, timer)
 
 
-class Consortium:
+class ValidatorNetwork:
     """Validators on one MemoryNetwork, each with its own engine (own LevelDB) and resume file."""
 
     def __init__(self, tmp_path, keys: list[bytes] = VALIDATOR_KEYS, engines: list[ChainParts] | None = None) -> None:
@@ -352,16 +353,16 @@ def block_at(chain: ChainParts, number: int) -> Block:
     return chain.store.block(chain.store.hash_by_number(number))
 
 
-def assert_same_chain(consortium: Consortium, nodes: list[int], upto: int) -> None:
+def assert_same_chain(network: ValidatorNetwork, nodes: list[int], upto: int) -> None:
     for n in range(1, upto + 1):
-        blocks = [block_at(consortium.engines[i], n) for i in nodes]
+        blocks = [block_at(network.engines[i], n) for i in nodes]
         assert len({b.hash for b in blocks}) == 1
         assert len({b.header.state_root for b in blocks}) == 1
         assert all(len(b.seals) >= 3 for b in blocks)
 
 
 def test_four_validators_finalize_identical_blocks_and_go_on_with_one_stopped(tmp_path):
-    c = Consortium(tmp_path)
+    c = ValidatorNetwork(tmp_path)
     for nonce in range(4):
         c.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
         c.run_until(nonce + 1)
@@ -388,7 +389,7 @@ def test_four_validators_finalize_identical_blocks_and_go_on_with_one_stopped(tm
 
 
 def test_a_restarted_validator_that_missed_blocks_catches_up_by_sync(tmp_path):
-    c = Consortium(tmp_path)
+    c = ValidatorNetwork(tmp_path)
     c.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
     c.run_until(1)
     c.stop(3)
@@ -403,7 +404,7 @@ def test_a_restarted_validator_that_missed_blocks_catches_up_by_sync(tmp_path):
 
 
 def test_a_wiped_validator_catches_up_by_sync_and_votes_again(tmp_path):
-    c = Consortium(tmp_path)
+    c = ValidatorNetwork(tmp_path)
     for nonce in range(3):
         c.submit(tx(BANK_A, nonce, None, STORE_BYTECODE))
         c.run_until(nonce + 1)
@@ -433,7 +434,7 @@ def test_a_wiped_validator_catches_up_by_sync_and_votes_again(tmp_path):
 
 
 def test_two_stopped_validators_of_four_stop_finality(tmp_path):
-    c = Consortium(tmp_path)
+    c = ValidatorNetwork(tmp_path)
     c.submit(tx(BANK_A, 0, b"\x22" * 20))
     c.run_until(1)
     c.stop(1)
@@ -446,7 +447,7 @@ def test_two_stopped_validators_of_four_stop_finality(tmp_path):
 
 
 def test_idle_validators_propose_empty_blocks_before_their_rounds_time_out(tmp_path):
-    c = Consortium(tmp_path)
+    c = ValidatorNetwork(tmp_path)
     c.run_until(3)
     assert {c.drivers[i].core.round for i in c.up()} == {0}
     assert all(block_at(c.engines[0], n).txs == () for n in (1, 2, 3))
@@ -473,7 +474,7 @@ def test_a_validator_added_on_chain_seals_from_its_effective_block_on(tmp_path):
     second = open_chain(ChainStore(str(tmp_path / "second")), genesis)  # the newcomer syncs blocks 1 and 2
     first.store.close()
     first = open_chain(ChainStore(str(tmp_path / "first")), genesis)
-    pair = Consortium(tmp_path, keys=[VALIDATOR, newcomer], engines=[first, second])
+    pair = ValidatorNetwork(tmp_path, keys=[VALIDATOR, newcomer], engines=[first, second])
     pair.submit(tx(BANK_A, 1, b"\x22" * 20))
     pair.run_until(3)
     assert pair.drivers[1].sync.stats["imported"] >= 2
@@ -498,7 +499,7 @@ def genesis_contract(chain: ChainParts) -> bytes:
 @pytest.fixture(scope="module")
 def sealed_by_four(tmp_path_factory):
     path = tmp_path_factory.mktemp("four")
-    c = Consortium(path)
+    c = ValidatorNetwork(path)
     c.submit(tx(BANK_A, 0, None, STORE_BYTECODE))
     c.run_until(1)
     block = c.engines[0].store.block(c.engines[0].store.hash_by_number(1))

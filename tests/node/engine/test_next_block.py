@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from network.abc import TimerKind
 from network.driver import DriverConfig
+from network.qbft.resume import MemoryResumeStore
 from network.transport import LoopbackTransport
 from node.chain.block import Block
 from node.consensus.chain_adapter import EngineChain, NextBlockPolicy
-from node.consensus.resume_file import MemoryResumeStore
 from node.engine.chain_parts import ChainParts
 from node.engine.next_block import NextBlock, OpenNext
 from node.execution.abc import BlockContext, BlockExecution, BlockTicket

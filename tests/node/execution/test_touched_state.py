@@ -1,6 +1,6 @@
 import pyrevm
 
-from node.execution.touched_state import journal_vectors, touched_in
+from node.execution.touched_state import entry_vectors, touched_in
 from tests.node.store_contract import STORE_BYTECODE, call_data, slot_of
 
 A = "0x" + "11" * 20
@@ -13,7 +13,7 @@ def test_touched_accounts_and_present_values():
     evm.message_call(A, store, call_data("set(uint256,uint256)", 3, 5))
     evm.message_call(A, store, call_data("vals(uint256)", 9))
     s = evm.journal_str
-    assert len(journal_vectors(s)) == evm.journal_len
+    assert len(entry_vectors(s)) == evm.journal_len
     touched = touched_in(s)
     store_b = bytes.fromhex(store[2:].lower())
     assert touched.slots[(store_b, slot_of(3))] == 5
@@ -22,9 +22,9 @@ def test_touched_accounts_and_present_values():
     assert {bytes.fromhex(A[2:]), store_b} <= touched.accounts
 
 
-def test_empty_journal():
+def test_an_evm_that_ran_nothing_touched_nothing():
     evm = pyrevm.EVM()
-    assert journal_vectors(evm.journal_str) == [""]
+    assert entry_vectors(evm.journal_str) == [""]
     assert touched_in(evm.journal_str).slots == {}
     assert touched_in(evm.journal_str).changed == {}
 

@@ -59,3 +59,14 @@ def test_the_execution_niceness_is_configured_and_checked(tmp_path):
     finally:
         chain.engine.close()
         chain.store.close()
+
+
+def test_a_validator_key_others_can_read_refuses_to_start_with_one_clear_line(tmp_path, caplog):
+    root = tmp_path / "n"
+    assert main(["init", "--dir", str(root), "--rpc-port", "0"]) == 0
+    key = root / load_config(root / "node.toml").validator_key
+    key.chmod(0o644)
+    assert main(["node", "run", "--config", str(root / "node.toml")]) == 2
+    refused = [r.getMessage() for r in caplog.records if "node_refused_to_start" in r.getMessage()]
+    assert len(refused) == 1 and "code=contracts.key_file_invalid" in refused[0]
+    assert not (root / load_config(root / "node.toml").data_dir / "chain").exists()  # refused before opening anything

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from network.abc import TimerKind
+from network.qbft.resume import MemoryResumeStore
 from network.transport import LoopbackTransport
 from node.consensus.chain_adapter import EngineChain
-from node.consensus.resume_file import MemoryResumeStore
 from node.launch.metrics import NodeMetrics
 from tests.node.support import BANK_A, GENESIS_MS, VALIDATOR, ManualClock, ManualTimers, node_driver, open_engine, tx
 
