@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clearing.errors import ClearingError
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.policy import Limits, report
 from clearing.policy.exposure import MAX_LOANS_LISTED
 from clearing.policy.limits import JOINT_LENDING_LIMIT_BPS, PARTNER_LIMIT_BPS

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.service import api as api_routes
 from clearing.service import openapi

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from clearing.errors import ClearingError, Conflict, NotFound, RunFailed, ServiceError
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.run import STAGES
 from clearing.service.books_watch import books_fingerprint
 from clearing.service.config import BooksConfig

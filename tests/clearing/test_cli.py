@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from clearing.cli import main
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from tests.clearing.books.test_csv_source import malformed_books
 from tests.clearing.factories import CSV_HEADER, rec, write_mapping
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clearing.cli import main
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.records import TIER1_NET_CAPITAL, TOTAL_LOANS, RecordKind
 from tests.clearing.factories import rec
 

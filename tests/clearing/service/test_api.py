@@ -394,7 +394,7 @@ async def test_a_report_still_computing_at_shutdown_finishes_before_the_index_cl
     from aiohttp.test_utils import TestClient, TestServer
 
     import clearing.policy as policy
-    from clearing.index_store import IndexStore
+    from clearing.indexer.store import IndexStore
     from clearing.service.app import build_app
     from tests.clearing.service.world import build_world, keyring
 
