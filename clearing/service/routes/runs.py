@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r202, r401, r403, r409, r503
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from clearing.errors import NotReady
+from clearing.recon.statement import Statement
 from clearing.service.access import OFFICER_WRITE, READ, principal, scope
 from clearing.service.routes.common import ApiRoutes, Cursor, ErrorBody, Found, Limit, Listed, int_cursor, page_reply, reply
-from clearing.service.runs import RunManager
+from clearing.service.runs import RunManager, RunRow
 from clearing.service.state import RUN_HISTORY, RUNS
 
 routes = ApiRoutes("reconciliation")
+# the engine's statement itself, documented as a JSON object as it always was (its fields: clearing.recon.statement)
+StatementObject = Annotated[Statement, WithJsonSchema({"additionalProperties": True, "type": "object"})]
 
 
 class RunProgress(BaseModel):
@@ -35,7 +38,7 @@ class Run(BaseModel):
     verdict: str | None
     error_code: str | None
     error_message: str | None
-    statement: dict | None
+    statement: StatementObject | None = Field(title="Statement")
 
 
 class RunPage(BaseModel):
@@ -66,7 +69,7 @@ async def start_run(
     return reply(RunProgress(**progress.__dict__), status=202)
 
 
-def run_model(row: Any) -> Run:
+def run_model(row: RunRow) -> Run:
     return Run(
         run_id=row.run_id, bank=row.bank, trigger=row.trigger, started_at=row.started_at, finished_at=row.finished_at,
         verdict=row.verdict, error_code=row.error_code, error_message=row.error_message, statement=row.statement,
