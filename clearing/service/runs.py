@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import logging
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from clearing.recon.run import STAGES
 from clearing.recon.statement import Statement
 from clearing.service.books_watch import books_fingerprint
 from clearing.service.config import BooksConfig
-from clearing.sql_paging import newest_first
+from clearing.sqlite_db import newest_first, open_db
 
 log = logging.getLogger("clearing.service.runs")
 WORKER_THREADS = 1
@@ -83,12 +82,7 @@ class RunHistory:
     """The runs table; touched from the event loop only (the worker thread reports back through the loop)."""
 
     def __init__(self, path: Path) -> None:
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise ServiceError(f"cannot open run history {path}: {exc}") from exc
+        self._db = open_db(path, SCHEMA, what="run history", error=ServiceError)
 
     def close(self) -> None:
         self._db.close()
