@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.policy import compute_exposures, report
 from clearing.policy.exposure import TRANCHE_SCHEMA
 from clearing.records import TIER1_NET_CAPITAL, TOTAL_LOANS, Record, RecordKind

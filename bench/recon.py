@@ -26,7 +26,7 @@ import tomli_w
 
 from bench.support.recon_scenario import generate, write_books_csv
 from clearing.books import load_mapping, open_books
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.engine import classify
 from clearing.recon.run import RunResult, run_reconciliation
 from clearing.recon.statement import sections

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from clearing.books.mapping import BooksMapping
-from clearing.books.normalize import normalize
-from clearing.books.source import LINE_COLUMN, BooksLoad, RawTable, Reject, RejectCode
+from clearing.books.file_source import FileBooks, undecodable
+from clearing.books.source import LINE_COLUMN, RawTable, Reject
 from clearing.errors import BadHeader, SourceUnavailable
 
 EXTRA_COLUMN = "_extra_fields"
@@ -39,13 +38,7 @@ def _decode_lines(data: bytes, encoding: str) -> tuple[bytes, list[Reject]]:
             lines[number - 1] = line.decode(encoding).encode()
         except UnicodeDecodeError as exc:
             lines[number - 1] = b""
-            rejects.append(
-                Reject(
-                    line=number,
-                    code=RejectCode.BAD_ENCODING,
-                    reason=f"bytes at offset {exc.start} are not valid {encoding}",
-                )
-            )
+            rejects.append(undecodable(number, exc, encoding))
     return b"\n".join(lines), rejects
 
 
@@ -69,21 +62,13 @@ def _header(first_line: bytes, delimiter: str) -> list[str]:
     return names
 
 
-class CsvBooks:
+class CsvBooks(FileBooks):
     """A CSV export with a header line.
 
     Fast path (UTF-8): polars parses the file straight from disk and validates the encoding; the file is
     only memory-mapped to read the header and look for quotes and control bytes. Any other encoding, or a
     UTF-8 file with bad bytes, takes the per-line path that rejects undecodable lines by number.
     """
-
-    def __init__(self, path: str | Path, mapping: BooksMapping) -> None:
-        self.path = Path(path)
-        self.mapping = mapping
-
-    @property
-    def name(self) -> str:
-        return str(self.path)
 
     def read_raw(self) -> RawTable:
         try:
@@ -139,6 +124,3 @@ class CsvBooks:
     def _table(frame: pl.DataFrame, rejects: list[Reject], clean_text: bool) -> RawTable:
         frame = frame.with_row_index(LINE_COLUMN, offset=HEADER_LINE + 1).with_columns(pl.col(LINE_COLUMN).cast(pl.Int64))
         return RawTable(frame=frame, rejects=rejects, extra_column=EXTRA_COLUMN, clean_text=clean_text)
-
-    def load(self, bank: str) -> BooksLoad:
-        return normalize(self.read_raw(), self.mapping, bank, self.name)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 
-from clearing.books.mapping import BooksMapping
-from clearing.books.normalize import normalize
-from clearing.books.source import LINE_COLUMN, BooksLoad, RawTable, Reject, RejectCode
+from clearing.books.file_source import FileBooks, undecodable
+from clearing.books.source import LINE_COLUMN, RawTable, Reject, RejectCode
 from clearing.errors import SourceUnavailable
 
 
@@ -42,16 +40,8 @@ def rows_to_raw(names: list[str], rows: list[list[str | None]], lines: list[int]
     return RawTable(frame=frame, rejects=rejects)
 
 
-class JsonlBooks:
+class JsonlBooks(FileBooks):
     """A JSONL export; keys of each object are the mapping's column names."""
-
-    def __init__(self, path: str | Path, mapping: BooksMapping) -> None:
-        self.path = Path(path)
-        self.mapping = mapping
-
-    @property
-    def name(self) -> str:
-        return str(self.path)
 
     def read_raw(self) -> RawTable:
         try:
@@ -68,13 +58,7 @@ class JsonlBooks:
             try:
                 text = raw_line.decode(self.mapping.encoding)
             except UnicodeDecodeError as exc:
-                rejects.append(
-                    Reject(
-                        number,
-                        RejectCode.BAD_ENCODING,
-                        f"bytes at offset {exc.start} are not valid {self.mapping.encoding}",
-                    )
-                )
+                rejects.append(undecodable(number, exc, self.mapping.encoding))
                 continue
             try:
                 obj = json.loads(text, parse_float=Decimal)
@@ -87,6 +71,3 @@ class JsonlBooks:
             rows.append([value_text(obj.get(name), self.mapping.date_format) for name in names])
             lines.append(number)
         return rows_to_raw(names, rows, lines, rejects)
-
-    def load(self, bank: str) -> BooksLoad:
-        return normalize(self.read_raw(), self.mapping, bank, self.name)

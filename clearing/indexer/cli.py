@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from clearing.errors import ClearingError
-from clearing.index_store import IndexStore
 from clearing.indexer.follower import locate_suite, sync_from_node
+from clearing.indexer.store import IndexStore
 from contracts.errors import ContractsError
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.records import (
     TIER1_NET_CAPITAL,
     TOTAL_LOANS,

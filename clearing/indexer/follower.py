@@ -20,8 +20,8 @@ from typing import Any, Protocol
 from web3 import AsyncWeb3, Web3
 
 from clearing.errors import NodeUnavailable
-from clearing.index_store import IndexStore
 from clearing.indexer.decode import BlockDecoder, ChainLog
+from clearing.indexer.store import IndexStore
 from contracts.abi import DecodedEvent, SuiteCodec
 from contracts.errors import ContractsError
 

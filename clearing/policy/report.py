@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.policy.exposure import MAX_LOANS_LISTED, TRANCHE_SCHEMA, compute_exposures
 from clearing.policy.limits import Limits
 from clearing.policy.model import DeclaredFigures, ExposureReport

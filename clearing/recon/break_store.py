@@ -19,6 +19,7 @@ import polars as pl
 
 from clearing.errors import BreakStoreError, IllegalTransition, UnknownBreak
 from clearing.recon.breaks import BreakState, age_bucket, age_days
+from clearing.sqlite_db import open_db
 
 SYSTEM_ACTOR = "system"
 BREAK_COLUMNS = (
@@ -89,15 +90,9 @@ class BreakStore:
     """One sqlite file holding every bank's breaks; open per process, close when done."""
 
     def __init__(self, path: str | Path) -> None:
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            # WAL: readers (the CLI listing breaks) never block a run; NORMAL sync is durable in WAL mode
-            # against process crashes, which is what an append-only trail must survive
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise BreakStoreError(f"cannot open break store {path}: {exc}") from exc
+        # WAL: readers (the CLI listing breaks) never block a run; NORMAL sync is durable in WAL mode
+        # against process crashes, which is what an append-only trail must survive
+        self._db = open_db(path, SCHEMA, what="break store", error=BreakStoreError, synchronous="NORMAL")
 
     def close(self) -> None:
         self._db.close()

@@ -21,6 +21,7 @@ checks this from the raw totals, so a lost or double-counted row shows up as a n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -261,14 +262,14 @@ def classify(chain: pl.DataFrame, books: pl.DataFrame, rules: MatchRules) -> Cla
 def _pair_breaks(offending: pl.DataFrame, rules: MatchRules) -> list[pl.DataFrame]:
     """AMOUNT, DATE and STATUS breaks of key-matched pairs (`offending` has chain and _b books columns)."""
     currency_differs = pl.col("currency") != pl.col("currency_b")
-    both = {"chain_cols": True, "books_cols": True}
+    both: dict[str, Any] = {  # a pair has both sides' columns and amounts
+        "chain_amount": pl.col("amount"), "books_amount": pl.col("amount_b"), "chain_cols": True, "books_cols": True,
+    }  # fmt: skip
     return [
         _breaks(
             offending.filter(pl.col("_amount_bad")),
             BreakType.AMOUNT_MISMATCH,
             Side.BOTH,
-            chain_amount=pl.col("amount"),
-            books_amount=pl.col("amount_b"),
             difference=pl.col("_diff"),
             detail=pl.when(currency_differs)
             .then(pl.format("currency {} on chain, {} in books", pl.col("currency"), pl.col("currency_b")))
@@ -279,8 +280,6 @@ def _pair_breaks(offending: pl.DataFrame, rules: MatchRules) -> list[pl.DataFram
             offending.filter(pl.col("_date_bad")),
             BreakType.DATE_MISMATCH,
             Side.BOTH,
-            chain_amount=pl.col("amount"),
-            books_amount=pl.col("amount_b"),
             difference=pl.lit(0),
             detail=pl.format("value dates {} days apart, window {}", pl.col("_days"), pl.lit(rules.date_window_days)),
             **both,
@@ -289,8 +288,6 @@ def _pair_breaks(offending: pl.DataFrame, rules: MatchRules) -> list[pl.DataFram
             offending.filter(pl.col("_status_bad")),
             BreakType.STATUS_MISMATCH,
             Side.BOTH,
-            chain_amount=pl.col("amount"),
-            books_amount=pl.col("amount_b"),
             difference=pl.lit(0),
             detail=pl.format("status {} on chain, {} in books", pl.col("status"), pl.col("status_b")),
             **both,

@@ -15,7 +15,7 @@ import polars as pl
 
 from clearing.books import BooksMapping, BooksSource, Reject, load_mapping, open_books
 from clearing.errors import MappingError
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.recon.breaks import BreakState
 from clearing.recon.engine import Classification, classify

@@ -1,10 +1,15 @@
-"""The run statement: totals per side, matches, breaks by type, the residual (must be 0), the verdict."""
+"""The run statement: totals per side, matches, breaks by type, the residual (must be 0), the verdict.
+
+`Statement` is the one type a statement has from the engine to the API and the demo: `to_dict` is its JSON
+form (the run's worker prints it, the run history keeps it, the API serves it), `from_dict` reads it back
+once at each of those edges.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -54,6 +59,13 @@ class Section:
     explained: int
     residual: int
 
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Section:
+        return cls(**{
+            **doc, "chain": Totals(**doc["chain"]), "books": Totals(**doc["books"]),
+            "breaks": {btype: BreakTotals(**totals) for btype, totals in doc["breaks"].items()},
+        })  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -78,6 +90,14 @@ class Statement:
         doc["as_of"] = self.as_of.isoformat()
         doc["verdict"] = self.verdict.value
         return doc
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Statement:
+        """The statement from its JSON form (`to_dict`); a key missing or unknown raises TypeError or KeyError."""
+        return cls(**{
+            **doc, "as_of": dt.date.fromisoformat(doc["as_of"]), "overall": Section.from_dict(doc["overall"]),
+            "kinds": [Section.from_dict(k) for k in doc["kinds"]], "verdict": Verdict(doc["verdict"]),
+        })  # fmt: skip
 
 
 def _by_kind(frame: pl.DataFrame, *aggs: pl.Expr) -> dict[str, tuple[int, ...]]:

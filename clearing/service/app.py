@@ -12,9 +12,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.break_store import BreakStore
-from clearing.service import api as api_routes
 from clearing.service import openapi
 from clearing.service.access import METRICS_READ, PUBLIC, access
 from clearing.service.approvals import ApprovalStore
@@ -26,6 +25,7 @@ from clearing.service.keys import KeyRing
 from clearing.service.metrics import Gauges, ServiceMetrics
 from clearing.service.middlewares import audit_middleware, auth_middleware, errors_middleware
 from clearing.service.policy_view import PolicyView
+from clearing.service.routes import audit, breaks, cycles, entries, health, loans, payments, regulator, runs
 from clearing.service.runs import RunHistory, RunManager
 from clearing.service.signer import SettlementSigner
 from clearing.service.state import (
@@ -49,6 +49,7 @@ from clearing.settlement.store import SettlementStore
 
 log = logging.getLogger("clearing.service")
 POLICY_REFRESH_S = 10.0
+RESOURCES = (health, loans, cycles, payments, entries, runs, breaks, audit, regulator)  # the OpenAPI document's order
 
 
 async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -165,7 +166,8 @@ def metrics_app() -> web.Application:
 
 def api_app(title: str) -> web.Application:
     app = web.Application()
-    app.add_routes(api_routes.routes)
+    for resource in RESOURCES:
+        app.add_routes(resource.routes)
     openapi.attach(app, title)
     return app
 

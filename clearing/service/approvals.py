@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from clearing.errors import Conflict, FourEyes, NotFound, ServiceError
-from clearing.sql_paging import newest_first
+from clearing.sqlite_db import newest_first, open_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS proposals (
@@ -57,13 +57,8 @@ COLUMNS = (
 
 class ApprovalStore:
     def __init__(self, path: str | Path) -> None:
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # an approval acknowledged to an officer survives a crash
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise ServiceError(f"cannot open approvals store {path}: {exc}") from exc
+        # FULL: an approval acknowledged to an officer survives a crash
+        self._db = open_db(path, SCHEMA, what="approvals store", error=ServiceError, synchronous="FULL")
 
     def close(self) -> None:
         self._db.close()

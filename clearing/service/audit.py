@@ -6,12 +6,11 @@ sqlite triggers refuse UPDATE and DELETE, as in the break store, so the trail ca
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from clearing.errors import AuditError
-from clearing.sql_paging import newest_first
+from clearing.sqlite_db import newest_first, open_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -40,13 +39,8 @@ class AuditEntry:
 
 class AuditLog:
     def __init__(self, path: str | Path) -> None:
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged write's trail survives power loss
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise AuditError(f"cannot open audit log {path}: {exc}") from exc
+        # FULL: an acknowledged write's trail survives power loss
+        self._db = open_db(path, SCHEMA, what="audit log", error=AuditError, synchronous="FULL")
 
     def close(self) -> None:
         self._db.close()

@@ -11,8 +11,8 @@ from pathlib import Path
 from web3 import AsyncWeb3
 
 from clearing.errors import ClearingError
-from clearing.index_store import IndexStore
 from clearing.indexer.follower import ChainFollower, SuiteLocation, locate_suite
+from clearing.indexer.store import IndexStore
 from clearing.service.policy_view import PolicyView
 from clearing.service.runs import RunManager
 from clearing.service.state import FollowState

@@ -18,10 +18,16 @@ from aiohttp import web
 
 from clearing.errors import BadRequest, ClearingError, Unauthenticated
 from clearing.recon.breaks import AGE_BUCKET_NAMES, BreakState, BreakType, first_seen_window
-from clearing.service import api
 from clearing.service.access import OFFICER_WRITE, PRINCIPAL, PUBLIC, READ, access, principal, scope
 from clearing.service.keys import Role
 from clearing.service.middlewares import KEY_COOKIE
+from clearing.service.routes.breaks import break_bank, break_model, break_write
+from clearing.service.routes.breaks import today as zone_today
+from clearing.service.routes.common import int_cursor, next_cursor
+from clearing.service.routes.cycles import positions, settlement_status, visible_cycle
+from clearing.service.routes.health import readiness
+from clearing.service.routes.regulator import REGULATOR_READ
+from clearing.service.routes.runs import run_manager
 from clearing.service.state import BREAKS, CONFIG, KEYS, POLICY, RUN_HISTORY, RUNS, SETTLEMENT
 from contracts.money import fen
 
@@ -86,11 +92,11 @@ async def login(request: web.Request) -> web.StreamResponse:
 @access(READ)
 @aiohttp_jinja2.template("cycles.html")
 async def cycles_page(request: web.Request) -> dict[str, Any]:
-    after = api.int_cursor(request.query.get("after"))
+    after = int_cursor(request.query.get("after"))
     cycles = request.config_dict[SETTLEMENT].cycles(bank=scope(request), after=after, limit=50)
     return _context(
-        request, "cycles", cycles=cycles, ready=api.readiness(request),
-        next=str(cycles[-1].cycle_id) if len(cycles) == 50 else None,
+        request, "cycles", cycles=cycles, ready=readiness(request),
+        next=next_cursor(cycles, 50, lambda c: c.cycle_id),
     )  # fmt: skip
 
 
@@ -99,11 +105,11 @@ async def cycles_page(request: web.Request) -> dict[str, Any]:
 @aiohttp_jinja2.template("cycle.html")
 async def cycle_page(request: web.Request) -> dict[str, Any]:
     cycle_id = int(request.match_info["cycle_id"])
-    cycle = api.visible_cycle(request, cycle_id)
+    cycle = visible_cycle(request, cycle_id)
     store = request.config_dict[SETTLEMENT]
     detail = {
-        "positions": api.positions(store, cycle_id).model_dump(),
-        "settlement": api.settlement_status(store, cycle).model_dump(),
+        "positions": positions(store, cycle_id).model_dump(),
+        "settlement": settlement_status(store, cycle).model_dump(),
     }
     return _context(request, "cycles", cycle=cycle, detail=detail, chart=position_chart(detail["positions"]["multilateral"]))
 
@@ -123,19 +129,18 @@ async def breaks_page(request: web.Request) -> dict[str, Any]:
         raise BadRequest(f"unknown break state {state!r}")
     if btype is not None and btype not in BreakType.__members__:
         raise BadRequest(f"unknown break type {btype!r}")
-    bank = api.break_bank(request)
-    today = api.today(request)
+    bank = break_bank(request)
+    today = zone_today(request)
     found = request.config_dict[BREAKS].page(
         bank, states=(BreakState(state),) if state else None, types=(btype,) if btype else None,
         assignee=assignee, first_seen_between=first_seen_window(age, today) if age else (None, None),
         after=query.get("after"), limit=100,
     )  # fmt: skip
     filters = {k: v for k, v in (("state", state), ("type", btype), ("assignee", assignee), ("age", age)) if v}
-    more = None
-    if len(found) == 100:
-        more = "/dashboard/breaks?" + urlencode({**filters, "after": found[-1].break_id})
+    cursor = next_cursor(found, 100, lambda b: b.break_id)
+    more = None if cursor is None else "/dashboard/breaks?" + urlencode({**filters, "after": cursor})
     return _context(
-        request, "breaks", bank=bank, breaks=[api.break_model(b, today).model_dump() for b in found],
+        request, "breaks", bank=bank, breaks=[break_model(b, today).model_dump() for b in found],
         states=[s.value for s in BreakState], types=[t.value for t in BreakType], ages=AGE_BUCKET_NAMES, f=filters,
         back="/dashboard/breaks" + ("?" + urlencode(filters) if filters else ""),
         can_write=principal(request).role is Role.CLEARING_OFFICER, next=more,
@@ -160,7 +165,7 @@ async def _break_form(request: web.Request, action: str) -> web.StreamResponse:
         kwargs["assignee"] = str(form.get("assignee", ""))
     if not break_id or not all(v.strip() for v in kwargs.values()):
         raise BadRequest("break id, comment (and assignee) are required")
-    await api.break_write(request, action, break_id, **kwargs)
+    await break_write(request, action, break_id, **kwargs)
     raise web.HTTPSeeOther(_with_flash(back, f"{break_id}: {action} done"))
 
 
@@ -180,19 +185,19 @@ async def resolve_form(request: web.Request) -> web.StreamResponse:
 @access(READ)
 @aiohttp_jinja2.template("runs.html")
 async def runs_page(request: web.Request) -> dict[str, Any]:
-    rows = request.config_dict[RUN_HISTORY].page(bank=scope(request), after=api.int_cursor(request.query.get("after")), limit=50)
+    rows = request.config_dict[RUN_HISTORY].page(bank=scope(request), after=int_cursor(request.query.get("after")), limit=50)
     runs = request.config_dict.get(RUNS)
     return _context(
         request, "runs", runs=rows, current=None if runs is None else runs.current,
         can_write=runs is not None and principal(request).role is Role.CLEARING_OFFICER,
-        next=str(rows[-1].seq) if len(rows) == 50 else None,
+        next=next_cursor(rows, 50, lambda r: r.seq),
     )  # fmt: skip
 
 
 @routes.post("/runs")
 @access(OFFICER_WRITE)
 async def start_run_form(request: web.Request) -> web.StreamResponse:
-    progress = api.run_manager(request).start(f"dashboard:{principal(request).key_id}")
+    progress = run_manager(request).start(f"dashboard:{principal(request).key_id}")
     raise web.HTTPSeeOther(_with_flash("/dashboard/runs", f"run {progress.run_id} started"))
 
 
@@ -205,7 +210,7 @@ async def run_page(request: web.Request) -> dict[str, Any]:
 
 
 @routes.get("/exposures")
-@access(api.REGULATOR_READ)
+@access(REGULATOR_READ)
 @aiohttp_jinja2.template("exposures.html")
 async def exposures_page(request: web.Request) -> dict[str, Any]:
     try:

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from clearing.errors import NotReady
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 
 POLICY_MODULE = "clearing.policy"
 

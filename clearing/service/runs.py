@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import logging
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from clearing.errors import ClearingError, Conflict, NotFound, RunFailed, ServiceError
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.run import STAGES
+from clearing.recon.statement import Statement
 from clearing.service.books_watch import books_fingerprint
 from clearing.service.config import BooksConfig
-from clearing.sql_paging import newest_first
+from clearing.sqlite_db import newest_first, open_db
 
 log = logging.getLogger("clearing.service.runs")
 WORKER_THREADS = 1
@@ -75,19 +75,14 @@ class RunRow:
     verdict: str | None
     error_code: str | None
     error_message: str | None
-    statement: dict[str, Any] | None
+    statement: Statement | None
 
 
 class RunHistory:
     """The runs table; touched from the event loop only (the worker thread reports back through the loop)."""
 
     def __init__(self, path: Path) -> None:
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise ServiceError(f"cannot open run history {path}: {exc}") from exc
+        self._db = open_db(path, SCHEMA, what="run history", error=ServiceError)
 
     def close(self) -> None:
         self._db.close()
@@ -100,14 +95,14 @@ class RunHistory:
         )
 
     def finish(
-        self, run_id: str, *, finished_at: str, verdict: str | None, statement: dict | None, error: ClearingError | None
+        self, run_id: str, *, finished_at: str, statement: Statement | None, error: ClearingError | None
     ) -> None:
         self._db.execute(
             "UPDATE runs SET finished_at = ?, verdict = ?, statement = ?, error_code = ?, error_message = ? WHERE run_id = ?",
             (
                 finished_at,
-                verdict,
-                None if statement is None else json.dumps(statement),
+                None if statement is None else statement.verdict.value,
+                None if statement is None else json.dumps(statement.to_dict()),
                 None if error is None else error.code,
                 None if error is None else error.message,
                 run_id,
@@ -139,7 +134,7 @@ class RunHistory:
 
 def _row(row: tuple[Any, ...]) -> RunRow:
     values = list(row)
-    values[9] = None if values[9] is None else json.loads(values[9])
+    values[9] = None if values[9] is None else Statement.from_dict(json.loads(values[9]))
     return RunRow(*values)
 
 
@@ -202,30 +197,32 @@ class RunManager:
             with lock:
                 progress.stage, progress.stage_number, progress.stages = stage, number, total
 
-        def work() -> tuple[dict[str, Any], str]:
+        def work() -> Statement:
             # remembered before the run, so books that fail to reconcile are not retried until they change
             self.last_fingerprint = books_fingerprint(self.books.source, self.books.mapping)
             on_stage("load", 2, len(STAGES))
             return self._in_worker_process(progress, now, on_stage)
 
-        statement = verdict = error = None
+        statement: Statement | None = None
+        error: ClearingError | None = None
         try:
-            statement, verdict = await loop.run_in_executor(self._pool, work)
+            statement = await loop.run_in_executor(self._pool, work)
         except ClearingError as exc:
             error = exc
         except Exception as exc:  # a bug in a run must not take the service down; it is recorded and logged
             log.exception("event=run_crashed run=%s", progress.run_id)
             error = ServiceError(f"run failed: {type(exc).__name__}: {exc}")
         finished = dt.datetime.now(dt.UTC).isoformat()
-        self.history.finish(progress.run_id, finished_at=finished, verdict=verdict, statement=statement, error=error)
+        self.history.finish(progress.run_id, finished_at=finished, statement=statement, error=error)
         self.current = None
+        verdict = None if statement is None else statement.verdict.value
         log.info("event=run_finished run=%s verdict=%s error=%s", progress.run_id, verdict, error.code if error else None)
         if self.on_finish is not None:
             self.on_finish(self.history.get(progress.run_id, bank=None))
 
     def _in_worker_process(
         self, progress: Progress, now: dt.datetime, on_stage: Callable[[str, int, int], None]
-    ) -> tuple[dict[str, Any], str]:
+    ) -> Statement:
         """The chain frame from the live index, the rest in `recon_worker` (one process per run).
 
         The run reconciles against the node's head as seen when it starts, once the index has reached it: read
@@ -265,7 +262,7 @@ class RunManager:
             stderr = proc.stderr.read() if proc.stderr is not None else ""
             proc.wait()
         if "done" in last:
-            return last["done"]["statement"], last["done"]["verdict"]
+            return Statement.from_dict(last["done"]["statement"])
         if "error" in last:
             raise RunFailed(last["error"]["message"], code=last["error"]["code"])
         raise ServiceError(f"the run's worker exited {proc.returncode}: {stderr.strip()[-500:]}")

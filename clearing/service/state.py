@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.service.approvals import ApprovalStore
 from clearing.service.audit import AuditLog

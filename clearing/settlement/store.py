@@ -16,7 +16,7 @@ from pathlib import Path
 
 from clearing.errors import SettlementStoreError
 from clearing.records import id_text
-from clearing.sql_paging import newest_first
+from clearing.sqlite_db import newest_first, open_db
 from contracts.abi import DecodedEvent
 from contracts.enums import CYCLE_STATUS
 
@@ -100,14 +100,8 @@ class SettlementStore:
     on the same thread."""
 
     def __init__(self, path: str | Path) -> None:
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-            self.version = 0  # moves whenever a block with events is applied: answers derived from the view cache on it
-        except sqlite3.Error as exc:
-            raise SettlementStoreError(f"cannot open settlement store {path}: {exc}") from exc
+        self._db = open_db(path, SCHEMA, what="settlement store", error=SettlementStoreError, synchronous="NORMAL")
+        self.version = 0  # moves whenever a block with events is applied: answers derived from the view cache on it
 
     def close(self) -> None:
         self._db.close()

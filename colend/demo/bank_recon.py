@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clearing.recon.run import RunResult
+from clearing.recon.statement import Statement
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,16 @@ class BankRecon:
 
 
 def from_run(bank: str, result: RunResult) -> BankRecon:
-    s = result.statement
     rows = result.breaks.select("break_id", "break_type", "kind", "key").iter_rows()
-    return BankRecon(bank, s.overall.chain.count, s.overall.books.count, s.overall.matched_count, s.overall.residual,
-                     s.verdict.value, tuple(FoundBreak(*row) for row in rows))  # fmt: skip
+    return _recon(bank, result.statement, tuple(FoundBreak(*row) for row in rows))
 
 
 def from_statement(bank: str, statement: Mapping[str, Any], breaks: Iterable[Mapping[str, Any]]) -> BankRecon:
-    """From a statement as JSON (Statement.to_dict) and break items as a clearing service lists them."""
-    overall = statement["overall"]
+    """From a statement as JSON (Statement.to_dict), parsed here once, and break items as a clearing service lists them."""
     found = tuple(FoundBreak(b["break_id"], b["break_type"], b["kind"], b["key"]) for b in breaks)
-    return BankRecon(bank, int(overall["chain"]["count"]), int(overall["books"]["count"]), int(overall["matched_count"]),
-                     int(overall["residual"]), str(statement["verdict"]), found)  # fmt: skip
+    return _recon(bank, Statement.from_dict(statement), found)
+
+
+def _recon(bank: str, s: Statement, breaks: tuple[FoundBreak, ...]) -> BankRecon:
+    return BankRecon(bank, s.overall.chain.count, s.overall.books.count, s.overall.matched_count, s.overall.residual,
+                     s.verdict.value, breaks)  # fmt: skip

@@ -28,8 +28,8 @@ from rich.console import Console
 from web3 import Web3
 
 from clearing.errors import ClearingError
-from clearing.index_store import IndexStore
 from clearing.indexer.follower import sync_from_node
+from clearing.indexer.store import IndexStore
 from clearing.policy import ExposureReport
 from clearing.policy import report as exposure_report
 from colend.demo import summary

@@ -26,8 +26,8 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 
 from bench.support.anvil import Anvil
-from clearing.index_store import IndexStore
 from clearing.indexer.follower import locate_suite, sync_from_node
+from clearing.indexer.store import IndexStore
 from colend.ports import free_loopback_port as free_port
 from contracts.deploy import deploy
 from contracts.deployment import Deployment, load_deployment

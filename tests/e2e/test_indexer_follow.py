@@ -16,8 +16,8 @@ from eth_account import Account
 from web3 import AsyncWeb3, Web3
 
 from clearing.errors import NodeUnavailable
-from clearing.index_store import IndexStore
 from clearing.indexer.follower import ChainFollower
+from clearing.indexer.store import IndexStore
 from clearing.records import RecordKind
 from contracts.errors import ContractReverted
 from contracts.ids import bank_id, text_id

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from clearing.cli import main
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.records import TIER1_NET_CAPITAL, TOTAL_LOANS, RecordKind
+from colend.cli import main
 from tests.clearing.factories import rec
 
 AS_OF = dt.date(2026, 9, 30)

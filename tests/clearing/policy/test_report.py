@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from clearing.index_store import IndexStore
 from clearing.indexer.decode import BlockDecoder, ChainLog
+from clearing.indexer.store import IndexStore
 from clearing.policy import CheckStatus, Limits, Rule, report
 from clearing.recon.run import ledger_only
 from contracts.ids import text_id

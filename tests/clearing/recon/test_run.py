@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from clearing.books import load_mapping
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.recon.rules import MatchRules
 from clearing.recon.run import STAGES, run_reconciliation

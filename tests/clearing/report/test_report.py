@@ -8,7 +8,7 @@ from rich.console import Console
 
 from bench.support.recon_scenario import generate, write_books_csv
 from clearing.books import BooksMapping
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.rules import MatchRules
 from clearing.recon.run import run_reconciliation
 from clearing.records import frame_to_records

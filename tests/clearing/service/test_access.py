@@ -10,8 +10,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from clearing.service.access import METRICS_READ, OFFICER_WRITE, PUBLIC, READ, rule_of
-from clearing.service.api import REGULATOR_READ
 from clearing.service.app import build_app
+from clearing.service.routes.regulator import REGULATOR_READ
 from clearing.service.state import AUDIT
 from tests.clearing.service.conftest import as_
 from tests.clearing.service.world import key_of, keyring

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.recon.run import run_reconciliation
 from clearing.records import RecordKind

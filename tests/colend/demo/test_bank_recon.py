@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.recon.rules import MatchRules
 from clearing.recon.run import run_reconciliation
 from clearing.records import frame_to_records

@@ -1,10 +1,9 @@
-"""`colend recon ...`: run a reconciliation and work its breaks from the command line.
+"""`colend recon run|breaks`: run a reconciliation and work its breaks from the command line.
 
 Exit codes of `recon run`: 0 RECONCILED, 1 BREAKS, 3 RECONCILED_WITH_PENDING, 4 INCOMPLETE (rejects or a
 lagging index), 2 for errors (bad arguments, mapping, unreadable source), printed as `error <code>: ...`.
-`recon limits` (the regulator's view of the 2021 notice's limits): 0 when no limit is breached (banks without
-declared figures are listed as UNDECLARED), 1 when one is, 2 for errors.
 With `--node URL` (and `--deployment FILE` for a chain other than Colend's node) the index is synced first.
+(`recon limits` is the policy package's: `clearing.policy.cli`.)
 """
 
 from __future__ import annotations
@@ -13,18 +12,16 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from clearing.cli_errors import EXIT_ERROR, fail
 from clearing.errors import ClearingError
-from clearing.index_store import IndexStore
-from clearing.policy import Limits, report
-from clearing.policy.exposure import MAX_LOANS_LISTED
-from clearing.policy.limits import JOINT_LENDING_LIMIT_BPS, PARTNER_LIMIT_BPS
-from clearing.policy.view import print_report
+from clearing.indexer.store import IndexStore
 from clearing.recon.break_store import BreakStore
 from clearing.recon.breaks import BreakState, age_bucket
 from clearing.recon.rules import MatchRules
@@ -35,7 +32,6 @@ from clearing.report.table import print_result
 from contracts.errors import ContractsError
 from contracts.money import fen
 
-EXIT_ERROR = 2
 BREAKS_DB_NAME = "recon-breaks.sqlite"
 
 
@@ -50,11 +46,8 @@ def _default_breaks_db(index: str) -> Path:
     return Path(index).resolve().parent / BREAKS_DB_NAME
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `recon run` and `recon breaks list|assign|resolve|history` to the colend command tree."""
-    recon = subparsers.add_parser("recon", help="reconcile a bank's books with the chain")
-    commands = recon.add_subparsers(dest="recon_command", required=True, metavar="COMMAND")
-
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add `run` and `breaks list|assign|resolve|history` to the `colend recon` commands."""
     run = commands.add_parser("run", help="reconcile one bank and print its statement")
     run.add_argument("--index", required=True, help="LevelDB query index directory")
     run.add_argument("--bank", required=True, help="bank id, e.g. WEBANK")
@@ -72,16 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--node", help="JSON-RPC URL of a node: sync the index from it first")
     run.add_argument("--deployment", help="with --node: the suite's deployment file (default: a Colend node's own)")
     run.set_defaults(func=cmd_run)
-
-    limits = commands.add_parser("limits", help="joint-lending exposures against the 2021 notice's limits")
-    limits.add_argument("--index", required=True, help="LevelDB query index directory")
-    limits.add_argument("--bank", help="show only this bank's checks (breach exit code still covers all banks)")
-    limits.add_argument("--json", action="store_true", help="print the report as JSON")
-    limits.add_argument("--currency", default="CNY", help="currency of the tranches and declared figures")
-    limits.add_argument("--partner-limit-bps", type=int, default=PARTNER_LIMIT_BPS, help="per-partner limit, bps of tier-1")
-    limits.add_argument("--joint-limit-bps", type=int, default=JOINT_LENDING_LIMIT_BPS, help="joint lending limit, bps of loans")
-    limits.add_argument("--max-loans", type=int, default=MAX_LOANS_LISTED, help="loans listed per breach, largest first")
-    limits.set_defaults(func=cmd_limits)
 
     breaks = commands.add_parser("breaks", help="list and work breaks")
     actions = breaks.add_subparsers(dest="breaks_command", required=True, metavar="ACTION")
@@ -107,11 +90,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history = actions.add_parser("history", parents=[common], help="audit trail of one break")
     history.add_argument("--id", required=True, dest="break_id")
     history.set_defaults(func=cmd_breaks_history)
-
-
-def _fail(exc: ClearingError | ContractsError) -> int:
-    Console(stderr=True).print(f"[red]error {exc.code}[/]: {exc.message}", highlight=False)
-    return EXIT_ERROR
 
 
 def _now() -> dt.datetime:
@@ -161,7 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             progress.update(task, completed=len(STAGES))
     except (ClearingError, ContractsError) as exc:
-        return _fail(exc)
+        return fail(exc)
     _emit(console, result, args.format)
     if args.out:
         paths = {**write_outputs(result, args.out), **write_chart_and_html(result, args.out)}
@@ -188,20 +166,6 @@ def _emit(console: Console, result: RunResult, fmt: str) -> None:
         print_result(console, result)
 
 
-def cmd_limits(args: argparse.Namespace) -> int:
-    try:
-        bounds = Limits(partner_bps=args.partner_limit_bps, joint_lending_bps=args.joint_limit_bps)
-        with IndexStore(args.index, create=False) as store:
-            result = report(store, limits=bounds, currency=args.currency, max_loans=args.max_loans)
-    except ClearingError as exc:
-        return _fail(exc)
-    if args.json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
-    else:
-        print_report(Console(), result, bank=args.bank)
-    return 1 if result.breaches else 0
-
-
 def cmd_breaks_list(args: argparse.Namespace) -> int:
     as_of = args.as_of or _now().date()
     states = tuple(BreakState(s) for s in args.state) if args.state else None
@@ -209,7 +173,7 @@ def cmd_breaks_list(args: argparse.Namespace) -> int:
         with BreakStore(args.breaks_db) as store:
             found = store.list_breaks(args.bank, states)
     except ClearingError as exc:
-        return _fail(exc)
+        return fail(exc)
     if args.format == "json":
         rows = [
             {
@@ -243,22 +207,22 @@ def cmd_breaks_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_breaks_assign(args: argparse.Namespace) -> int:
+def _transition(args: argparse.Namespace, move: Callable[..., object], **extra: str) -> int:
+    """One state change of a break (BreakStore.assign, .resolve) by `--by` with its comment, made now."""
     try:
         with BreakStore(args.breaks_db) as store:
-            store.assign(args.bank, args.break_id, assignee=args.assignee, actor=args.actor, at=_now(), comment=args.comment)
+            move(store, args.bank, args.break_id, actor=args.actor, at=_now(), comment=args.comment, **extra)
     except ClearingError as exc:
-        return _fail(exc)
+        return fail(exc)
     return 0
+
+
+def cmd_breaks_assign(args: argparse.Namespace) -> int:
+    return _transition(args, BreakStore.assign, assignee=args.assignee)
 
 
 def cmd_breaks_resolve(args: argparse.Namespace) -> int:
-    try:
-        with BreakStore(args.breaks_db) as store:
-            store.resolve(args.bank, args.break_id, actor=args.actor, at=_now(), comment=args.comment)
-    except ClearingError as exc:
-        return _fail(exc)
-    return 0
+    return _transition(args, BreakStore.resolve)
 
 
 def cmd_breaks_history(args: argparse.Namespace) -> int:
@@ -267,7 +231,7 @@ def cmd_breaks_history(args: argparse.Namespace) -> int:
             store.get(args.bank, args.break_id)
             events = store.history(args.bank, args.break_id)
     except ClearingError as exc:
-        return _fail(exc)
+        return fail(exc)
     table = Table(title=f"Audit trail of {args.break_id}")
     for column in ("#", "at", "actor", "from", "to", "comment"):
         table.add_column(column)
@@ -275,15 +239,3 @@ def cmd_breaks_history(args: argparse.Namespace) -> int:
         table.add_row(str(e.seq), e.at, e.actor, e.from_state or "", e.to_state, e.comment)
     Console().print(table)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m clearing.cli recon ...`) until colend.cli lists this module."""
-    parser = argparse.ArgumentParser(prog="colend")
-    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

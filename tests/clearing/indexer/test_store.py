@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from clearing.errors import CorruptIndex, IndexStoreError
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
 from clearing.records import RecordKind, records_to_frame
 from tests.clearing.factories import rec
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from clearing.index_store import IndexStore
 from clearing.indexer.decode import BlockDecoder, ChainLog
+from clearing.indexer.store import IndexStore
 from clearing.records import RecordKind
 from contracts.ids import text_id
 from tests.contracts.conftest import SHARES, Ledger, deploy, drawdown_input, loan_input, repayment_input

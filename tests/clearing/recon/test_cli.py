@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from clearing.cli import main
-from clearing.index_store import IndexStore
+from clearing.indexer.store import IndexStore
+from colend.cli import main
 from tests.clearing.books.test_csv_source import malformed_books
 from tests.clearing.factories import CSV_HEADER, rec, write_mapping
 
