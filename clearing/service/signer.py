@@ -11,21 +11,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from web3 import Web3
 
 from clearing.errors import ChainRejected, ConfigError, NodeUnreachable
-from contracts.errors import ContractsError
+from contracts.errors import ContractsError, KeyFileInvalid
 from contracts.ids import text_id
+from contracts.key_file import load_account
 from contracts.rpc_client import Sent, SuiteClient
 
 
 def load_account_key(path: Path) -> Any:
+    """The bank's account, read by the one key-file reader (contracts/key_file.py: 0600, 32-byte hex)."""
     try:
-        text = path.read_text().strip()
-        return Account.from_key(bytes.fromhex(text.removeprefix("0x")))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the bank's account key {path}: {exc}") from exc
+        return load_account(path)
+    except KeyFileInvalid as exc:
+        raise ConfigError(f"cannot read the bank's account key {path}: {exc.message}") from exc
 
 
 class SettlementSigner:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
+from contracts.abi import ERROR_STRING_SELECTOR
 from node.chain.block import Block
 from node.chain.header import ZERO_ADDRESS
 from node.chain.receipt import Receipt
@@ -27,12 +28,11 @@ from node.tx.model import Transaction
 
 CLIENT_VERSION = "colend/0.1.0/python"
 T = TypeVar("T")
-ERROR_SELECTOR = bytes.fromhex("08c379a0")
 
 
 def revert_message(revert: bytes) -> str:
     """'execution reverted: <reason>' for Error(string), as geth words it; the raw bytes go in data."""
-    if revert[:4] == ERROR_SELECTOR:
+    if revert[:4] == ERROR_STRING_SELECTOR:
         try:
             return f"execution reverted: {abi_decode(['string'], revert[4:])[0]}"
         except Exception:
