@@ -62,6 +62,26 @@ class FilterNotFound(RpcError):
     rpc_code = SERVER_ERROR
 
 
+class UnknownGroup(RpcError):
+    """A request for a ledger group this node does not hold (HTTP 404): nothing of any other group answers it."""
+
+    code = "node.unknown_group"
+    rpc_code = METHOD_NOT_FOUND  # like a path with no endpoint behind it
+
+    @classmethod
+    def named(cls, name: str) -> UnknownGroup:
+        shown = name[:64]
+        return cls(f"unknown group {shown!r}: this node holds no such ledger group", data={"group": shown})
+
+
+class InvalidGroupName(RpcError):
+    code = "node.invalid_group_name"
+
+
+class GroupAlreadyServed(RpcError):
+    code = "node.group_already_served"
+
+
 def error_data(exc: NodeError) -> object:
     """The error object's `data`: revert bytes stay the bare 0x-hex clients decode; any other error carries its
     stable string code (`package.reason`), beside whatever details it has."""
