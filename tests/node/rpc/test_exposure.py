@@ -83,3 +83,56 @@ def test_an_observer_config_round_trips(tmp_path: Path) -> None:
                         p2p=P2PConfig(port=30303, peers=(PeerConfig("wss://127.0.0.1:1/p2p", "WEBANK", "0x" + "11" * 20),)))
     config.write(tmp_path / "node.toml")
     assert replace(load_config(tmp_path / "node.toml"), base_dir=".") == config
+
+
+async def test_every_group_endpoint_is_guarded_and_an_unknown_group_is_not_revealed_before_auth(tmp_path: Path) -> None:
+    (tmp_path / "rpc.token").write_text(TOKEN + "\n")
+    guard = rpc_guard(NodeConfig(rpc_host="0.0.0.0", rpc_token_file="rpc.token", base_dir=str(tmp_path)))
+    server = await serve(MemoryBackend(chain_id=7), "127.0.0.1", 0, group="A+B", middlewares=guard.middlewares)
+    server.add_endpoint("A+C", MemoryBackend(chain_id=8))
+    base = f"http://127.0.0.1:{bound_port(server)}"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        async with aiohttp.ClientSession() as client:
+            for path in ("/", "/g/A+B", "/g/A+C", "/g/A+D", "/g/", "/nowhere"):
+                async with client.post(base + path, json=CALL) as denied:
+                    assert denied.status == 401, path
+                    assert (await denied.json())["error"]["code"] == -32001
+            with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+                await client.ws_connect(base + "/g/A+C")
+            assert info.value.status == 401
+            for path, chain_id in (("/", "0x7"), ("/g/A+B", "0x7"), ("/g/A+C", "0x8")):
+                async with client.post(base + path, json=CALL, headers=auth) as ok:
+                    assert (await ok.json())["result"] == chain_id
+            async with client.ws_connect(base + "/g/A+C", headers=auth) as ws:
+                await ws.send_json(CALL)
+                assert (await ws.receive_json(timeout=5))["result"] == "0x8"
+            async with client.post(base + "/g/A+D", json=CALL, headers=auth) as unknown:
+                assert unknown.status == 404
+                assert (await unknown.json())["error"]["data"]["code"] == "node.unknown_group"
+    finally:
+        await server.cleanup()
+
+
+async def test_a_revoked_client_certificate_is_refused_at_every_group_endpoint(tmp_path: Path) -> None:
+    ca = MintedCa(tmp_path / "ca")
+    node_tls, _, _ = ca.node("node", "WEBANK")
+    caller_tls, _, caller_serial = ca.node("caller", "WEBANK")
+    guard = rpc_guard(NodeConfig(rpc_host="0.0.0.0", rpc_client_ca=str(ca.ca_path), base_dir=str(tmp_path),
+                                 p2p=P2PConfig(tls_cert=str(node_tls.cert_chain), tls_key=str(node_tls.key),
+                                               tls_crl=str(ca.crl_path))))
+    server = await serve(MemoryBackend(chain_id=7), "127.0.0.1", 0, group="A+B", middlewares=guard.middlewares,
+                         ssl_context=guard.ssl_context)
+    server.add_endpoint("A+C", MemoryBackend(chain_id=8))
+    base = f"https://127.0.0.1:{bound_port(server)}"
+    try:
+        async with aiohttp.ClientSession() as client, client.post(base + "/g/A+C", json=CALL,
+                                                                 ssl=client_context(caller_tls)) as ok:
+            assert (await ok.json())["result"] == "0x8"
+        ca.revoke(caller_serial)
+        async with aiohttp.ClientSession() as client:
+            for path in ("/g/A+C", "/g/A+B", "/g/A+D"):
+                async with client.post(base + path, json=CALL, ssl=client_context(caller_tls)) as revoked:
+                    assert revoked.status == 403, path
+    finally:
+        await server.cleanup()
