@@ -9,7 +9,6 @@ is dropped. Since that span never exceeds `max_log_block_range`, one poll always
 from __future__ import annotations
 
 import functools
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from node.rpc.log_query import (
     range_criteria,
     resolve_block,
 )
+from node.rpc.params import random_id
 
 T = TypeVar("T")
 
@@ -38,10 +38,6 @@ def _synchronized(method: Callable[..., T]) -> Callable[..., T]:
     return locked
 
 
-def random_filter_id() -> str:
-    return "0x" + secrets.token_bytes(16).hex()
-
-
 @dataclass
 class _Filter:
     spec: LogFilter | None  # None: a block filter
@@ -53,7 +49,7 @@ class FilterRegistry:
     """The filters installed on one node; ids are unguessable, so callers cannot poll each other's."""
 
     def __init__(
-        self, backend: NodeBackend, limits: RpcLimits, new_id: Callable[[], str] = random_filter_id
+        self, backend: NodeBackend, limits: RpcLimits, new_id: Callable[[], str] = random_id
     ) -> None:
         self._backend = backend
         self._limits = limits

@@ -68,16 +68,20 @@ def header_json(header: BlockHeader, block_hash: bytes, seals: Sequence[bytes], 
 def block_json(block: Block, full_txs: bool) -> JsonDict:
     out = header_json(block.header, block.hash, block.seals, len(block.encode()))
     if full_txs:
-        out["transactions"] = [tx_json(tx, block.hash, block.number, i) for i, tx in enumerate(block.txs)]
+        timestamp = block.header.timestamp
+        out["transactions"] = [tx_json(tx, block.hash, block.number, i, timestamp) for i, tx in enumerate(block.txs)]
     else:
         out["transactions"] = [data(tx.hash) for tx in block.txs]
     return out
 
 
-def tx_json(tx: Transaction, block_hash: bytes | None, number: int | None, index: int | None) -> JsonDict:
+def tx_json(tx: Transaction, block_hash: bytes | None, number: int | None, index: int | None,
+            timestamp: int | None) -> JsonDict:
+    """A mined tx (execution-apis' TransactionInfo) or, with the block fields None, a pending one (null there)."""
     out: JsonDict = {
         "blockHash": data(block_hash) if block_hash is not None else None,
         "blockNumber": qty(number) if number is not None else None,
+        "blockTimestamp": qty(timestamp) if timestamp is not None else None,
         "transactionIndex": qty(index) if index is not None else None,
         "hash": data(tx.hash),
         "from": addr(tx.sender),

@@ -25,6 +25,7 @@ from node.rpc.params import (
     format_quantity,
     json_type,
     parse_address,
+    parse_block_id,
     parse_block_number,
     parse_block_ref,
     parse_bool,
@@ -224,6 +225,10 @@ def eth_get_transaction_receipt(ctx: CallContext, tx_hash: bytes) -> JsonDict | 
     return ctx.backend.get_transaction_receipt(tx_hash)
 
 
+def eth_get_block_receipts(ctx: CallContext, ref: BlockRef) -> list[JsonDict] | None:
+    return ctx.backend.get_block_receipts(ref.block_hash if isinstance(ref, BlockHashRef) else ref)
+
+
 def eth_syncing(ctx: CallContext) -> JsonDict | bool:
     return ctx.backend.syncing()
 
@@ -368,6 +373,7 @@ def build_methods(limits: RpcLimits) -> dict[str, Method]:
         Method("eth_getTransactionByBlockHashAndIndex", (block_hash, index), eth_get_tx_by_hash_and_index),
         Method("eth_getTransactionByHash", (tx_hash,), eth_get_transaction_by_hash),
         Method("eth_getTransactionReceipt", (tx_hash,), eth_get_transaction_receipt),
+        Method("eth_getBlockReceipts", (Param("block", parse_block_id),), eth_get_block_receipts),
         Method("eth_getBalance", (address, block_ref), eth_get_balance),
         Method("eth_getTransactionCount", (address, block_ref), eth_get_transaction_count),
         Method("eth_getCode", (address, block_ref), eth_get_code),

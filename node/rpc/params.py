@@ -8,6 +8,7 @@ The rules follow geth's hexutil so that clients written against geth behave iden
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from node.errors import InvalidParams
@@ -126,6 +127,14 @@ def parse_block_number(value: object, what: str) -> BlockTag:
     return number
 
 
+def parse_block_id(value: object, what: str) -> BlockRef:
+    """A block number, tag or hash (execution-apis' BlockNumberOrTagOrHash; as geth, a string of 32 bytes is a
+    hash), or an EIP-1898 object."""
+    if isinstance(value, str) and len(value) == 2 + 2 * HASH_BYTES:
+        return BlockHashRef(parse_hash(value, what))
+    return parse_block_ref(value, what)
+
+
 def parse_block_ref(value: object, what: str) -> BlockRef:
     """A block number or tag, or an EIP-1898 object {blockNumber} / {blockHash, requireCanonical}."""
     if not isinstance(value, dict):
@@ -202,6 +211,12 @@ def format_quantity(number: int) -> str:
     if number < 0:
         raise ValueError(f"a JSON-RPC quantity cannot be negative: {number}")
     return hex(number)
+
+
+def random_id() -> str:
+    """A filter or subscription id: 128 random bits as a quantity (no leading zeros, as geth's ids and
+    execution-apis' uint)."""
+    return format_quantity(secrets.randbits(128))
 
 
 def format_data(data: bytes) -> str:

@@ -6,7 +6,6 @@ any thread the backend commits blocks on; the connection decides how to get them
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 from node.errors import InvalidParams
@@ -14,14 +13,11 @@ from node.rpc.backend.api import JsonDict, NodeBackend
 from node.rpc.errors import LimitExceeded
 from node.rpc.limits import RpcLimits
 from node.rpc.log_query import parse_log_filter
+from node.rpc.params import random_id
 
 SUBSCRIPTION_KINDS = ("newHeads", "logs")
 
 Notify = Callable[[JsonDict], None]
-
-
-def random_subscription_id() -> str:
-    return "0x" + secrets.token_bytes(16).hex()
 
 
 class SubscriptionSession:
@@ -32,7 +28,7 @@ class SubscriptionSession:
         backend: NodeBackend,
         limits: RpcLimits,
         notify: Notify,
-        new_id: Callable[[], str] = random_subscription_id,
+        new_id: Callable[[], str] = random_id,
     ) -> None:
         self._backend = backend
         self._limits = limits

@@ -60,9 +60,12 @@ class NodeBackend(Protocol):
     def get_block_by_hash(self, block_hash: bytes, full_txs: bool) -> JsonDict | None: ...
 
     def get_transaction_by_hash(self, tx_hash: bytes) -> JsonDict | None:
-        """A mined tx (with blockHash/blockNumber/transactionIndex) or a pending one (those three null)."""
+        """A mined tx (with blockHash/blockNumber/blockTimestamp/transactionIndex) or a pending one (those null)."""
 
     def get_transaction_receipt(self, tx_hash: bytes) -> JsonDict | None: ...
+
+    def get_block_receipts(self, block: BlockTag | bytes) -> list[JsonDict] | None:
+        """The receipts of a block (by number, tag or hash), in block order; None for a block not held."""
 
     def send_raw_transaction(self, raw: bytes | Transaction) -> bytes:
         """Admit a signed tx to the pool, as raw bytes or as a worker decoded them from such bytes (offload);

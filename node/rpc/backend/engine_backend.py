@@ -20,10 +20,11 @@ from node.chain.header import ZERO_ADDRESS
 from node.chain.receipt import Receipt
 from node.chain.state import EMPTY_CODE_HASH
 from node.engine.chain_parts import ChainParts
-from node.errors import BlockNotFound, ExecutionReverted, HistoricalStateUnavailable
+from node.errors import BlockNotFound, ExecutionReverted, HistoricalStateUnavailable, StoreCorrupted
 from node.rpc.backend.api import BlockTag, CallRequest, JsonDict, LogQuery
 from node.rpc.json_views import block_json, data, header_json, log_json, receipt_json, tx_json
 from node.rpc.log_filter import LogCriteria
+from node.store.chain_store import StoredTx
 from node.tx.model import Transaction
 
 CLIENT_VERSION = "colend/0.1.0/python"
@@ -41,6 +42,12 @@ def revert_message(revert: bytes) -> str:
 
 
 COLEND_HEADER_EXTRAS = ("timestampMs", "stateCommitment", "commitSeals")
+
+
+def _receipt_json(stored: StoredTx, block_hash: bytes) -> JsonDict:
+    return receipt_json(stored.tx, stored.receipt, block_hash, stored.block_number, stored.index,
+                        stored.first_log_index)
+
 
 class EngineBackend:
     """NodeBackend for one node. Calls may come from the RPC loop and callbacks fire on the block thread."""
@@ -88,19 +95,36 @@ class EngineBackend:
     def get_transaction_by_hash(self, tx_hash: bytes) -> JsonDict | None:
         stored = self.store.tx(tx_hash)
         if stored is not None:
-            block_hash = self.store.hash_by_number(stored.block_number)
-            return tx_json(stored.tx, block_hash, stored.block_number, stored.index)
+            block_hash = self._block_hash_of(stored)
+            found = self.store.header_and_hashes(block_hash)
+            if found is None:
+                raise StoreCorrupted(f"tx 0x{tx_hash.hex()} is in block {stored.block_number}, whose header is missing")
+            return tx_json(stored.tx, block_hash, stored.block_number, stored.index, found[0].timestamp)
         pending = self.front.get(tx_hash)
-        return tx_json(pending, None, None, None) if pending else None
+        return tx_json(pending, None, None, None, None) if pending else None
 
     def get_transaction_receipt(self, tx_hash: bytes) -> JsonDict | None:
         stored = self.store.tx(tx_hash)
-        if stored is None:
+        return None if stored is None else _receipt_json(stored, self._block_hash_of(stored))
+
+    def get_block_receipts(self, block: BlockTag | bytes) -> list[JsonDict] | None:
+        block_hash = block if isinstance(block, bytes) else self.store.hash_by_number(self._number(block))
+        found = self.store.header_and_hashes(block_hash) if block_hash is not None else None
+        if block_hash is None or found is None:
             return None
+        receipts = []
+        for tx_hash in found[1]:
+            stored = self.store.tx(tx_hash)
+            if stored is None:
+                raise StoreCorrupted(f"block {found[0].number} lists tx 0x{tx_hash.hex()} that is not stored")
+            receipts.append(_receipt_json(stored, block_hash))
+        return receipts
+
+    def _block_hash_of(self, stored: StoredTx) -> bytes:
         block_hash = self.store.hash_by_number(stored.block_number)
-        assert block_hash is not None
-        return receipt_json(stored.tx, stored.receipt, block_hash, stored.block_number, stored.index,
-                            stored.first_log_index)
+        if block_hash is None:
+            raise StoreCorrupted(f"a stored tx is in block {stored.block_number}, which is not on the chain")
+        return block_hash
 
     def send_raw_transaction(self, raw: bytes | Transaction) -> bytes:
         return self.front.submit(raw) if isinstance(raw, bytes) else self.front.submit_tx(raw)

@@ -175,6 +175,10 @@ class MemoryBackend:
         receipt = self.receipts.get(tx_hash)
         return None if receipt is None else dict(receipt)
 
+    def get_block_receipts(self, block: BlockTag | bytes) -> list[JsonDict] | None:
+        found = self.get_block_by_hash(block, False) if isinstance(block, bytes) else self.get_block_by_number(block, False)
+        return None if found is None else [dict(self.receipts[bytes.fromhex(h[2:])]) for h in found["transactions"]]
+
     def send_raw_transaction(self, raw: bytes) -> bytes:
         tx = decode_raw(raw)
         if tx.chain_id is None:
@@ -408,6 +412,7 @@ class MemoryBackend:
             "value": hex(tx.value), "gas": hex(tx.gas), "input": hx(tx.data), "type": hex(tx.tx_type),
             "v": hex(f["v"]), "r": hex(f["r"]), "s": hex(f["s"]),
             "blockHash": block["hash"] if block else None, "blockNumber": block["number"] if block else None,
+            "blockTimestamp": block["timestamp"] if block else None,
             "transactionIndex": hex(index) if index is not None else None,
             "chainId": hex(tx.chain_id) if tx.chain_id is not None else None,
         }

@@ -15,6 +15,7 @@ from node.rpc.params import (
     format_data,
     format_quantity,
     parse_address,
+    parse_block_id,
     parse_block_number,
     parse_block_ref,
     parse_bool,
@@ -25,6 +26,7 @@ from node.rpc.params import (
     parse_quantity,
     parse_storage_slot,
     parse_uint64,
+    random_id,
 )
 
 ADDR = "0x" + "ab" * 20
@@ -165,3 +167,21 @@ def test_call_object_is_normalised_and_checked() -> None:
         parse_call_object([], "a")
     with pytest.raises(InvalidParams, match=r"accessList\[0\]\.storageKeys\[0\]"):
         parse_call_object({"accessList": [{"address": ADDR, "storageKeys": ["0x1"]}]}, "a")
+
+
+def test_a_block_id_is_a_number_a_tag_a_bare_hash_or_an_eip1898_object() -> None:
+    block_hash = "0x" + "ab" * 32
+    assert parse_block_id(block_hash, "b") == BlockHashRef(b"\xab" * 32)
+    assert parse_block_id({"blockHash": block_hash}, "b") == BlockHashRef(b"\xab" * 32)
+    assert parse_block_id("0x10", "b") == 16 and parse_block_id("safe", "b") == "safe"
+    with pytest.raises(InvalidParams):
+        parse_block_id("0x" + "zz" * 32, "b")
+    with pytest.raises(InvalidParams):
+        parse_block_id("0x" + "ab" * 31, "b")  # 31 bytes: neither a hash nor a quantity without leading zeros
+
+
+def test_random_ids_are_quantities_without_leading_zeros(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = {random_id() for _ in range(200)}
+    assert len(ids) == 200 and all(i.startswith("0x") and i[2] != "0" for i in ids)
+    monkeypatch.setattr("node.rpc.params.secrets.randbits", lambda bits: 0x0ABC)
+    assert random_id() == "0xabc"
