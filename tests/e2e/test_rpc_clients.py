@@ -1,6 +1,7 @@
 """Standard Ethereum clients against a real Colend node process: unmodified web3.py (HTTP and WebSocket) and
 ethers v6 (Node.js) deploy a contract, send txs, wait for receipts and filter logs; broken input is refused
-with the usual codes while the node keeps serving.
+with the usual codes while the node keeps serving. Both also talk to the node's group endpoint (/g/<group>),
+which answers exactly as / does for the node's one group, and get a clear 404 for a group the node does not hold.
 
 The node is started once per module with the CLI exactly as an operator would (`colend init`, then
 `colend node run`), on an ephemeral port read from its `event=rpc_listening` log line. Needs Node.js, the
@@ -19,18 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 import rlp
 import tomli_w
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import AsyncWeb3, Web3
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, ProviderConnectionError
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.persistent import WebSocketProvider
 
 from colend.errors import NodeStartFailed
 from colend.launcher import NodeLauncher
 from contracts.compiler import EVM_VERSION, SOLC_JS_DIR  # the pinned solc-js and the fork the node runs
+from node.rpc.endpoints import DEFAULT_GROUP  # the one group of a node configured without groups
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 JS_DIR = Path(__file__).resolve().parent / "js"
 NODE_START_TIMEOUT = 60
 BLOCK_PERIOD_MS = 100
+UNKNOWN_GROUP = "NOBANK+XWBANK"
 
 
 @dataclass
@@ -108,8 +112,12 @@ def probe() -> dict:
     return json.loads(done.stdout)
 
 
-def _web3(node: RunningNode, signer: LocalAccount) -> Web3:
-    w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+def _group_url(node: RunningNode, name: str = DEFAULT_GROUP, *, ws: bool = False) -> str:
+    return f"{node.ws_url if ws else node.url}g/{name}"
+
+
+def _web3(node: RunningNode, signer: LocalAccount, url: str | None = None) -> Web3:
+    w3 = Web3(Web3.HTTPProvider(url or node.url, request_kwargs={"timeout": 30}))
     w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(signer), layer=0)
     w3.eth.default_account = signer.address
     return w3
@@ -236,6 +244,75 @@ def test_ethers_v6_deploys_sends_waits_and_queries_logs(node: RunningNode, probe
     assert receipt.status == 1 and receipt.blockNumber == out["storeBlock"]
     assert w3.eth.get_transaction_receipt(out["deployTx"]).contractAddress == out["address"]
     assert w3.eth.get_transaction_count(node.other_bank.address) == out["nonce"]
+
+
+def test_web3_at_the_group_endpoint_gets_the_answers_of_slash_and_block_receipts(node: RunningNode, probe: dict) -> None:
+    group = _web3(node, node.bank, _group_url(node))
+    root = Web3(Web3.HTTPProvider(node.url))
+    assert group.eth.chain_id == root.eth.chain_id == node.chain_id
+    factory = group.eth.contract(abi=probe["abi"], bytecode=probe["bytecode"])
+    contract = group.eth.contract(address=_wait(group, factory.constructor().transact()).contractAddress, abi=probe["abi"])
+    receipt = _wait(group, contract.functions.store(3, 33, "via the group").transact())
+    assert receipt.status == 1 and contract.functions.values(3).call() == 33
+
+    block = group.eth.get_block(receipt.blockNumber, full_transactions=True)
+    assert block == root.eth.get_block(receipt.blockNumber, full_transactions=True)
+    mined = group.eth.get_transaction(receipt.transactionHash)
+    assert mined == root.eth.get_transaction(receipt.transactionHash) and mined in block.transactions
+    assert int(mined["blockTimestamp"], 16) == block.timestamp  # execution-apis' TransactionInfo
+    receipts = group.eth.get_block_receipts(receipt.blockNumber)
+    assert receipts == root.eth.get_block_receipts(receipt.blockNumber) == group.eth.get_block_receipts(block.hash)
+    assert receipts == [group.eth.get_transaction_receipt(t["hash"]) for t in block.transactions]
+    assert receipt in receipts
+    with pytest.raises(BlockNotFound):
+        group.eth.get_block_receipts(group.eth.block_number + 1000)
+
+    async def over_websocket() -> int:
+        async with AsyncWeb3(WebSocketProvider(_group_url(node, ws=True))) as aw3:
+            return await aw3.eth.chain_id
+
+    assert asyncio.run(asyncio.wait_for(over_websocket(), timeout=30)) == node.chain_id
+
+
+def test_a_group_the_node_does_not_hold_is_a_clear_404_to_web3(node: RunningNode) -> None:
+    stranger = Web3(Web3.HTTPProvider(_group_url(node, UNKNOWN_GROUP)))
+    assert not stranger.is_connected()
+    with pytest.raises(requests.HTTPError) as info:
+        stranger.eth.chain_id  # noqa: B018 - the property makes the request
+    response = info.value.response
+    assert response is not None and response.status_code == 404
+    error = response.json()["error"]
+    assert error["data"] == {"code": "node.unknown_group", "group": UNKNOWN_GROUP} and UNKNOWN_GROUP in error["message"]
+
+    async def over_websocket() -> None:
+        provider = WebSocketProvider(_group_url(node, UNKNOWN_GROUP, ws=True), max_connection_retries=1)
+        async with AsyncWeb3(provider) as aw3:
+            await aw3.eth.chain_id
+
+    with pytest.raises(ProviderConnectionError) as refused:
+        asyncio.run(asyncio.wait_for(over_websocket(), timeout=30))
+    assert "HTTP 404" in str(refused.value.__cause__)  # the upgrade is refused: no socket to another group
+    _assert_serving(node)
+
+
+def test_ethers_v6_at_the_group_endpoint_gets_the_answers_of_slash_and_block_receipts(node: RunningNode) -> None:
+    done = subprocess.run(
+        ["node", str(JS_DIR / "ethers_group.mjs"), node.url, _group_url(node), _group_url(node, UNKNOWN_GROUP),
+         node.other_bank.key.hex()],
+        capture_output=True, text=True, timeout=120, cwd=JS_DIR,
+    )
+    assert done.returncode == 0, f"ethers client failed:\n{done.stderr}"
+    out = json.loads(done.stdout)
+    assert out["status"] == 1 and out["formattedBlockNumber"] == out["blockNumber"]
+    assert out["group"] == out["root"]
+    seen = out["group"]
+    assert seen["chainId"] == str(node.chain_id) and seen["tx"]["blockTimestamp"] == seen["block"]["timestamp"]
+    assert seen["blockReceipts"] == seen["blockReceiptsByHash"]
+    assert [r["transactionHash"] for r in seen["blockReceipts"]] == [t["hash"] for t in seen["block"]["transactions"]]
+    assert seen["receipt"] in seen["blockReceipts"]
+    refused = out["refused"]
+    assert refused["code"] == "SERVER_ERROR" and refused["status"].startswith("404")
+    assert refused["body"]["error"]["data"] == {"code": "node.unknown_group", "group": UNKNOWN_GROUP}
 
 
 def _rpc(node: RunningNode, body: object) -> object:
