@@ -88,7 +88,10 @@ class RpcEndpoints:
 
     def default_endpoint(self) -> Endpoint:
         """The endpoint at /: the default group's, UnknownGroup while it is not served."""
-        return self.endpoint(self.default)
+        endpoint = self._by_name.get(self.default)
+        if endpoint is None:
+            raise UnknownGroup.named(self.default)
+        return endpoint
 
     def use_dispatcher(self, name: str, dispatcher: Dispatcher) -> None:
         """Serve a group through another dispatcher over the same backend (a test's stand-in)."""
