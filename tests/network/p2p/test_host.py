@@ -4,67 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from colend.ports import free_loopback_port
 from network.errors import NotAMember
-from network.p2p.abc import Channel, GroupTag, StaticPeer, admit_everyone
+from network.p2p.abc import Channel, GroupTag, StaticPeer
 from network.p2p.channel import ChannelTransport
-from network.p2p.host import HostConfig, P2PHost
 from network.pki.identity import NodeIdentity
-from network.pki.tls import TlsFiles
 from network.qbft.crypto import PrivateKeySigner
+from tests.network.p2p.hosts import G, Net, codes, peer_of, until
 from tests.network.pki_factory import MintedCa
-
-G = "main"
-CHAIN = GroupTag(G, 20_250, b"\x11" * 32)
-FAST = {"redial_min_s": 0.05, "redial_max_s": 0.2, "recheck_s": 0.05}
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a condition the hosts reach by themselves (peer up, refusal logged)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-class Net:
-    def __init__(self) -> None:
-        self.hosts: list[P2PHost] = []
-
-    async def host(self, tls: TlsFiles, signer: PrivateKeySigner, *, peers: tuple[StaticPeer, ...] = (),
-                   chain: GroupTag = CHAIN, **kw: object) -> P2PHost:
-        membership = kw.pop("membership", None) or admit_everyone
-        config = HostConfig(peers=peers, **{**FAST, **kw})  # type: ignore[arg-type]
-        host = P2PHost(config, tls, signer, [(chain, membership)])
-        await host.start()
-        self.hosts.append(host)
-        return host
-
-
-@pytest.fixture
-async def net() -> AsyncIterator[Net]:
-    n = Net()
-    yield n
-    for host in n.hosts:
-        await host.stop()
-
-
-@pytest.fixture
-def ca(tmp_path: Path) -> MintedCa:
-    return MintedCa(tmp_path / "ca")
-
-
-def peer_of(host: P2PHost) -> StaticPeer:
-    return StaticPeer(f"wss://127.0.0.1:{host.port}/p2p", host.identity.member_id, host.identity.address)
-
-
-def codes(host: P2PHost) -> set[str]:
-    return {code for _, code in host.refusals}
 
 
 async def test_two_members_connect_and_exchange_frames_both_ways(net: Net, ca: MintedCa) -> None:
