@@ -42,18 +42,9 @@ from network.errors import (
 )
 from network.p2p.abc import Channel, GroupTag, Inbound, MembershipView, PeerEvent, StaticPeer, admit_everyone
 from network.p2p.carriage import Carriage
-from network.p2p.groups import FRAME_PREFIX, FrameCounts, Group, GroupTable, admission
-from network.p2p.handshake import (
-    auth_frame,
-    check_auth,
-    check_hello,
-    new_hello,
-    parse_frame,
-    parse_hello,
-    parse_ready,
-    ready_frame,
-    refuse_frame,
-)
+from network.p2p.groups import FRAME_PREFIX, FrameCounts, Group, GroupTable
+from network.p2p.handshake import parse_frame, refuse_frame
+from network.p2p.opening import open_session
 from network.p2p.session import PeerSession, WebSocket
 from network.p2p.tls_accept import HANDSHAKE_TIMEOUT_S, TlsAcceptor
 from network.pki.files import read_cert
@@ -142,8 +133,12 @@ class P2PHost:
         self._table.get(group).down.append(callback)
 
     def peers(self, group: str | None = None) -> list[NodeIdentity]:
-        """Every peer with a session, or those that carry `group`."""
-        sessions = self._sessions if group is None else self._table.get(group).sessions
+        """Every peer with a session, or those that carry `group` (none, for a group this host does not hold)."""
+        if group is None:
+            sessions = self._sessions
+        else:
+            held = self._table.groups.get(group)
+            sessions = held.sessions if held is not None else {}
         return [s.identity for s in list(sessions.values())]
 
     def frame_counts(self) -> dict[int, FrameCounts]:
@@ -351,30 +346,8 @@ class P2PHost:
         if expected is not None and (identity.member_id, identity.address) != (expected.member_id, expected.address):
             raise IdentityMismatch(f"{expected.url} should be {expected.member_id}/0x{expected.address.hex()}, its "
                                    f"certificate binds {identity.member_id}/{identity.address_hex}")
-        mine = self._table.tags
-        hello = new_hello(mine, self.identity.member_id, self.identity.address)
-        await ws.send_str(hello.to_json())
-        theirs = parse_hello(await self._receive_text(ws))
-        check_hello(mine, theirs, identity)
-        await ws.send_str(auth_frame(mine, self.signer, theirs.nonce))
-        check_auth(await self._receive_text(ws), theirs.groups, hello.nonce, identity)
-        session = PeerSession(identity, ws, outbound=outbound, queue_limit=self.config.queue_limit)
-        session.peer_held = {tag.name: tag for tag in theirs.groups}
-        admitted, refusal = admission(self._table.groups, identity, session.peer_held)
-        if not admitted:
-            raise refusal
-        await ws.send_str(ready_frame(admitted))  # both ends admit each other before either counts the session as up
-        session.peer_admits = parse_ready(await self._receive_text(ws))
-        session.admitted, session.told = admitted, (mine, admitted)
-        return session
-
-    async def _receive_text(self, ws: WebSocket) -> str:
-        msg = await ws.receive()
-        if msg.type == WSMsgType.TEXT:
-            return str(msg.data)
-        if msg.type == WSMsgType.ERROR:
-            raise classify_tls_error(ws.exception() or ConnectionError("websocket error"))
-        raise HandshakeFailed(f"peer closed during the handshake ({msg.type.name})")
+        return await open_session(ws, identity, self.identity, self.signer, self._table, outbound=outbound,
+                                  queue_limit=self.config.queue_limit)
 
     def _register(self, session: PeerSession) -> bool:
         existing = self._sessions.get(session.address)
