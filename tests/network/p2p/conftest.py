@@ -1,3 +1,5 @@
+"""The p2p tests' fixtures: hosts started on 127.0.0.1 (stopped at the end) and a consortium CA minted per test."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
