@@ -94,8 +94,32 @@ class NotAMember(NetworkError):
     code = "network.not_a_member"
 
 
+class NotInGroup(NetworkError):
+    """A frame of a ledger group from a peer the group does not admit (or of a group this node does not hold)."""
+
+    code = "network.not_in_group"
+
+
+class NoCommonGroup(NetworkError):
+    """The peer holds none of this node's ledger groups: a session would carry nothing."""
+
+    code = "network.no_common_group"
+
+
+class UnknownGroup(NetworkError):
+    """The host was asked about a ledger group it does not hold."""
+
+    code = "network.unknown_group"
+
+
+class GroupConflict(NetworkError):
+    """A group added to the host reuses the name or the chain id of one it holds."""
+
+    code = "network.group_conflict"
+
+
 class HandshakeMismatch(NetworkError):
-    """The peer runs another chain (chain id, genesis hash) or another protocol version."""
+    """The peer runs another protocol version, or a group both hold with another chain id or genesis hash."""
 
     code = "network.handshake_mismatch"
 

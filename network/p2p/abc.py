@@ -1,4 +1,5 @@
-"""What the p2p host needs from its node and what it hands back: peers, channels and the membership view."""
+"""What the p2p host needs from its node and what it hands back: peers, channels, ledger groups and their
+membership views."""
 
 from __future__ import annotations
 
@@ -25,7 +26,16 @@ class StaticPeer:
     address: bytes
 
 
-# Raises NotAMember (or another NetworkError) if the chain's head does not admit this identity.
+@dataclass(frozen=True, slots=True)
+class GroupTag:
+    """A ledger group as the wire names it; both ends of a session agree on these for every group they share."""
+
+    name: str
+    chain_id: int  # names the group in every frame
+    genesis_hash: bytes
+
+
+# Raises NotAMember (or another NetworkError) if the group's chain, at its head, does not admit this identity.
 MembershipView = Callable[[NodeIdentity], None]
 Inbound = Callable[[bytes, bytes], None]  # (sender address, payload)
 PeerEvent = Callable[[NodeIdentity], None]

@@ -1,14 +1,17 @@
-"""The p2p host: a generic authenticated message host between consortium nodes.
+"""The p2p host: a generic authenticated message host between consortium nodes, for several ledger groups.
 
 Every connection is mutual TLS 1.3 against the consortium CA, then the versioned handshake
-(network/p2p/handshake.py), then the node's membership view; only then does it carry binary frames
-(one channel byte + payload) for consensus, tx gossip and block sync. Static peers are dialled and redialled
-with backoff; one session per peer address survives (the one dialled by the lower address), so two nodes
-dialling each other at once converge. The revocation list and certificate expiry are re-checked on a
-short poll and live sessions that fail them are closed; the node calls recheck() when membership moves.
+(network/p2p/handshake.py: every group each end holds, agreed by chain id and genesis hash), then each
+group's membership view; only then does it carry binary frames for consensus, tx gossip and block sync:
+`[channel: 1 byte][group's chain id: 8 bytes, big-endian][payload]` (network/p2p/groups.py). A group's frames
+go to, and are taken from, only the peers its own view admits (network/p2p/carriage.py). Static peers are
+dialled and redialled with backoff; one session per peer address survives (the one dialled by the lower
+address), so two nodes dialling each other at once converge. The revocation list and certificate expiry are
+re-checked on a short poll and live sessions that fail them are closed; the node calls recheck() when a
+group's membership moves.
 
-Thread-safe at its edges: send()/broadcast()/recheck() may be called from any thread (the consensus thread
-does); everything else runs on the host's event loop.
+Thread-safe at its edges: send()/broadcast()/recheck()/add_group()/remove_group() may be called from any
+thread (the consensus threads do); everything else runs on the host's event loop.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import random
 import ssl
 import threading
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 
 import aiohttp
@@ -37,18 +40,11 @@ from network.errors import (
     PkiError,
     RefusedByPeer,
 )
-from network.p2p.abc import Channel, Inbound, MembershipView, PeerEvent, StaticPeer, admit_everyone
-from network.p2p.handshake import (
-    READY_FRAME,
-    ChainTag,
-    auth_frame,
-    check_auth,
-    check_hello,
-    new_hello,
-    parse_frame,
-    parse_hello,
-    refuse_frame,
-)
+from network.p2p.abc import Channel, GroupTag, Inbound, MembershipView, PeerEvent, StaticPeer, admit_everyone
+from network.p2p.carriage import Carriage
+from network.p2p.groups import FRAME_PREFIX, FrameCounts, Group, GroupTable
+from network.p2p.handshake import parse_frame, refuse_frame
+from network.p2p.opening import open_session
 from network.p2p.session import PeerSession, WebSocket
 from network.p2p.tls_accept import HANDSHAKE_TIMEOUT_S, TlsAcceptor
 from network.pki.files import read_cert
@@ -77,14 +73,13 @@ class HostConfig:
 
 
 class P2PHost:
-    def __init__(self, config: HostConfig, tls: TlsFiles, signer: Signer, chain: ChainTag,
-                 membership: MembershipView = admit_everyone,
+    def __init__(self, config: HostConfig, tls: TlsFiles, signer: Signer,
+                 groups: Iterable[tuple[GroupTag, MembershipView]] = (),
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        """`groups`: each ledger group this node holds, with the view that says whom it admits at its head."""
         self.config = config
         self.tls = tls
         self.signer = signer
-        self.chain = chain
-        self.membership = membership
         self.clock = clock
         self.identity = node_identity(read_cert(tls.cert_chain))
         if self.identity.address != signer.address:
@@ -96,9 +91,8 @@ class P2PHost:
         self._client_ctx = client_context(tls)
         self._sessions: dict[bytes, PeerSession] = {}
         self._open: set[WebSocket] = set()  # every WebSocket, handshaking or up, so stop() closes them all
-        self._receivers: dict[int, Inbound] = {}
-        self._up: list[PeerEvent] = []
-        self._down: list[PeerEvent] = []
+        self._table = GroupTable()
+        self._carriage = Carriage(self._table, self._enqueue, self._drop, self._note, self._safely)
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -107,21 +101,49 @@ class P2PHost:
         self._server: asyncio.AbstractServer | None = None
         self._client: aiohttp.ClientSession | None = None
         self._stopping = False
+        for tag, membership in groups:
+            self._table.add(tag, membership)
 
-    # -- wiring -----------------------------------------------------------------------------------------
+    # -- groups and wiring ------------------------------------------------------------------------------
 
-    def on_message(self, channel: Channel, receive: Inbound) -> None:
-        """`receive(sender_address, payload)` for each frame of `channel`; runs on the host's loop."""
-        self._receivers[int(channel)] = receive
+    def add_group(self, tag: GroupTag, membership: MembershipView = admit_everyone) -> None:
+        """Hold another group from now on; live sessions learn it at once (GroupConflict on a name or chain id
+        clash)."""
+        self._table.add(tag, membership)
+        self._on_loop(self._reconcile_all)
 
-    def on_peer_up(self, callback: PeerEvent) -> None:
-        self._up.append(callback)
+    def remove_group(self, name: str) -> None:
+        """Stop holding a group: its peers go down in it, and sessions carrying nothing else close."""
+        self._table.remove(name)
+        self._on_loop(self._reconcile_all)
 
-    def on_peer_down(self, callback: PeerEvent) -> None:
-        self._down.append(callback)
+    def groups(self) -> tuple[GroupTag, ...]:
+        return self._table.tags
 
-    def peers(self) -> list[NodeIdentity]:
-        return [s.identity for s in self._sessions.values()]
+    def on_message(self, group: str, channel: Channel, receive: Inbound) -> None:
+        """`receive(sender_address, payload)` for each frame of the group's `channel` from a peer the group
+        admits; runs on the host's loop."""
+        self._table.get(group).routes[int(channel)].receive = receive
+
+    def on_peer_up(self, group: str, callback: PeerEvent) -> None:
+        """A peer now carries the group: its session is up and both ends' views of the group admit each other."""
+        self._table.get(group).up.append(callback)
+
+    def on_peer_down(self, group: str, callback: PeerEvent) -> None:
+        self._table.get(group).down.append(callback)
+
+    def peers(self, group: str | None = None) -> list[NodeIdentity]:
+        """Every peer with a session, or those that carry `group` (none, for a group this host does not hold)."""
+        if group is None:
+            sessions = self._sessions
+        else:
+            held = self._table.groups.get(group)
+            sessions = held.sessions if held is not None else {}
+        return [s.identity for s in list(sessions.values())]
+
+    def frame_counts(self) -> dict[int, FrameCounts]:
+        """By chain id: frames received, sent and refused (by code), for held groups and any other a peer named."""
+        return self._table.snapshot()
 
     # -- lifecycle --------------------------------------------------------------------------------------
 
@@ -164,11 +186,17 @@ class P2PHost:
 
     # -- sending (any thread) ---------------------------------------------------------------------------
 
-    def send(self, address: bytes, channel: Channel, payload: bytes) -> None:
-        self._on_loop(self._send_now, address, bytes([channel]) + payload)
+    def send(self, group: str, address: bytes, channel: Channel, payload: bytes) -> None:
+        """To one peer, if it carries the group (else dropped, as for a peer with no session)."""
+        held = self._table.groups.get(group)
+        if held is not None:
+            self._on_loop(self._send_now, held, address, held.prefixes[channel] + payload)
 
-    def broadcast(self, channel: Channel, payload: bytes) -> None:
-        self._on_loop(self._broadcast_now, bytes([channel]) + payload)
+    def broadcast(self, group: str, channel: Channel, payload: bytes) -> None:
+        """To every peer that carries the group."""
+        held = self._table.groups.get(group)
+        if held is not None:
+            self._on_loop(self._broadcast_now, held, held.prefixes[channel] + payload)
 
     def disconnect(self, address: bytes, reason: str) -> None:
         """Close the session with a peer that misbehaved; its dialler may bring it back later."""
@@ -193,18 +221,25 @@ class P2PHost:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to send to
                 loop.call_soon_threadsafe(fn, *args)
 
-    def _send_now(self, address: bytes, frame: bytes) -> None:
-        session = self._sessions.get(address)
+    def _send_now(self, group: Group, address: bytes, frame: bytes) -> None:
+        session = group.sessions.get(address)
         if session is not None:
             self._enqueue(session, frame)
+            group.counts.sent += 1
 
-    def _broadcast_now(self, frame: bytes) -> None:
-        for session in list(self._sessions.values()):
+    def _broadcast_now(self, group: Group, frame: bytes) -> None:
+        sessions = list(group.sessions.values())
+        for session in sessions:
             self._enqueue(session, frame)
+        group.counts.sent += len(sessions)
 
-    def _enqueue(self, session: PeerSession, frame: bytes) -> None:
+    def _enqueue(self, session: PeerSession, frame: bytes | str) -> None:
         if not session.closing and not session.enqueue(frame):
             self._drop(session, PeerStalled(f"send queue of {self.config.queue_limit} frames is full"))
+
+    def _reconcile_all(self) -> None:
+        for session in list(self._sessions.values()):
+            self._carriage.reconcile(session)
 
     # -- checks -----------------------------------------------------------------------------------------
 
@@ -226,9 +261,10 @@ class P2PHost:
         for session in list(self._sessions.values()):
             try:
                 self._check_standing(session.identity)
-                self.membership(session.identity)
             except NetworkError as exc:
                 self._drop(session, exc)
+                continue
+            self._carriage.reconcile(session)  # each group's view again: drops the session if none admits it
 
     async def _recheck_loop(self) -> None:
         while True:
@@ -279,7 +315,8 @@ class P2PHost:
             await ws.close()
             return False
         try:
-            identity = await asyncio.wait_for(self._handshake(ws, ssl_object, expected), HANDSHAKE_TIMEOUT_S)
+            session = await asyncio.wait_for(self._handshake(ws, ssl_object, expected, outbound),
+                                             HANDSHAKE_TIMEOUT_S)
         except TimeoutError:
             self._refused(label, HandshakeFailed("handshake timed out"))
             await ws.close()
@@ -292,7 +329,6 @@ class P2PHost:
             with contextlib.suppress(Exception):
                 await ws.close()
             return False
-        session = PeerSession(identity, ws, outbound=outbound, queue_limit=self.config.queue_limit)
         if not self._register(session):
             await ws.close()
             return False
@@ -304,29 +340,14 @@ class P2PHost:
             self._unregister(session)
         return True
 
-    async def _handshake(self, ws: WebSocket, ssl_object: ssl.SSLObject | None, expected: StaticPeer | None) -> NodeIdentity:
+    async def _handshake(self, ws: WebSocket, ssl_object: ssl.SSLObject | None, expected: StaticPeer | None,
+                         outbound: bool) -> PeerSession:
         identity = self._cert_identity(ssl_object)
         if expected is not None and (identity.member_id, identity.address) != (expected.member_id, expected.address):
             raise IdentityMismatch(f"{expected.url} should be {expected.member_id}/0x{expected.address.hex()}, its "
                                    f"certificate binds {identity.member_id}/{identity.address_hex}")
-        hello = new_hello(self.chain, self.identity.member_id, self.identity.address)
-        await ws.send_str(hello.to_json())
-        theirs = parse_hello(await self._receive_text(ws))
-        check_hello(self.chain, theirs, identity)
-        await ws.send_str(auth_frame(self.chain, self.signer, theirs.nonce))
-        check_auth(await self._receive_text(ws), self.chain, hello.nonce, identity)
-        self.membership(identity)
-        await ws.send_str(READY_FRAME)  # both ends admit each other before either counts the session as up
-        parse_frame(await self._receive_text(ws), "ready")
-        return identity
-
-    async def _receive_text(self, ws: WebSocket) -> str:
-        msg = await ws.receive()
-        if msg.type == WSMsgType.TEXT:
-            return str(msg.data)
-        if msg.type == WSMsgType.ERROR:
-            raise classify_tls_error(ws.exception() or ConnectionError("websocket error"))
-        raise HandshakeFailed(f"peer closed during the handshake ({msg.type.name})")
+        return await open_session(ws, identity, self.identity, self.signer, self._table, outbound=outbound,
+                                  queue_limit=self.config.queue_limit)
 
     def _register(self, session: PeerSession) -> bool:
         existing = self._sessions.get(session.address)
@@ -334,13 +355,15 @@ class P2PHost:
             if not self._preferred(session):
                 return False
             self._sessions[session.address] = session
+            handed_over, existing.carried = existing.carried, {}
+            self._carriage.reconcile(session, handed_over)  # the address stays up in the groups both carry
             self._background(existing.close("network.duplicate_session"))
             return True
         self._sessions[session.address] = session
-        log.info("event=peer_up member=%s address=%s direction=%s peers=%d", session.identity.member_id,
-                 session.identity.address_hex, "out" if session.outbound else "in", len(self._sessions))
-        for callback in self._up:
-            self._safely(callback, session.identity)
+        self._carriage.reconcile(session, {})
+        log.info("event=peer_up member=%s address=%s direction=%s groups=%s peers=%d", session.identity.member_id,
+                 session.identity.address_hex, "out" if session.outbound else "in", ",".join(sorted(session.carried)),
+                 len(self._sessions))
         return True
 
     def _preferred(self, session: PeerSession) -> bool:
@@ -354,21 +377,27 @@ class P2PHost:
         del self._sessions[session.address]
         log.info("event=peer_down member=%s address=%s code=%s peers=%d", session.identity.member_id,
                  session.identity.address_hex, session.close_code, len(self._sessions))
-        for callback in self._down:
-            self._safely(callback, session.identity)
+        self._carriage.release(session)
 
     async def _read_loop(self, session: PeerSession) -> None:
+        address = session.address
+        table = self._table
         async for msg in session.ws:
             if session.close_code is not None:
                 break
             if msg.type == WSMsgType.BINARY:
                 data: bytes = msg.data
-                receive = self._receivers.get(data[0]) if data else None
-                if receive is not None:
-                    self._safely(receive, session.address, data[1:])
-            elif msg.type == WSMsgType.TEXT:  # after the handshake, text is only ever a refusal: why it drops us
+                route = table.routes.get(data[:FRAME_PREFIX])
+                if route is not None and route.group.sessions.get(address) is session:
+                    route.counts.received += 1
+                    if route.receive is not None:
+                        self._safely(route.receive, address, data[FRAME_PREFIX:])
+                elif not session.closing:
+                    self._carriage.refuse(session, data)
+            elif msg.type == WSMsgType.TEXT:  # after the handshake, text is the peer's groups, or why it drops us
                 try:
-                    parse_frame(str(msg.data), "refuse")
+                    self._carriage.on_groups(session, parse_frame(str(msg.data), "groups"))
+                    continue
                 except RefusedByPeer as exc:
                     self._refused(session.identity.member_id, exc)
                     session.close_code = exc.code
@@ -391,7 +420,11 @@ class P2PHost:
         log.warning("event=peer_dropped member=%s address=%s code=%s reason=%s", session.identity.member_id,
                     session.identity.address_hex, exc.code, exc.message)
         self.refusals.append((session.identity.member_id, exc.code))
+        self._carriage.release(session)  # nothing more of any group goes to it or is taken from it
         self._background(session.close(exc.code, exc.message)).add_done_callback(lambda _t: self._unregister(session))
+
+    def _note(self, label: str, code: str) -> None:
+        self.refusals.append((label, code))
 
     def _refused(self, label: str, exc: NetworkError) -> None:
         event = "refused_by_peer" if isinstance(exc, RefusedByPeer) else "peer_refused"

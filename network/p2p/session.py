@@ -1,7 +1,10 @@
-"""One authenticated peer connection: its identity, the WebSocket and a bounded send queue drained by a task.
+"""One authenticated peer connection: its identity, the WebSocket, a bounded send queue drained by a task,
+and which ledger groups it carries.
 
 Senders only ever enqueue; a peer that stops reading fills its own queue and is dropped (PeerStalled)
-instead of blocking the consensus thread or the other peers.
+instead of blocking the consensus thread or the other peers. In-session control frames (text: the groups
+this end holds and admits the peer in) go through the same queue, so the peer reads them in order with the
+binary frames around them.
 """
 
 from __future__ import annotations
@@ -9,10 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from aiohttp import ClientWebSocketResponse, web
 
+from network.p2p.abc import GroupTag
 from network.pki.identity import NodeIdentity
+
+if TYPE_CHECKING:
+    from network.p2p.groups import Group
 
 log = logging.getLogger("colend.p2p")
 WebSocket = web.WebSocketResponse | ClientWebSocketResponse
@@ -23,11 +31,19 @@ class PeerSession:
         self.identity = identity
         self.ws = ws
         self.outbound = outbound
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(queue_limit)
+        self.queue: asyncio.Queue[bytes | str] = asyncio.Queue(queue_limit)
         self.closed = asyncio.Event()
         self.close_code: str | None = None
         self.closing = False  # set the moment the host decides to drop it: nothing more is queued
         self._writer: asyncio.Task[None] | None = None
+        # -- its groups (network/p2p/carriage.py keeps them)
+        self.peer_held: dict[str, GroupTag] = {}  # what the peer last said it holds
+        self.peer_admits: frozenset[str] = frozenset()  # the groups the peer last said it admits us in
+        self.admitted: frozenset[str] = frozenset()  # the groups this end admits the peer in
+        self.told: tuple[tuple[GroupTag, ...], frozenset[str]] = ((), frozenset())  # what the peer last heard
+        self.carried: dict[str, Group] = {}  # admitted by both ends: frames of these flow both ways
+        self.withdrawn: dict[int, float] = {}  # chain id -> when this end stopped carrying it (monotonic)
+        self.strikes = 0  # frames of groups it is not in
 
     @property
     def address(self) -> bytes:
@@ -36,7 +52,7 @@ class PeerSession:
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop())
 
-    def enqueue(self, frame: bytes) -> bool:
+    def enqueue(self, frame: bytes | str) -> bool:
         """False when the queue is full: the caller drops the peer as stalled."""
         try:
             self.queue.put_nowait(frame)
@@ -48,7 +64,10 @@ class PeerSession:
         try:
             while True:
                 frame = await self.queue.get()
-                await self.ws.send_bytes(frame)
+                if isinstance(frame, bytes):
+                    await self.ws.send_bytes(frame)
+                else:
+                    await self.ws.send_str(frame)
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             pass
         except Exception:

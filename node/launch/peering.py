@@ -5,6 +5,7 @@ over the host's consensus channel: a validator votes, an observer (not in the va
 same messages and syncs finalized blocks, seals checked and re-executed, but never votes. Validators gossip
 the txs their clients send; an observer refuses every write. After each block the chain's membership view
 is refreshed (a suspended member's sessions close) and the finality of this node's own txs is measured.
+Today's config is one ledger group, DEFAULT_GROUP, on the host.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import time
 from collections.abc import Callable
 
 from network.abc import Transport
-from network.p2p.abc import Channel, StaticPeer
+from network.p2p.abc import Channel, GroupTag, StaticPeer
 from network.p2p.channel import ChannelTransport
-from network.p2p.handshake import ChainTag
 from network.p2p.host import HostConfig, P2PHost
 from network.pki.tls import TlsFiles
 from network.qbft.crypto import Signer
@@ -33,6 +33,7 @@ from node.rpc.backend.engine_backend import EngineBackend
 from node.rpc.backend.peer_backends import GossipingBackend, ObserverBackend
 
 log = logging.getLogger("colend.node")
+DEFAULT_GROUP = "main"  # the one group of a config without groups: every node of the consortium names it alike
 
 
 def open_peering(config: NodeConfig, chain: ChainParts, signer: Signer) -> Peering | None:
@@ -49,7 +50,7 @@ def p2p_host(config: NodeConfig, chain: ChainParts, membership: ChainMembership,
     assert genesis_hash is not None
     peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
     return P2PHost(HostConfig(p2p.host, p2p.port, peers), tls, signer,
-                   ChainTag(chain.genesis.chain_id, genesis_hash), membership)
+                   [(GroupTag(DEFAULT_GROUP, chain.genesis.chain_id, genesis_hash), membership)])
 
 
 class Peering:
@@ -59,11 +60,11 @@ class Peering:
         self.config = config
         self.membership = ChainMembership(chain.read_view)
         self.host = p2p_host(config, chain, self.membership, signer)
-        self.gossip = TxGossip(chain.front, self.host, pool=config.role != "observer")
-        self.transport: Transport = ChannelTransport(self.host, Channel.CONSENSUS)  # the consensus driver's
+        self.gossip = TxGossip(chain.front, self.host, DEFAULT_GROUP, pool=config.role != "observer")
+        self.transport: Transport = ChannelTransport(self.host, DEFAULT_GROUP, Channel.CONSENSUS)  # the driver's
 
     def peer_count(self) -> int:
-        return len(self.host.peers())
+        return len(self.host.peers(DEFAULT_GROUP))
 
     def backend(self, chain: ChainParts, round_: Callable[[], int]) -> EngineBackend:
         """An observer's backend refuses writes; a validator's gossips what it admits. Both tell their role."""

@@ -1,4 +1,5 @@
-"""Which consortium members the chain admits at its head, as the p2p host's membership view.
+"""Which consortium members a ledger group's chain admits at its head, as that group's membership view on the
+p2p host (network/p2p/groups.py).
 
 Read from the Consortium contract after every committed block (on the thread that committed it) into an
 immutable snapshot, so the event loop's admission check never waits for the EVM lock.

@@ -1,6 +1,6 @@
-"""Tx gossip: a tx a client sends to any node reaches every node's pool once.
+"""Tx gossip: a tx a client sends to any node of a ledger group reaches every pool of that group once.
 
-The node that admits a client's tx sends it to all its non-observer peers (static peers form a full mesh, so
+The node that admits a client's tx sends it to all the group's non-observer peers (static peers form a full mesh, so
 one hop reaches every pool); a node that receives one admits it without forwarding. Hashes already seen are
 dropped before the signature is even recovered, so a tx sent to several nodes costs each pool one check.
 The txs admitted in one turn of the event loop (a JSON-RPC batch) travel as one frame (an RLP list of raw
@@ -30,10 +30,11 @@ MAX_FRAME_TX_BYTES = 1 << 20
 
 
 class TxGossip:
-    def __init__(self, front: PoolFront, host: P2PHost, *, pool: bool = True) -> None:
-        """`pool`: whether this node takes peers' txs into its pool (an observer does not)."""
+    def __init__(self, front: PoolFront, host: P2PHost, group: str, *, pool: bool = True) -> None:
+        """`group`: whose pool `front` is; `pool`: whether this node takes peers' txs into it (an observer does not)."""
         self.front = front
         self.host = host
+        self.group = group
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self.submitted_at: OrderedDict[bytes, float] = OrderedDict()  # local submissions, for finality latency
         self.received = 0
@@ -43,7 +44,7 @@ class TxGossip:
         self._flush_scheduled = False
         self._sync_scheduled = False
         if pool:
-            host.on_message(Channel.TX, self._on_peer_tx)
+            host.on_message(group, Channel.TX, self._on_peer_tx)
 
     def _remember(self, tx_hash: bytes) -> bool:
         """False if seen before."""
@@ -72,15 +73,15 @@ class TxGossip:
                 self.flush()
 
     def flush(self) -> None:
-        """One frame with every tx admitted since the last flush, to each peer that holds a pool."""
+        """One frame with every tx admitted since the last flush, to each peer of the group that holds a pool."""
         self._flush_scheduled = False
         if not self._outbox:
             return
         frame = rlp_encode(self._outbox)
         self._outbox, self._outbox_bytes = [], 0
-        for peer in self.host.peers():
+        for peer in self.host.peers(self.group):
             if peer.role != "OBSERVER":  # observers never hold a pool
-                self.host.send(peer.address, Channel.TX, frame)
+                self.host.send(self.group, peer.address, Channel.TX, frame)
 
     def _on_peer_tx(self, sender: bytes, frame: bytes) -> None:
         try:

@@ -4,80 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from colend.ports import free_loopback_port
 from network.errors import NotAMember
-from network.p2p.abc import Channel, StaticPeer
+from network.p2p.abc import Channel, GroupTag, StaticPeer
 from network.p2p.channel import ChannelTransport
-from network.p2p.handshake import ChainTag
-from network.p2p.host import HostConfig, P2PHost
 from network.pki.identity import NodeIdentity
-from network.pki.tls import TlsFiles
 from network.qbft.crypto import PrivateKeySigner
+from tests.network.p2p.hosts import G, Net, codes, peer_of, until
 from tests.network.pki_factory import MintedCa
-
-CHAIN = ChainTag(20_250, b"\x11" * 32)
-FAST = {"redial_min_s": 0.05, "redial_max_s": 0.2, "recheck_s": 0.05}
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a condition the hosts reach by themselves (peer up, refusal logged)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-class Net:
-    def __init__(self) -> None:
-        self.hosts: list[P2PHost] = []
-
-    async def host(self, tls: TlsFiles, signer: PrivateKeySigner, *, peers: tuple[StaticPeer, ...] = (),
-                   chain: ChainTag = CHAIN, **kw: object) -> P2PHost:
-        membership = kw.pop("membership", None)
-        config = HostConfig(peers=peers, **{**FAST, **kw})  # type: ignore[arg-type]
-        host = P2PHost(config, tls, signer, chain, **({"membership": membership} if membership else {}))
-        await host.start()
-        self.hosts.append(host)
-        return host
-
-
-@pytest.fixture
-async def net() -> AsyncIterator[Net]:
-    n = Net()
-    yield n
-    for host in n.hosts:
-        await host.stop()
-
-
-@pytest.fixture
-def ca(tmp_path: Path) -> MintedCa:
-    return MintedCa(tmp_path / "ca")
-
-
-def peer_of(host: P2PHost) -> StaticPeer:
-    return StaticPeer(f"wss://127.0.0.1:{host.port}/p2p", host.identity.member_id, host.identity.address)
-
-
-def codes(host: P2PHost) -> set[str]:
-    return {code for _, code in host.refusals}
 
 
 async def test_two_members_connect_and_exchange_frames_both_ways(net: Net, ca: MintedCa) -> None:
     a = await net.host(*ca.node("a", "WEBANK")[:2])
     b = await net.host(*ca.node("b", "MYBANK")[:2], peers=(peer_of(a),))
     got: list[tuple[str, bytes, bytes]] = []
-    a.on_message(Channel.CONSENSUS, lambda s, p: got.append(("a", s, p)))
-    b.on_message(Channel.TX, lambda s, p: got.append(("b", s, p)))
+    a.on_message(G, Channel.CONSENSUS, lambda s, p: got.append(("a", s, p)))
+    b.on_message(G, Channel.TX, lambda s, p: got.append(("b", s, p)))
     await until(lambda: len(a.peers()) == 1 and len(b.peers()) == 1)
     assert a.peers()[0].member_id == "MYBANK" and b.peers()[0].address == a.identity.address
-    b.broadcast(Channel.CONSENSUS, b"vote")
-    a.send(b.identity.address, Channel.TX, b"tx")
-    a.send(b.identity.address, Channel.CONSENSUS, b"not for b's tx channel")
+    b.broadcast(G, Channel.CONSENSUS, b"vote")
+    a.send(G, b.identity.address, Channel.TX, b"tx")
+    a.send(G, b.identity.address, Channel.CONSENSUS, b"not for b's tx channel")
     await until(lambda: len(got) == 2)
     assert sorted(got) == [("a", b.identity.address, b"vote"), ("b", a.identity.address, b"tx")]
 
@@ -98,9 +48,9 @@ async def test_both_ends_dialling_each_other_keep_one_session(net: Net, ca: Mint
     await until(kept)
     assert len(a.peers()) == 1 and len(b.peers()) == 1
     got: list[bytes] = []
-    b.on_message(Channel.CONSENSUS, lambda s, p: got.append(p))
+    b.on_message(G, Channel.CONSENSUS, lambda s, p: got.append(p))
     for i in range(5):
-        a.broadcast(Channel.CONSENSUS, bytes([i]))
+        a.broadcast(G, Channel.CONSENSUS, bytes([i]))
     await until(lambda: len(got) == 5)
     assert got == [bytes([i]) for i in range(5)]  # each frame exactly once, in order, over the one session kept
     assert kept() and len(a.peers()) == 1 and len(b.peers()) == 1
@@ -186,7 +136,7 @@ async def test_a_static_peer_that_turns_out_to_be_another_member_is_refused(net:
 
 async def test_a_handshake_for_another_chain_is_refused_with_a_clear_code(net: Net, ca: MintedCa) -> None:
     good = await net.host(*ca.node("good", "WEBANK")[:2])
-    other = await net.host(*ca.node("other", "MYBANK")[:2], peers=(peer_of(good),), chain=ChainTag(99, b"\x22" * 32))
+    other = await net.host(*ca.node("other", "MYBANK")[:2], peers=(peer_of(good),), chain=GroupTag(G, 99, b"\x22" * 32))
     await until(lambda: "network.handshake_mismatch" in codes(good) and "network.handshake_mismatch" in codes(other))
     assert good.peers() == [] and other.peers() == []
 
@@ -214,12 +164,12 @@ async def test_a_stalled_peer_is_dropped_without_holding_back_the_others(net: Ne
     slow = await net.host(*ca.node("slow", "XWBANK")[:2], peers=(peer_of(sender),), redial_min_s=30, redial_max_s=30)
     await until(lambda: len(sender.peers()) == 2 and len(slow.peers()) == 1)
     got: list[int] = []
-    fast.on_message(Channel.CONSENSUS, lambda s, p: got.append(len(p)))
+    fast.on_message(G, Channel.CONSENSUS, lambda s, p: got.append(len(p)))
     # The slow peer stops reading its socket: TCP buffers fill, then the sender's queue for it.
     slow._sessions[sender.identity.address].ws._response.connection.transport.pause_reading()  # type: ignore[union-attr]
     frame = b"x" * (512 * 1024)
     for _ in range(64):  # 32 MiB: far more than loopback socket buffers hold
-        sender.broadcast(Channel.CONSENSUS, frame)
+        sender.broadcast(G, Channel.CONSENSUS, frame)
         await asyncio.sleep(0.005)
     await until(lambda: len(got) == 64)  # the healthy peer got every frame meanwhile
     await until(lambda: ("XWBANK", "network.peer_stalled") in sender.refusals)
@@ -230,10 +180,10 @@ async def test_a_frame_over_the_size_limit_drops_the_sender(net: Net, ca: Minted
     small = await net.host(*ca.node("small", "WEBANK")[:2], max_frame_bytes=1024)
     big = await net.host(*ca.node("big", "MYBANK")[:2], peers=(peer_of(small),))
     got: list[bytes] = []
-    small.on_message(Channel.TX, lambda s, p: got.append(p))
+    small.on_message(G, Channel.TX, lambda s, p: got.append(p))
     await until(lambda: len(small.peers()) == 1)
-    big.broadcast(Channel.TX, b"ok")
-    big.broadcast(Channel.TX, b"x" * 4096)
+    big.broadcast(G, Channel.TX, b"ok")
+    big.broadcast(G, Channel.TX, b"x" * 4096)
     await until(lambda: ("MYBANK", "network.frame_too_large") in small.refusals)
     assert got == [b"ok"]
 
@@ -256,11 +206,11 @@ async def test_a_channel_is_a_peer_addressed_transport_with_peer_events_and_disc
     a = await net.host(*ca.node("a", "WEBANK")[:2])
     b = await net.host(*ca.node("b", "MYBANK")[:2], peers=(peer_of(a),), redial_min_s=5, redial_max_s=5)
     handler = Handler()
-    ChannelTransport(a, Channel.CONSENSUS).set_handler(handler)
-    b_transport = ChannelTransport(b, Channel.CONSENSUS)
+    ChannelTransport(a, G, Channel.CONSENSUS).set_handler(handler)
+    b_transport = ChannelTransport(b, G, Channel.CONSENSUS)
     await until(lambda: ("up", b.identity.address, b"") in handler.events)
     b_transport.send(a.identity.address, b"to a")
     await until(lambda: ("msg", b.identity.address, b"to a") in handler.events)
-    ChannelTransport(a, Channel.TX).disconnect(b.identity.address, "served a bad block")
+    ChannelTransport(a, G, Channel.TX).disconnect(b.identity.address, "served a bad block")
     await until(lambda: ("down", b.identity.address, b"") in handler.events)
     assert ("MYBANK", "network.peer_penalised") in a.refusals

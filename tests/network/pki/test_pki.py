@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
 from network.errors import CertificateInvalid, HandshakeMismatch, IdentityMismatch, RefusedByPeer
-from network.p2p.handshake import ChainTag, auth_frame, check_auth, check_hello, new_hello, parse_hello, refuse_frame
+from network.p2p.abc import GroupTag
+from network.p2p.handshake import auth_frame, check_auth, check_hello, new_hello, parse_hello, refuse_frame
 from network.pki.certs import issue_node, node_validity
 from network.pki.files import read_cert
 from network.pki.identity import node_identity
@@ -20,7 +22,8 @@ from network.pki.revocation import RevocationList
 from network.qbft.crypto import PrivateKeySigner
 from tests.network.pki_factory import NOW, MintedCa
 
-CHAIN = ChainTag(7, b"\x01" * 32)
+TAG = GroupTag("main", 7, b"\x01" * 32)
+CHAIN = (TAG,)
 
 
 def test_a_node_certificate_binds_member_role_and_address(tmp_path: Path) -> None:
@@ -76,9 +79,10 @@ def test_the_hello_must_match_chain_protocol_and_certificate(tmp_path: Path) -> 
     cert = node_identity(read_cert(tls.cert_chain))
     hello = parse_hello(new_hello(CHAIN, "WEBANK", signer.address).to_json())
     check_hello(CHAIN, hello, cert)
-    for other in (ChainTag(8, CHAIN.genesis_hash), ChainTag(7, b"\x02" * 32), ChainTag(7, CHAIN.genesis_hash, 2)):
+    for other, theirs in (((GroupTag("main", 8, TAG.genesis_hash),), hello), ((GroupTag("main", 7, b"\x02" * 32),), hello),
+                          (CHAIN, replace(hello, protocol=1))):
         with pytest.raises(HandshakeMismatch):
-            check_hello(other, hello, cert)
+            check_hello(other, theirs, cert)
     liar = parse_hello(new_hello(CHAIN, "WEBANK", b"\x09" * 20).to_json())
     with pytest.raises(IdentityMismatch):
         check_hello(CHAIN, liar, cert)

@@ -25,13 +25,13 @@ class FakeHost:
     sent: list[tuple[bytes, Channel, bytes]] = field(default_factory=list)
     receivers: dict[Channel, object] = field(default_factory=dict)
 
-    def on_message(self, channel: Channel, receive: object) -> None:
+    def on_message(self, group: str, channel: Channel, receive: object) -> None:
         self.receivers[channel] = receive
 
-    def peers(self) -> list[Peer]:
+    def peers(self, group: str) -> list[Peer]:
         return self.connected
 
-    def send(self, address: bytes, channel: Channel, payload: bytes) -> None:
+    def send(self, group: str, address: bytes, channel: Channel, payload: bytes) -> None:
         self.sent.append((address, channel, payload))
 
 
@@ -54,7 +54,7 @@ class FakeFront:
 
 async def test_txs_admitted_in_one_loop_turn_travel_as_one_frame_and_never_to_an_observer() -> None:
     host = FakeHost([Peer(b"\x01" * 20, "BANK"), Peer(b"\x02" * 20, "OBSERVER"), Peer(b"\x03" * 20, "BANK")])
-    gossip = TxGossip(FakeFront(), host)  # type: ignore[arg-type]
+    gossip = TxGossip(FakeFront(), host, "main")  # type: ignore[arg-type]
     for raw in (b"tx1", b"tx2", b"tx3"):
         gossip.local(raw, raw)
     assert host.sent == []  # not yet: the rest of this turn's txs join the frame
@@ -66,7 +66,7 @@ async def test_txs_admitted_in_one_loop_turn_travel_as_one_frame_and_never_to_an
 def test_each_gossiped_tx_enters_the_pool_once_and_bad_frames_or_stale_txs_are_dropped() -> None:
     front = FakeFront()
     host = FakeHost([])
-    gossip = TxGossip(front, host)  # type: ignore[arg-type]
+    gossip = TxGossip(front, host, "main")  # type: ignore[arg-type]
     receive = host.receivers[Channel.TX]
     receive(b"\x01" * 20, rlp.encode([b"a", b"b", b"stale"]))  # type: ignore[operator]
     receive(b"\x03" * 20, rlp.encode([b"b", b"c", b"a"]))  # type: ignore[operator]  # the same txs from another peer
@@ -77,14 +77,14 @@ def test_each_gossiped_tx_enters_the_pool_once_and_bad_frames_or_stale_txs_are_d
 
 def test_an_observer_takes_no_gossiped_txs() -> None:
     host = FakeHost([])
-    TxGossip(FakeFront(), host, pool=False)  # type: ignore[arg-type]
+    TxGossip(FakeFront(), host, "main", pool=False)  # type: ignore[arg-type]
     assert Channel.TX not in host.receivers
 
 
 async def test_the_frames_of_one_loop_turn_share_one_journal_sync_off_the_loop() -> None:
     front = FakeFront()
     host = FakeHost([])
-    TxGossip(front, host)  # type: ignore[arg-type]
+    TxGossip(front, host, "main")  # type: ignore[arg-type]
     receive = host.receivers[Channel.TX]
     receive(b"\x01" * 20, rlp.encode([b"a", b"b"]))  # type: ignore[operator]
     receive(b"\x03" * 20, rlp.encode([b"c"]))  # type: ignore[operator]

@@ -161,7 +161,7 @@ def test_txs_taken_from_peers_are_journaled_too(tmp_path):
 
     chain = open_engine(tmp_path / "db")
     host = FakeHost([])
-    TxGossip(chain.front, host)  # type: ignore[arg-type]
+    TxGossip(chain.front, host, "main")  # type: ignore[arg-type]
     frame = rlp.encode([tx(BANK_A, 0, TO), tx(BANK_B, 0, TO), tx(BANK_A, 0, TO)])  # the repeat is dropped as seen
     host.receivers[Channel.TX](b"\x01" * 20, frame)  # type: ignore[operator]  # no loop here: synced at once
     crash(chain)
