@@ -67,13 +67,13 @@ async def assert_unknown_group(resp: aiohttp.ClientResponse, name: str) -> None:
 
 def test_the_table_names_checks_and_finds_groups(backend: MemoryBackend, pair: MemoryBackend) -> None:
     table = RpcEndpoints(RpcLimits())
-    assert table.default == DEFAULT_GROUP == "default" and len(table) == 0
+    assert table.default == DEFAULT_GROUP == "main" and len(table) == 0
     with pytest.raises(UnknownGroup):
         table.default_endpoint()
     first = table.add(DEFAULT_GROUP, backend)
     table.add(PAIR, pair)
     assert table.default_endpoint() is first and table.endpoint(PAIR).backend is pair
-    assert table.names == ("WEBANK+XWBANK", "default") and PAIR in table
+    assert table.names == ("WEBANK+XWBANK", "main") and PAIR in table
     assert table.endpoint(PAIR).dispatcher is not first.dispatcher  # each group its own filters
     with pytest.raises(GroupAlreadyServed):
         table.add(PAIR, backend)
@@ -91,7 +91,7 @@ def test_the_table_names_checks_and_finds_groups(backend: MemoryBackend, pair: M
 
 async def test_each_group_is_its_own_chain_and_slash_is_the_default(two_groups: TestClient) -> None:
     assert await result(two_groups, "/", CHAIN_ID_CALL) == "0x539"
-    assert await result(two_groups, "/g/default", CHAIN_ID_CALL) == "0x539"
+    assert await result(two_groups, "/g/main", CHAIN_ID_CALL) == "0x539"
     assert await result(two_groups, f"/g/{PAIR}", CHAIN_ID_CALL) == "0x1092"
     assert await result(two_groups, "/g/WEBANK%2BXWBANK", CHAIN_ID_CALL) == "0x1092"  # a client quoting the +
     batch = await two_groups.post(f"/g/{PAIR}", json=[call("net_version"), call("eth_blockNumber", request_id=2)])
@@ -194,7 +194,7 @@ async def test_serve_returns_a_server_whose_endpoints_change_live(backend: Memor
             await server.remove_endpoint(PAIR)
             async with session.post(f"{url}/g/{PAIR}", json=CHAIN_ID_CALL) as resp:
                 await assert_unknown_group(resp, PAIR)
-            async with session.post(f"{url}/g/default", json=CHAIN_ID_CALL) as resp:
-                await assert_unknown_group(resp, "default")
+            async with session.post(f"{url}/g/main", json=CHAIN_ID_CALL) as resp:
+                await assert_unknown_group(resp, "main")
     finally:
         await server.cleanup()
