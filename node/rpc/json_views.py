@@ -88,7 +88,7 @@ def tx_json(tx: Transaction, block_hash: bytes | None, number: int | None, index
         "to": addr(tx.to) if tx.to is not None else None,
         "nonce": qty(tx.nonce),
         "gas": qty(tx.gas_limit),
-        "gasPrice": qty(min(tx.gas_price, tx.max_priority_fee) if tx.type == DYNAMIC_FEE else tx.gas_price),
+        "gasPrice": qty(_gas_price(tx, mined=block_hash is not None)),
         "value": qty(tx.value),
         "input": data(tx.data),
         "type": qty(tx.type),
@@ -105,6 +105,14 @@ def tx_json(tx: Transaction, block_hash: bytes | None, number: int | None, index
         out["maxFeePerGas"] = qty(tx.gas_price)
         out["maxPriorityFeePerGas"] = qty(tx.max_priority_fee)
     return out
+
+
+def _gas_price(tx: Transaction, *, mined: bool) -> int:
+    """A dynamic-fee tx's price as execution-apis says: paid (the base fee is zero: the tip, capped by the max
+    fee) once mined; the max fee while pending."""
+    if tx.type != DYNAMIC_FEE:
+        return tx.gas_price
+    return min(tx.gas_price, tx.max_priority_fee) if mined else tx.gas_price
 
 
 def log_json(log: Log, block_hash: bytes, number: int, tx_hash: bytes, tx_index: int, log_index: int) -> JsonDict:

@@ -17,6 +17,7 @@ from node.engine.chain_parts import ChainParts
 from node.execution.evm import create_address
 from node.rpc.backend.engine_backend import EngineBackend
 from node.rpc.server import create_app
+from node.tx.signing import sign_dynamic_fee
 from tests.node.rpc.execution_schemas import BLOCK_WITH_TX_HASHES, BLOCK_WITH_TXS, PENDING_TX, RESULTS, problems, ref
 from tests.node.store_contract import SET_TOPIC, STORE_BYTECODE, call_data, slot_of
 from tests.node.support import BANK_A, BANK_B, CHAIN_ID, addr, legacy_tx, mine, open_engine, tx
@@ -100,12 +101,16 @@ async def test_blocks_and_their_txs_conform_with_and_without_full_txs(node: Node
 
 
 async def test_a_pending_tx_is_the_signed_tx_with_null_block_fields(node: Node) -> None:
-    raw = tx(BANK_A, 4, node.store, call_data("set(uint256,uint256)", 3, 3))
+    raw = sign_dynamic_fee(BANK_A, CHAIN_ID, 4, node.store, call_data("set(uint256,uint256)", 3, 3), max_fee=7,
+                           max_priority_fee=2)
     tx_hash = await node.conforming("eth_sendRawTransaction", "0x" + raw.hex())
     pending = (await node.reply("eth_getTransactionByHash", tx_hash))["result"]
     assert problems(PENDING_TX, pending) == [], pending
+    assert pending["gasPrice"] == pending["maxFeePerGas"] == "0x7"  # while pending: the max fee (execution-apis)
     assert await node.conforming("eth_getTransactionReceipt", tx_hash) is None
     assert await node.conforming("eth_getTransactionCount", to_checksum_address(addr(BANK_A)), "pending") == "0x5"
+    mine(node.chain, [])
+    assert (await node.conforming("eth_getTransactionByHash", tx_hash))["gasPrice"] == "0x2"  # mined: what was paid
 
 
 async def test_receipts_conform_one_by_one_and_by_block(node: Node) -> None:
