@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ class NodeEntry:
 class Manifest:
     chain_id: int  # the consortium's base chain id: the default group's, or the one group chain ids count from
     nodes: tuple[NodeEntry, ...]
-    groups: tuple[GroupEntry, ...] = field(default=())
+    groups: tuple[GroupEntry, ...] = ()
 
     def write(self, root: Path) -> None:
         doc = {"chainId": self.chain_id, "groups": [g.to_json() for g in self.groups],
