@@ -52,3 +52,33 @@ class ServiceCallFailed(ColendError):
     """A clearing service answered a demo call with an error, or did not show what it should in time."""
 
     code = "colend.service_call_failed"
+
+
+class InvalidGroups(ColendError):
+    """`--groups` that cannot make a consortium (a group written wrong, a bank named twice in one)."""
+
+    code = "colend.invalid_groups"
+
+
+class GroupTooSmall(InvalidGroups):
+    """A group of fewer than two banks: a lending relationship is between two banks at least."""
+
+    code = "colend.group_too_small"
+
+
+class UnknownGroupBank(InvalidGroups):
+    """A group names a bank that is not one of the consortium's (`--banks`); observers are in every group."""
+
+    code = "colend.group_unknown_bank"
+
+
+class DuplicateGroup(InvalidGroups):
+    """Two groups of the same banks: one relationship, one ledger."""
+
+    code = "colend.group_duplicate"
+
+
+class BankInNoGroup(InvalidGroups):
+    """A bank in no group: its nodes would hold no ledger and validate nothing."""
+
+    code = "colend.bank_in_no_group"

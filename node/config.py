@@ -1,11 +1,14 @@
 """The node configuration file (TOML): where the data, genesis and keys are, RPC address, block and pool limits,
-and, for a node with peers, its role, member id, p2p listener, static peers and TLS files.
+for a node with peers, its role, member id, p2p listener, static peers and TLS files, and the ledger groups
+it holds (`[[groups]]`: each an independent chain with its own genesis and store folder).
 
 Relative paths are resolved against the config file's directory, so a node directory can be moved whole.
+Without `[[groups]]` a node holds one group, DEFAULT_GROUP, whose files are `[node] genesis` and `data_dir`.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +20,18 @@ from node.defaults import DEFAULT_BLOCK_PERIOD_MS, DEFAULT_MAX_TX_BYTES, DEFAULT
 from node.txpool.admission import PoolLimits
 
 ROLES = ("validator", "observer")
+DEFAULT_GROUP = "main"  # the one group of a node without [[groups]]: [node] genesis and data_dir, as ever
+# A group's name is a URL path segment (`/g/<name>` on the RPC port) and a folder name.
+GROUP_NAME = re.compile(r"[a-z0-9-]{1,40}")
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    """A ledger group the node holds: its name, its genesis document and its store folder."""
+
+    name: str
+    genesis: str
+    data_dir: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,19 @@ class NodeConfig:
     metrics_port: int = 0  # 0: no Prometheus endpoint
     rpc_token_file: str = ""  # when set, RPC calls need "Authorization: Bearer <token in this file>"
     rpc_client_ca: str = ""  # when set, RPC is HTTPS and callers need a client certificate of this CA
+    groups: tuple[GroupConfig, ...] = ()  # (): the default group alone; DEFAULT_GROUP's files are always [node]'s
     base_dir: str = "."
+
+    def __post_init__(self) -> None:
+        # The default group is derived, never stored apart from [node] genesis and data_dir, so that
+        # `replace(config, data_dir=...)` moves it too.
+        groups = tuple(self.default_group if g.name == DEFAULT_GROUP else g for g in self.groups)
+        object.__setattr__(self, "groups", groups or (self.default_group,))
+        check_groups(self.groups)
+
+    @property
+    def default_group(self) -> GroupConfig:
+        return GroupConfig(DEFAULT_GROUP, self.genesis, self.data_dir)
 
     def path(self, value: str) -> Path:
         p = Path(value)
@@ -83,6 +110,10 @@ class NodeConfig:
         }
         if self.p2p is not None:
             doc["p2p"] = {**asdict(self.p2p), "peers": [asdict(p) for p in self.p2p.peers]}
+        if self.groups != (self.default_group,):  # so a config of today is written byte for byte as before
+            doc["groups"] = [asdict(g) for g in self.groups]
+            if self.genesis == NodeConfig.genesis and self.default_group not in self.groups:
+                del doc["node"]["genesis"]  # no such file: the groups name their own
         return doc
 
     def write(self, path: Path) -> None:
@@ -117,8 +148,48 @@ def load_config(path: str | Path) -> NodeConfig:
         metrics_port=int(metrics.get("port", defaults.metrics_port)),
         rpc_token_file=str(rpc.get("token_file", defaults.rpc_token_file)),
         rpc_client_ca=str(rpc.get("client_ca", defaults.rpc_client_ca)),
+        groups=_groups(doc.get("groups", []), node.get("genesis", defaults.genesis),
+                       node.get("data_dir", defaults.data_dir)),
         base_dir=str(path.resolve().parent),
     )
+
+
+def check_groups(groups: tuple[GroupConfig, ...]) -> None:
+    """Names URL-path-safe and unique, and no two groups on one store folder; a ValueError names the key."""
+    names: dict[str, int] = {}
+    folders: dict[str, int] = {}
+    for i, group in enumerate(groups):
+        if not isinstance(group.name, str) or not GROUP_NAME.fullmatch(group.name):
+            raise ValueError(f"groups[{i}].name must be 1 to 40 lowercase letters, digits or '-', not {group.name!r}")
+        if group.name in names:
+            raise ValueError(f"groups[{i}].name {group.name!r} is also groups[{names[group.name]}]'s")
+        folder = Path(group.data_dir).as_posix()
+        if folder in folders:
+            raise ValueError(f"groups[{i}].data_dir {group.data_dir!r} is also groups[{folders[folder]}]'s: "
+                             f"each group needs its own store")
+        names[group.name] = folders[folder] = i
+
+
+def _groups(tables: object, genesis: str, data_dir: str) -> tuple[GroupConfig, ...]:
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ValueError("groups must be an array of tables ([[groups]])")
+    groups = []
+    for i, table in enumerate(tables):
+        unknown = sorted(set(table) - {"name", "genesis", "data_dir"})
+        if unknown:
+            raise ValueError(f"groups[{i}] has unknown keys: {', '.join(unknown)}")
+        if table.get("name") == DEFAULT_GROUP:  # its files are [node]'s: it may say so, but name no others
+            given = GroupConfig(DEFAULT_GROUP, table.get("genesis", genesis), table.get("data_dir", data_dir))
+            if given != GroupConfig(DEFAULT_GROUP, genesis, data_dir):
+                raise ValueError(f"groups[{i}]: the {DEFAULT_GROUP!r} group's genesis and data_dir are [node]'s "
+                                 f"({genesis!r}, {data_dir!r}), not {given.genesis!r}, {given.data_dir!r}")
+            groups.append(given)
+            continue
+        for key in ("name", "genesis", "data_dir"):
+            if not isinstance(table.get(key), str):
+                raise ValueError(f"groups[{i}].{key} must be a string, not {table.get(key)!r}")
+        groups.append(GroupConfig(table["name"], table["genesis"], table["data_dir"]))
+    return tuple(groups)
 
 
 def _niceness(value: object) -> int:

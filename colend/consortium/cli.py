@@ -26,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_ID)
     init.add_argument("--base-port", type=int, default=30300, help="first port (p2p, rpc, metrics per node); 0 picks free ports")
     init.add_argument("--block-period-ms", type=int, default=200)
+    init.add_argument("--groups", default=None,
+                      help="ledger groups, banks joined by '+' (e.g. WEBANK+XWBANK,MYBANK+XWBANK): each its own chain "
+                           "of its banks and the observers; default: one group of every member")
+    init.add_argument("--nodes-per-bank", type=int, default=1, help="validator nodes per bank (default 1)")
     init.set_defaults(func=cmd_init)
     add = sub.add_parser("add-node", help="certificate and folder for one more node (it signs only once voted in)")
     add.add_argument("dir", type=Path)
@@ -48,32 +52,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from colend.consortium.groups import parse_groups
     from colend.consortium.setup import init_consortium
+    from colend.errors import ColendError
 
     try:
         manifest = init_consortium(args.out, banks=_ids(args.banks), observers=_ids(args.observers),
                                    chain_id=args.chain_id, base_port=args.base_port,
-                                   block_period_ms=args.block_period_ms)
+                                   block_period_ms=args.block_period_ms,
+                                   groups=None if args.groups is None else parse_groups(args.groups),
+                                   nodes_per_bank=args.nodes_per_bank)
+    except ColendError as exc:
+        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
+        return 2
     except (FileExistsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({"dir": str(args.out), "chainId": manifest.chain_id,
+                      "groups": [g.to_json() for g in manifest.groups],
                       "nodes": [{"name": n.name, "member": n.member, "role": n.role, "address": n.address,
                                  "p2pPort": n.p2p_port, "rpcPort": n.rpc_port, "metricsPort": n.metrics_port,
-                                 "config": str(n.config(args.out))} for n in manifest.nodes]}, indent=2))
+                                 "rpcUrls": n.to_json()["rpcUrls"], "config": str(n.config(args.out))}
+                                for n in manifest.nodes]}, indent=2))
     return 0
 
 
 def cmd_add_node(args: argparse.Namespace) -> int:
     from colend.consortium.setup import add_node
+    from colend.errors import ColendError
 
     try:
         entry = add_node(args.dir, member=args.member.upper(), role=args.role, name=args.name, base_port=args.base_port)
+    except ColendError as exc:
+        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
+        return 2
     except (FileExistsError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({"name": entry.name, "member": entry.member, "role": entry.role, "address": entry.address,
-                      "config": str(entry.config(args.dir)),
+                      "groups": list(entry.groups), "config": str(entry.config(args.dir)),
                       "next": f"it joins as a follower; to sign blocks, members vote Consortium.proposeAddValidator"
                               f"({entry.address}), then restart the other nodes to pick up the new static peer"},
                      indent=2))

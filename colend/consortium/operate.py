@@ -13,6 +13,7 @@ from typing import Any
 
 from colend.consortium.layout import Manifest, NodeEntry, read_manifest
 from colend.launcher import NodeLauncher
+from node.config import DEFAULT_GROUP
 
 POLL_S = 0.5
 
@@ -79,45 +80,57 @@ class NodeStatus:
     entry: NodeEntry
     reply: dict[str, Any] | None
     error: str = ""
+    group: str = DEFAULT_GROUP
 
     @property
     def height(self) -> int | None:
         return int(self.reply["head"]["number"], 16) if self.reply else None
 
 
-def rpc_status(entry: NodeEntry, timeout_s: float = 3.0) -> NodeStatus:
+def rpc_status(entry: NodeEntry, group: str = DEFAULT_GROUP, timeout_s: float = 3.0) -> NodeStatus:
+    """colend_status of one group on a node; the default group's at the port's root, as ever."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "colend_status", "params": []}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{entry.rpc_port}", body, {"Content-Type": "application/json"})
+    url = entry.rpc_url(None if group == DEFAULT_GROUP else group)
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             reply = json.loads(response.read())
     except OSError as exc:
-        return NodeStatus(entry, None, f"unreachable ({exc.__class__.__name__})")
+        return NodeStatus(entry, None, f"unreachable ({exc.__class__.__name__})", group)
     if "error" in reply:
-        return NodeStatus(entry, None, str(reply["error"].get("message")))
-    return NodeStatus(entry, reply["result"])
+        return NodeStatus(entry, None, str(reply["error"].get("message")), group)
+    return NodeStatus(entry, reply["result"], group=group)
 
 
 def collect_status(root: Path) -> list[NodeStatus]:
-    return [rpc_status(entry) for entry in read_manifest(root).nodes]
+    """Every node's status in every group it holds."""
+    return [rpc_status(entry, group) for entry in read_manifest(root).nodes for group in entry.groups]
 
 
 def status_rows(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
-    top = max((s.height for s in statuses if s.height is not None), default=0)
+    """A row per node and group, its lag behind the group's highest node; the group named only when there are
+    groups besides the default one."""
+    tops: dict[str, int] = {}
+    for s in statuses:
+        tops[s.group] = max(tops.get(s.group, 0), s.height or 0)
+    named = any(s.group != DEFAULT_GROUP for s in statuses)
     rows = []
     for s in statuses:
-        row: dict[str, Any] = {"node": s.entry.name, "member": s.entry.member, "role": s.entry.role}
+        row: dict[str, Any] = {"node": s.entry.name, **({"group": s.group} if named else {}),
+                               "member": s.entry.member, "role": s.entry.role}
         if s.reply is None:
             row.update(height=None, round=None, peers=None, lag=None, state=None, error=s.error)
         else:
             row.update(height=s.height, round=s.reply.get("round", 0), peers=s.reply.get("peers"),
-                       lag=top - (s.height or 0), state=s.reply["stateCommitment"], error=s.reply.get("halted") or "")
+                       lag=tops[s.group] - (s.height or 0), state=s.reply["stateCommitment"],
+                       error=s.reply.get("halted") or "")
         rows.append(row)
     return rows
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
-    columns = ("node", "member", "role", "height", "round", "peers", "lag", "state", "error")
+    columns = tuple(c for c in ("node", "group", "member", "role", "height", "round", "peers", "lag", "state", "error")
+                    if c != "group" or any("group" in r for r in rows))
     cells = [[("-" if r[c] is None else (str(r[c])[:12] if c == "state" else str(r[c]))) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]

@@ -1,4 +1,5 @@
-"""Writing a consortium folder: CA, agencies, node keys and certificates, genesis, node configs, revocations."""
+"""Writing a consortium folder: CA, agencies, node keys and certificates, a genesis per group, node configs,
+revocations."""
 
 from __future__ import annotations
 
@@ -11,12 +12,23 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
-from colend.consortium.layout import Manifest, NodeEntry, agency_dir, ca_dir, read_manifest
+from colend.consortium.groups import GroupPlan, plan_groups
+from colend.consortium.layout import (
+    GroupEntry,
+    Manifest,
+    NodeEntry,
+    agency_dir,
+    ca_dir,
+    group_data_dir,
+    group_genesis,
+    read_manifest,
+)
+from colend.errors import BadArguments, BankInNoGroup
 from network.pki.certs import build_crl, create_ca, issue_agency, issue_node, node_validity
 from network.pki.files import read_cert, read_private_key, write_certs, write_crl, write_private_key
 from network.qbft import PrivateKeySigner
 from node.chain.genesis import GenesisMember
-from node.config import NodeConfig, P2PConfig, PeerConfig, load_config
+from node.config import GroupConfig, NodeConfig, P2PConfig, PeerConfig, load_config
 from node.engine.genesis_build import new_genesis, new_member
 from node.keyfiles import new_private_key, write_key
 
@@ -83,22 +95,38 @@ def _peer(entry: NodeEntry) -> PeerConfig:
     return PeerConfig(f"wss://127.0.0.1:{entry.p2p_port}/p2p", entry.member, entry.address)
 
 
+def _shares_a_group(a: NodeEntry, b: NodeEntry) -> bool:
+    return a.name != b.name and bool(set(a.groups) & set(b.groups))
+
+
 def _write_node_config(root: Path, entry: NodeEntry, everyone: tuple[NodeEntry, ...], block_period_ms: int) -> None:
-    peers = tuple(_peer(e) for e in everyone if e.name != entry.name)
+    """Its static peers are the nodes it shares a group with (an observer's: every node, as it is in every group)."""
+    peers = tuple(_peer(e) for e in everyone if _shares_a_group(entry, e))
+    groups = tuple(GroupConfig(g, group_genesis(g), group_data_dir(g)) for g in entry.groups)
     config = NodeConfig(node_id=entry.name, rpc_port=entry.rpc_port, block_period_ms=block_period_ms, role=entry.role,
                         max_block_gas=CONSORTIUM_MAX_BLOCK_GAS,
                         member_id=entry.member, metrics_port=entry.metrics_port,
-                        p2p=P2PConfig(port=entry.p2p_port, peers=peers))
+                        p2p=P2PConfig(port=entry.p2p_port, peers=peers), groups=groups)
     config.write(entry.config(root))
 
 
+def _node_names(member: str, count: int) -> list[str]:
+    """`webank-0`, `webank-1`, ...: today's one node per bank keeps its name, and add-node counts on."""
+    return [f"{member.lower()}-{i}" for i in range(count)]
+
+
 def init_consortium(root: Path, *, banks: list[str], observers: list[str], chain_id: int, base_port: int,
-                    block_period_ms: int) -> Manifest:
-    """A new consortium: one validator node per bank, one observer node per observer, one genesis for all."""
+                    block_period_ms: int, groups: list[tuple[str, ...]] | None = None,
+                    nodes_per_bank: int = 1) -> Manifest:
+    """A new consortium: `nodes_per_bank` validator nodes per bank, one observer node per observer, and one
+    genesis per group (without `groups`, one group of every member: one genesis for all)."""
     if (root / "consortium.json").exists():
         raise FileExistsError(f"{root} already holds a consortium")
     if not banks:
         raise ValueError("a consortium needs at least one bank")
+    if nodes_per_bank < 1:
+        raise BadArguments(f"--nodes-per-bank must be at least 1, not {nodes_per_bank}")
+    plans = plan_groups(groups, banks, observers, chain_id)  # refused before any file is written
     root.mkdir(parents=True, exist_ok=True)
     ca_key, ca_cert = create_ca(CA_NAME, _now())
     write_private_key(ca_dir(root) / "ca.key", ca_key)
@@ -107,29 +135,44 @@ def init_consortium(root: Path, *, banks: list[str], observers: list[str], chain
     (ca_dir(root) / "revoked.json").write_text("[]\n")
     ports = PortPlan(base_port)
     entries: list[NodeEntry] = []
-    members: list[GenesisMember] = []
+    accounts: dict[str, GenesisMember] = {}
     for member, role in [(b, "validator") for b in banks] + [(o, "observer") for o in observers]:
         _ensure_agency(root, member)
-        members.append(new_member(member, "BANK" if role == "validator" else "OBSERVER",
-                                  root / member / "keys" / "account.key"))
-        name = f"{member.lower()}-0"
-        address, serial = _issue_node_files(root, member, name, role)
-        entries.append(NodeEntry(name, member, role, to_checksum_address(address), ports.take(), ports.take(),
-                                 ports.take(), f"{serial:x}"))
-    validators = tuple(bytes.fromhex(e.address[2:]) for e in entries if e.role == "validator")
-    genesis = new_genesis(chain_id, validators, tuple(members))
-    text = json.dumps(genesis.to_json(), indent=2) + "\n"
-    (root / "genesis.json").write_text(text)
-    manifest = Manifest(chain_id, tuple(entries))
+        accounts[member] = new_member(member, "BANK" if role == "validator" else "OBSERVER",
+                                      root / member / "keys" / "account.key")
+        held = tuple(p.name for p in plans if role == "observer" or member in p.members)
+        for name in _node_names(member, nodes_per_bank if role == "validator" else 1):
+            address, serial = _issue_node_files(root, member, name, role)
+            entries.append(NodeEntry(name, member, role, to_checksum_address(address), ports.take(), ports.take(),
+                                     ports.take(), f"{serial:x}", held))
+    manifest = Manifest(chain_id, tuple(entries),
+                        tuple(_write_group_genesis(root, plan, observers, accounts, entries)
+                              for plan in plans))
     for entry in entries:
-        (entry.folder(root) / "genesis.json").write_text(text)
         _write_node_config(root, entry, manifest.nodes, block_period_ms)
     manifest.write(root)
     return manifest
 
 
+def _write_group_genesis(root: Path, plan: GroupPlan, observers: list[str], accounts: dict[str, GenesisMember],
+                         nodes: list[NodeEntry]) -> GroupEntry:
+    """The group's genesis (its registry: its banks, then every observer; its validators: its banks' validator
+    nodes; its own contract suite) into DIR and into the folder of each node that holds the group."""
+    holders = [e for e in nodes if plan.name in e.groups]
+    validators = tuple(e.address for e in holders if e.role == "validator")
+    genesis = new_genesis(plan.chain_id, tuple(bytes.fromhex(v[2:]) for v in validators),
+                          tuple(accounts[m] for m in (*plan.members, *observers)))
+    text = json.dumps(genesis.to_json(), indent=2) + "\n"
+    path = group_genesis(plan.name)
+    for folder in (root, *(e.folder(root) for e in holders)):
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(text)
+    return GroupEntry(plan.name, plan.chain_id, plan.members, tuple(observers), validators)
+
+
 def add_node(root: Path, *, member: str, role: str, name: str | None, base_port: int) -> NodeEntry:
-    """A certificate and folder for one more node; every existing node gets it as a static peer.
+    """A certificate and folder for one more node, holding its bank's groups; every node it shares a group with
+    gets it as a static peer.
 
     It starts as a follower: it only signs blocks once a governance vote adds its address as validator."""
     manifest = read_manifest(root)
@@ -137,6 +180,9 @@ def add_node(root: Path, *, member: str, role: str, name: str | None, base_port:
     name = name or f"{member.lower()}-{index}"
     if any(e.name == name for e in manifest.nodes):
         raise FileExistsError(f"node {name} already exists")
+    held = manifest.groups_of(member, role)
+    if not held:
+        raise BankInNoGroup(f"{member} is in no group of this consortium: a node of it would hold no ledger")
     _ensure_agency(root, member)
     if not (root / member / "keys" / "account.key").exists():
         new_member(member, "BANK" if role == "validator" else "OBSERVER", root / member / "keys" / "account.key")
@@ -144,17 +190,20 @@ def add_node(root: Path, *, member: str, role: str, name: str | None, base_port:
     taken = {p for e in manifest.nodes for p in (e.p2p_port, e.rpc_port, e.metrics_port)}
     ports = PortPlan(base_port or 0, taken)
     entry = NodeEntry(name, member, role, to_checksum_address(address), ports.take(), ports.take(), ports.take(),
-                      f"{serial:x}")
-    shutil.copyfile(root / "genesis.json", entry.folder(root) / "genesis.json")
+                      f"{serial:x}", held)
+    for group in held:
+        (entry.folder(root) / group_genesis(group)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / group_genesis(group), entry.folder(root) / group_genesis(group))
     everyone = (*manifest.nodes, entry)
     block_period_ms = load_config(manifest.nodes[0].config(root)).block_period_ms
     _write_node_config(root, entry, everyone, block_period_ms)
     for other in manifest.nodes:
-        config = load_config(other.config(root))
-        assert config.p2p is not None
-        peers = (*config.p2p.peers, _peer(entry))
-        replace(config, p2p=replace(config.p2p, peers=peers)).write(other.config(root))
-    Manifest(manifest.chain_id, everyone).write(root)
+        if _shares_a_group(entry, other):
+            config = load_config(other.config(root))
+            assert config.p2p is not None
+            peers = (*config.p2p.peers, _peer(entry))
+            replace(config, p2p=replace(config.p2p, peers=peers)).write(other.config(root))
+    Manifest(manifest.chain_id, everyone, manifest.groups).write(root)
     return entry
 
 

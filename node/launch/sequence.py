@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from node.config import NodeConfig
 from node.consensus.thread import ConsensusThread
 from node.engine.chain_engine import ChainEngine
 from node.engine.chain_parts import ChainParts
+from node.errors import GroupsUnsupported
 from node.launch.parts import node_parts
 from node.proc.heap import freeze_startup_heap
 from node.rpc.exposure import rpc_guard
@@ -31,6 +33,7 @@ SUPERVISE_POLL_S = 0.5  # how often a running node looks for a halt
 
 async def run_node(config: NodeConfig) -> int:
     """The node's exit code: 0 after a clean stop, 2 if it halted or consensus failed."""
+    config = sole_group(config)
     guard = rpc_guard(config)  # before anything opens: an RPC exposed beyond loopback without auth never starts
     parts = node_parts(config)
     chain, peering = parts.chain, parts.peering
@@ -61,6 +64,16 @@ async def run_node(config: NodeConfig) -> int:
     chain.store.close()
     log.info("event=node_stopped head=%d", engine.head.number)
     return 2 if engine.halted or failed else 0
+
+
+def sole_group(config: NodeConfig) -> NodeConfig:
+    """The config of the one group the node holds, as [node] genesis and data_dir; several are refused until
+    the launch sequence runs one chain per group."""
+    if len(config.groups) > 1:
+        raise GroupsUnsupported(f"the config names {len(config.groups)} ledger groups "
+                                f"({', '.join(g.name for g in config.groups)}); this node runs one group only")
+    group = config.groups[0]
+    return replace(config, genesis=group.genesis, data_dir=group.data_dir)
 
 
 async def start_consensus(thread: ConsensusThread, driver: ConsensusDriver,

@@ -1,14 +1,17 @@
 import json
 import os
 import stat
+from dataclasses import replace
 
 import pytest
+import tomli_w
 
 from colend.cli import main
-from node.config import load_config
+from node.config import DEFAULT_GROUP, GroupConfig, NodeConfig, load_config
 from node.defaults import EXECUTION_NICENESS
 from node.keyfiles import read_key
 from node.launch.parts import open_node_chain
+from node.launch.sequence import sole_group
 from tests.node.support import execution_process
 
 
@@ -70,3 +73,70 @@ def test_a_validator_key_others_can_read_refuses_to_start_with_one_clear_line(tm
     refused = [r.getMessage() for r in caplog.records if "node_refused_to_start" in r.getMessage()]
     assert len(refused) == 1 and "code=contracts.key_file_invalid" in refused[0]
     assert not (root / load_config(root / "node.toml").data_dir / "chain").exists()  # refused before opening anything
+
+
+def test_a_config_without_groups_holds_the_default_group_and_is_written_as_before(tmp_path):
+    root = tmp_path / "n"
+    assert main(["init", "--dir", str(root), "--rpc-port", "0"]) == 0
+    text = (root / "node.toml").read_text()
+    config = load_config(root / "node.toml")
+    assert config.groups == (GroupConfig(DEFAULT_GROUP, "genesis.json", "data"),) and "groups" not in text
+    assert tomli_w.dumps(config.to_toml()) == text  # byte for byte
+    moved = replace(config, data_dir="elsewhere", genesis="g.json")  # the default group is [node]'s files, always
+    assert moved.groups == (GroupConfig(DEFAULT_GROUP, "g.json", "elsewhere"),) and "groups" not in moved.to_toml()
+    assert sole_group(config) == config
+
+
+def test_groups_round_trip_through_node_toml(tmp_path):
+    groups = (GroupConfig("webank-xwbank", "groups/webank-xwbank/genesis.json", "data/webank-xwbank"),
+              GroupConfig("mybank-webank", "groups/mybank-webank/genesis.json", "data/mybank-webank"))
+    config = NodeConfig(node_id="webank-0", groups=groups, base_dir=str(tmp_path))
+    config.write(tmp_path / "node.toml")
+    text = (tmp_path / "node.toml").read_text()
+    assert text.count("[[groups]]") == 2 and 'name = "webank-xwbank"' in text
+    assert "genesis =" not in text.split("[rpc]")[0]  # no [node] genesis pointing at a file no one writes
+    assert load_config(tmp_path / "node.toml") == config
+    with_default = replace(config, groups=(GroupConfig(DEFAULT_GROUP, "ignored", "ignored"), *groups))
+    assert with_default.groups[0] == GroupConfig(DEFAULT_GROUP, "genesis.json", "data")
+    with_default.write(tmp_path / "node.toml")
+    assert load_config(tmp_path / "node.toml") == with_default
+
+
+@pytest.mark.parametrize(("groups", "refusal"), [
+    ('name = "WeBank"\ngenesis = "g.json"\ndata_dir = "d"', r"groups\[0\]\.name must be 1 to 40 lowercase"),
+    ('name = "a/b"\ngenesis = "g.json"\ndata_dir = "d"', r"groups\[0\]\.name must be"),
+    ('name = ""\ngenesis = "g.json"\ndata_dir = "d"', r"groups\[0\]\.name must be"),
+    (f'name = "{"a" * 41}"\ngenesis = "g.json"\ndata_dir = "d"', r"groups\[0\]\.name must be"),
+    ('name = "a"\ngenesis = "g.json"\ndata_dir = "d"\n[[groups]]\nname = "a"\ngenesis = "h.json"\ndata_dir = "e"',
+     r"groups\[1\]\.name 'a' is also groups\[0\]'s"),
+    ('name = "a"\ngenesis = "g.json"\ndata_dir = "d"\n[[groups]]\nname = "b"\ngenesis = "h.json"\ndata_dir = "d/"',
+     r"groups\[1\]\.data_dir 'd/' is also groups\[0\]'s"),
+    ('name = "a"\ndata_dir = "d"', r"groups\[0\]\.genesis must be a string"),
+    ('name = "a"\ngenesis = "g.json"\ndata_dir = "d"\nport = 1', r"groups\[0\] has unknown keys: port"),
+    (f'name = "{DEFAULT_GROUP}"\ndata_dir = "other"', rf"groups\[0\]: the '{DEFAULT_GROUP}' group's genesis and data_dir"),
+])
+def test_a_bad_groups_table_is_refused_naming_the_key(tmp_path, groups, refusal):
+    path = tmp_path / "node.toml"
+    path.write_text(f"[node]\nrole = \"validator\"\n\n[[groups]]\n{groups}\n")
+    with pytest.raises(ValueError, match=refusal):
+        load_config(path)
+
+
+def test_several_groups_refuse_to_start_with_one_clear_line_and_one_group_runs_on_its_own_files(tmp_path, caplog):
+    root = tmp_path / "n"
+    assert main(["init", "--dir", str(root), "--rpc-port", "0"]) == 0
+    (root / "groups" / "a-b").mkdir(parents=True)
+    (root / "genesis.json").rename(root / "groups" / "a-b" / "genesis.json")
+    one = replace(load_config(root / "node.toml"), groups=(GroupConfig("a-b", "groups/a-b/genesis.json", "data/a-b"),))
+    two = replace(one, groups=(*one.groups, GroupConfig("a-c", "groups/a-c/genesis.json", "data/a-c")))
+    two.write(root / "node.toml")
+    assert main(["node", "run", "--config", str(root / "node.toml")]) == 2
+    refused = [r.getMessage() for r in caplog.records if "node_refused_to_start" in r.getMessage()]
+    assert len(refused) == 1 and "code=node.groups_unsupported" in refused[0] and "a-b, a-c" in refused[0]
+    assert not (root / "data").exists()  # refused before opening anything
+    chain = open_node_chain(sole_group(one))  # the one group's genesis, and its store in its own folder
+    try:
+        assert chain.engine.head.number == 0 and (root / "data" / "a-b" / "chain").is_dir()
+    finally:
+        chain.engine.close()
+        chain.store.close()
