@@ -16,11 +16,16 @@ from typing import Any
 
 import tomli_w
 
-from node.defaults import DEFAULT_BLOCK_PERIOD_MS, DEFAULT_MAX_TX_BYTES, DEFAULT_MAX_TXS_PER_BLOCK, EXECUTION_NICENESS
+from node.defaults import (
+    DEFAULT_BLOCK_PERIOD_MS,
+    DEFAULT_GROUP,
+    DEFAULT_MAX_TX_BYTES,
+    DEFAULT_MAX_TXS_PER_BLOCK,
+    EXECUTION_NICENESS,
+)
 from node.txpool.admission import PoolLimits
 
 ROLES = ("validator", "observer")
-DEFAULT_GROUP = "main"  # the one group of a node without [[groups]]: [node] genesis and data_dir, as ever
 # A group's name is a URL path segment (`/g/<name>` on the RPC port) and a folder name.
 GROUP_NAME = re.compile(r"[a-z0-9-]{1,40}")
 

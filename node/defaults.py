@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The one ledger group of a node configured without [[groups]] (its files are [node] genesis and data_dir), and the
+# name every node of such a consortium gives it on the p2p host and at /g/<name> on JSON-RPC.
+DEFAULT_GROUP = "main"
 DEFAULT_BLOCK_PERIOD_MS = 200
 # What a proposer puts in one block at most. With the next block executed as its txs arrive (node/engine/next_block.py),
 # a block's execution spreads over its period, and this cap decides how fast a backlog clears: at 1,500, bench.node's

@@ -149,9 +149,3 @@ class RpcExposedWithoutAuth(NodeError):
     """The node's RPC would listen beyond loopback with no caller authentication: it refuses to start."""
 
     code = "node.rpc_exposed_without_auth"
-
-
-class GroupsUnsupported(NodeError):
-    """The config names several ledger groups, which this node cannot run yet: it refuses to start."""
-
-    code = "node.groups_unsupported"

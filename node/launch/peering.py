@@ -1,18 +1,21 @@
-"""What a peered node adds to the launch sequence: the chain wired to the mutual-TLS p2p host.
+"""What a peered node adds to the launch sequence: its groups' chains wired to one mutual-TLS p2p host.
 
 Every node, validator or observer, runs the network's ConsensusDriver (QBFT and block sync, network/driver.py)
-over the host's consensus channel: a validator votes, an observer (not in the validator set) follows the
-same messages and syncs finalized blocks, seals checked and re-executed, but never votes. Validators gossip
-the txs their clients send; an observer refuses every write. After each block the chain's membership view
-is refreshed (a suspended member's sessions close) and the finality of this node's own txs is measured.
-Today's config is one ledger group, DEFAULT_GROUP, on the host.
+per ledger group, over that group's consensus channel on the host: a validator votes, an observer (not in the
+validator set) follows the same messages and syncs finalized blocks, seals checked and re-executed, but never
+votes. The host carries a group's frames to and from only the peers that group's own registry admits
+(network/p2p/groups.py), so a node outside a group never sees its data. Validators gossip the txs their clients
+send, per group; an observer refuses every write. After each of a group's blocks its membership view is
+refreshed (a member suspended there loses that group, keeps the others) and the finality of this node's own
+txs is measured. A config without groups is one group, DEFAULT_GROUP.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from network.abc import Transport
 from network.p2p.abc import Channel, GroupTag, StaticPeer
@@ -25,7 +28,7 @@ from node.chain.receipt import Receipt
 from node.config import NodeConfig
 from node.engine.chain_engine import ChainEngine
 from node.engine.chain_parts import ChainParts
-from node.launch.metrics import NodeMetrics
+from node.launch.metrics import GroupSeries
 from node.p2p.membership import ChainMembership
 from node.p2p.tx_gossip import TxGossip
 from node.rpc.backend.api import JsonDict
@@ -33,61 +36,79 @@ from node.rpc.backend.engine_backend import EngineBackend
 from node.rpc.backend.peer_backends import GossipingBackend, ObserverBackend
 
 log = logging.getLogger("colend.node")
-DEFAULT_GROUP = "main"  # the one group of a config without groups: every node of the consortium names it alike
 
 
-def open_peering(config: NodeConfig, chain: ChainParts, signer: Signer) -> Peering | None:
-    """A peered node's p2p parts, or None for a lone node (no `[p2p]` in its config)."""
-    return Peering(config, chain, signer) if config.p2p is not None else None
+def open_peering(config: NodeConfig, chains: Sequence[tuple[str, ChainParts]], signer: Signer) -> Peering | None:
+    """A peered node's p2p parts for its groups' chains, or None for a lone node (no `[p2p]` in its config)."""
+    return Peering(config, chains, signer) if config.p2p is not None else None
 
 
-def p2p_host(config: NodeConfig, chain: ChainParts, membership: ChainMembership, signer: Signer) -> P2PHost:
-    p2p = config.p2p
-    assert p2p is not None
-    tls = TlsFiles(config.path(p2p.tls_cert), config.path(p2p.tls_key), config.path(p2p.tls_ca),
-                   config.path(p2p.tls_crl) if p2p.tls_crl else None)
+def group_tag(name: str, chain: ChainParts) -> GroupTag:
     genesis_hash = chain.store.hash_by_number(0)
-    assert genesis_hash is not None
-    peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
-    return P2PHost(HostConfig(p2p.host, p2p.port, peers), tls, signer,
-                   [(GroupTag(DEFAULT_GROUP, chain.genesis.chain_id, genesis_hash), membership)])
+    assert genesis_hash is not None, "the chain was opened: block 0 is committed"
+    return GroupTag(name, chain.genesis.chain_id, genesis_hash)
+
+
+@dataclass(frozen=True)
+class GroupLink:
+    """One group on the host: its registry's view of who may carry it, its tx gossip, its driver's transport."""
+
+    membership: ChainMembership
+    gossip: TxGossip
+    transport: Transport
 
 
 class Peering:
-    """The p2p host, the chain's membership view it admits peers by, and tx gossip over it."""
+    """The p2p host, and each group's link on it."""
 
-    def __init__(self, config: NodeConfig, chain: ChainParts, signer: Signer) -> None:
+    def __init__(self, config: NodeConfig, chains: Sequence[tuple[str, ChainParts]], signer: Signer) -> None:
+        p2p = config.p2p
+        assert p2p is not None
         self.config = config
-        self.membership = ChainMembership(chain.read_view)
-        self.host = p2p_host(config, chain, self.membership, signer)
-        self.gossip = TxGossip(chain.front, self.host, DEFAULT_GROUP, pool=config.role != "observer")
-        self.transport: Transport = ChannelTransport(self.host, DEFAULT_GROUP, Channel.CONSENSUS)  # the driver's
+        memberships = {name: ChainMembership(chain.read_view) for name, chain in chains}
+        tls = TlsFiles(config.path(p2p.tls_cert), config.path(p2p.tls_key), config.path(p2p.tls_ca),
+                       config.path(p2p.tls_crl) if p2p.tls_crl else None)
+        peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
+        self.host = P2PHost(HostConfig(p2p.host, p2p.port, peers), tls, signer,
+                            [(group_tag(name, chain), memberships[name]) for name, chain in chains])
+        pool = config.role != "observer"
+        self.links = {name: GroupLink(memberships[name], TxGossip(chain.front, self.host, name, pool=pool),
+                                      ChannelTransport(self.host, name, Channel.CONSENSUS))
+                      for name, chain in chains}
 
-    def peer_count(self) -> int:
-        return len(self.host.peers(DEFAULT_GROUP))
+    def transport(self, group: str) -> Transport:
+        """The group's consensus channel, for its driver."""
+        return self.links[group].transport
 
-    def backend(self, chain: ChainParts, round_: Callable[[], int]) -> EngineBackend:
+    def peer_count(self, group: str) -> int:
+        """Peers that carry the group (its registry admits them), not every session."""
+        return len(self.host.peers(group))
+
+    def backend(self, group: str, chain: ChainParts, round_: Callable[[], int]) -> EngineBackend:
         """An observer's backend refuses writes; a validator's gossips what it admits. Both tell their role."""
         config = self.config
-        status: JsonDict = {"role": config.role, "member": config.member_id, "peers": self.peer_count,
-                            "round": round_}
+        status: JsonDict = {"role": config.role, "member": config.member_id, "group": group,
+                            "peers": lambda: self.peer_count(group), "round": round_}
         if config.role == "observer":
             return ObserverBackend(chain, node_id=config.node_id, extra_status=status)
-        return GossipingBackend(chain, node_id=config.node_id, gossip=self.gossip, extra_status=status)
+        return GossipingBackend(chain, node_id=config.node_id, gossip=self.links[group].gossip, extra_status=status)
 
-    def follow(self, engine: ChainEngine, metrics: NodeMetrics) -> None:
-        """After each block: the finality latency of this node's own txs, then the membership view."""
-        engine.on_block(self._after_block(metrics))
+    def follow(self, group: str, engine: ChainEngine, series: GroupSeries) -> None:
+        """After each of the group's blocks: the finality latency of this node's own txs, then its membership view."""
+        engine.on_block(self._after_block(group, series))
 
-    def _after_block(self, metrics: NodeMetrics) -> Callable[[Block, list[Receipt]], None]:
+    def _after_block(self, group: str, series: GroupSeries) -> Callable[[Block, list[Receipt]], None]:
+        link = self.links[group]
+
         def after(block: Block, _receipts: list[Receipt]) -> None:
             now = time.monotonic()
             for tx in block.txs:
-                submitted = self.gossip.submitted_at.pop(tx.hash, None)
+                submitted = link.gossip.submitted_at.pop(tx.hash, None)
                 if submitted is not None:
-                    metrics.finality.observe(now - submitted)
-            if self.membership.refresh():
-                log.info("event=membership_changed height=%d members=%d", block.number, len(self.membership.members))
+                    series.finality.observe(now - submitted)
+            if link.membership.refresh():
+                log.info("event=membership_changed group=%s height=%d members=%d", group, block.number,
+                         len(link.membership.members))
                 self.host.recheck()
 
         return after

@@ -13,14 +13,12 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+from node.defaults import DEFAULT_GROUP
 from node.rpc.backend.api import NodeBackend
 from node.rpc.dispatch import Dispatcher
 from node.rpc.errors import GroupAlreadyServed, InvalidGroupName, UnknownGroup
 from node.rpc.limits import RpcLimits
 
-# The one group of a node configured as today, without groups: the name node/launch/peering.py gives it on the
-# p2p host too (one name for one group; the node's config is to hold it once groups are configured).
-DEFAULT_GROUP = "main"
 GROUP_PATH = "/g/{group}"
 # A name travels in URL paths and logs unquoted: letters, digits and . _ + - ("WEBANK+XWBANK"), at most 64.
 GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")

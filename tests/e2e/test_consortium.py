@@ -23,6 +23,7 @@ from colend.consortium.operate import start_all, stop_all
 from colend.launcher import NodeLauncher
 from contracts.ids import text_id
 from network.qbft.seals import seal_signer
+from node.defaults import DEFAULT_GROUP
 from node.keyfiles import read_key
 from node.rpc.client import JsonRpcClient
 from node.tx.signing import sign_dynamic_fee
@@ -160,7 +161,7 @@ def test_txs_sent_to_any_validator_finalize_on_all_five_with_identical_state(clu
     for entry in cluster.manifest.nodes:
         with urllib.request.urlopen(f"http://127.0.0.1:{entry.metrics_port}/metrics", timeout=10) as response:
             metrics = response.read().decode()
-        values = {line.split()[0]: float(line.split()[1]) for line in metrics.splitlines() if line and line[0] != "#"}
+        values = main_group_values(metrics)
         assert values["colend_peers"] == 4 and values["colend_height"] >= 1
         assert {"colend_round", "colend_round_changes_total", "colend_pool_size", "colend_block_execution_seconds_count",
                 "colend_finality_latency_seconds_count"} <= values.keys()
@@ -187,10 +188,17 @@ def test_the_observer_refuses_writes_and_serves_reads(cluster: Cluster) -> None:
 def values_of(cluster: Cluster, name: str, metric: str) -> float:
     port = cluster.manifest.node(name).metrics_port
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(metric + " "):
-                return float(line.split()[1])
-    raise AssertionError(f"{metric} not served by {name}")
+        values = main_group_values(response.read().decode())
+    if metric not in values:
+        raise AssertionError(f"{metric} not served by {name}")
+    return values[metric]
+
+
+def main_group_values(metrics: str) -> dict[str, float]:
+    """The samples of the one group these nodes hold (every series is labelled by group), by metric name."""
+    label = f'{{group="{DEFAULT_GROUP}"}}'
+    return {name.removesuffix(label): float(value) for name, value in
+            (line.split()[:2] for line in metrics.splitlines() if line and line[0] != "#") if name.endswith(label)}
 
 
 def _account(cluster: Cluster, bank: str) -> bytes:

@@ -10,8 +10,7 @@ from colend.cli import main
 from node.config import DEFAULT_GROUP, GroupConfig, NodeConfig, load_config
 from node.defaults import EXECUTION_NICENESS
 from node.keyfiles import read_key
-from node.launch.parts import open_node_chain
-from node.launch.sequence import sole_group
+from node.launch.parts import close_chains, node_parts, open_node_chain
 from tests.node.support import execution_process
 
 
@@ -84,7 +83,6 @@ def test_a_config_without_groups_holds_the_default_group_and_is_written_as_befor
     assert tomli_w.dumps(config.to_toml()) == text  # byte for byte
     moved = replace(config, data_dir="elsewhere", genesis="g.json")  # the default group is [node]'s files, always
     assert moved.groups == (GroupConfig(DEFAULT_GROUP, "g.json", "elsewhere"),) and "groups" not in moved.to_toml()
-    assert sole_group(config) == config
 
 
 def test_groups_round_trip_through_node_toml(tmp_path):
@@ -122,21 +120,22 @@ def test_a_bad_groups_table_is_refused_naming_the_key(tmp_path, groups, refusal)
         load_config(path)
 
 
-def test_several_groups_refuse_to_start_with_one_clear_line_and_one_group_runs_on_its_own_files(tmp_path, caplog):
-    root = tmp_path / "n"
-    assert main(["init", "--dir", str(root), "--rpc-port", "0"]) == 0
-    (root / "groups" / "a-b").mkdir(parents=True)
-    (root / "genesis.json").rename(root / "groups" / "a-b" / "genesis.json")
-    one = replace(load_config(root / "node.toml"), groups=(GroupConfig("a-b", "groups/a-b/genesis.json", "data/a-b"),))
-    two = replace(one, groups=(*one.groups, GroupConfig("a-c", "groups/a-c/genesis.json", "data/a-c")))
-    two.write(root / "node.toml")
-    assert main(["node", "run", "--config", str(root / "node.toml")]) == 2
-    refused = [r.getMessage() for r in caplog.records if "node_refused_to_start" in r.getMessage()]
-    assert len(refused) == 1 and "code=node.groups_unsupported" in refused[0] and "a-b, a-c" in refused[0]
-    assert not (root / "data").exists()  # refused before opening anything
-    chain = open_node_chain(sole_group(one))  # the one group's genesis, and its store in its own folder
+def test_each_group_opens_its_own_chain_on_its_own_genesis_and_store_folder(tmp_path):
+    root, other = tmp_path / "n", tmp_path / "o"
+    assert main(["init", "--dir", str(root), "--rpc-port", "0", "--chain-id", "4301"]) == 0
+    assert main(["init", "--dir", str(other), "--rpc-port", "0", "--chain-id", "4302"]) == 0
+    for name, source in (("a-b", root), ("a-c", other)):
+        (root / "groups" / name).mkdir(parents=True)
+        (source / "genesis.json").rename(root / "groups" / name / "genesis.json")
+    groups = (GroupConfig("a-b", "groups/a-b/genesis.json", "data/a-b"),
+              GroupConfig("a-c", "groups/a-c/genesis.json", "data/a-c"))
+    replace(load_config(root / "node.toml"), groups=groups, execution_process=False).write(root / "node.toml")
+    parts = node_parts(load_config(root / "node.toml"))
     try:
-        assert chain.engine.head.number == 0 and (root / "data" / "a-b" / "chain").is_dir()
+        assert [g.name for g in parts.groups] == ["a-b", "a-c"] and parts.peering is None
+        assert [g.chain.genesis.chain_id for g in parts.groups] == [4301, 4302]
+        assert all(g.chain.engine.head.number == 0 for g in parts.groups)
+        assert (root / "data" / "a-b" / "chain").is_dir() and (root / "data" / "a-c" / "chain").is_dir()
+        assert not (root / "data" / "chain").exists()  # no store of a default group the config does not name
     finally:
-        chain.engine.close()
-        chain.store.close()
+        close_chains([g.chain for g in parts.groups])

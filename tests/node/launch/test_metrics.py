@@ -18,18 +18,24 @@ def test_round_changes_and_block_execution_are_counted_through_the_driver_and_ad
     driver = node_driver(chain, VALIDATOR, LoopbackTransport(), timers, MemoryResumeStore(), clock)
     adapter = driver.chain
     assert isinstance(adapter, EngineChain)
-    metrics = NodeMetrics(height=lambda: chain.engine.head.number, round_=lambda: 0, peers=lambda: 0,
-                          pool_size=lambda: len(chain.front.pool))
-    adapter.execution_observers.append(metrics.block_execution.observe)
-    driver.round_change_observers.append(metrics.round_changed)
+    metrics = NodeMetrics()
+    series = metrics.group("main", height=lambda: chain.engine.head.number, round_=lambda: 0, peers=lambda: 0,
+                           pool_size=lambda: len(chain.front.pool))
+    metrics.group("other", height=lambda: 7, round_=lambda: 0, peers=lambda: 0, pool_size=lambda: 0)
+    adapter.execution_observers.append(series.block_execution.observe)
+    driver.round_change_observers.append(series.round_changed)
+    main, other = {"group": "main"}, {"group": "other"}
     driver.start()
 
     with caplog.at_level(logging.INFO, logger="colend.node"):
         driver.on_timer(timers.pending[TimerKind.ROUND][0])  # nothing to include: round 0 times out
-    assert metrics.registry.get_sample_value("colend_round_changes_total") == 1
-    assert "event=round_change height=1 round=1" in caplog.text
+    assert metrics.registry.get_sample_value("colend_round_changes_total", main) == 1
+    assert metrics.registry.get_sample_value("colend_round_changes_total", other) == 0  # each group its own series
+    assert "event=round_change group=main height=1 round=1" in caplog.text
 
     chain.front.submit(tx(BANK_A, 0, b"\x22" * 20))
     clock.now += 10_000
     assert driver.try_build() and chain.engine.head.number == 1
-    assert metrics.registry.get_sample_value("colend_block_execution_seconds_count") == 1
+    assert metrics.registry.get_sample_value("colend_block_execution_seconds_count", main) == 1
+    assert metrics.registry.get_sample_value("colend_height", main) == 1
+    assert metrics.registry.get_sample_value("colend_height", other) == 7
