@@ -88,10 +88,16 @@ class Peering:
         """An observer's backend refuses writes; a validator's gossips what it admits. Both tell their role."""
         config = self.config
         status: JsonDict = {"role": config.role, "member": config.member_id, "group": group,
-                            "peers": lambda: self.peer_count(group), "round": round_}
+                            "peers": lambda: self.peer_count(group), "round": round_, "p2pFrames": self.frames}
         if config.role == "observer":
             return ObserverBackend(chain, node_id=config.node_id, extra_status=status)
         return GossipingBackend(chain, node_id=config.node_id, gossip=self.links[group].gossip, extra_status=status)
+
+    def frames(self) -> JsonDict:
+        """The host's frame counters by chain id (decimal), held groups and any other a peer named: what a node
+        outside a group can show it never received a frame of it."""
+        return {str(chain_id): {"group": c.group, "received": c.received, "sent": c.sent, "refused": c.refused}
+                for chain_id, c in sorted(self.host.frame_counts().items())}
 
     def follow(self, group: str, engine: ChainEngine, series: GroupSeries) -> None:
         """After each of the group's blocks: the finality latency of this node's own txs, then its membership view."""
