@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from network.abc import Timer, TimerKind
 from network.driver import ConsensusDriver
+from node.log_group import bind_group
 from node.txpool.front import PoolFront
 
 log = logging.getLogger("colend.consensus")
@@ -36,7 +37,9 @@ class _TxArrived(threading.Event):
 
 
 class ConsensusThread:
-    def __init__(self) -> None:
+    def __init__(self, group: str | None = None) -> None:
+        """`group`: the ledger group whose driver it runs; every line it logs names it (node/log_group.py)."""
+        self.group = group
         self._loop: asyncio.AbstractEventLoop | None = None
         self._driver: ConsensusDriver | None = None
         self._cond = threading.Condition()
@@ -73,7 +76,8 @@ class ConsensusThread:
             arrived.set()
         front.tx_arrived = arrived
         driver.transport.set_handler(self)
-        threading.Thread(target=self._serve, args=(driver, started), name="colend-consensus", daemon=True).start()
+        name = "colend-consensus" if self.group is None else f"colend-consensus-{self.group}"
+        threading.Thread(target=self._serve, args=(driver, started), name=name, daemon=True).start()
         await started
 
     async def run(self) -> None:
@@ -93,6 +97,8 @@ class ConsensusThread:
     # -- the consensus thread -------------------------------------------------------------------------
 
     def _serve(self, driver: ConsensusDriver, started: asyncio.Future[None]) -> None:
+        if self.group is not None:
+            bind_group(self.group)
         try:
             driver.start()
         except BaseException as exc:

@@ -99,9 +99,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from contracts.errors import KeyFileInvalid
     from node.errors import NodeError
     from node.launch.sequence import run_node
+    from node.log_group import log_to_stderr
 
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    log_to_stderr(args.log_level)
     try:
         return asyncio.run(run_node(load_config(args.config)))
     except (NodeError, KeyFileInvalid) as exc:  # refused to start (RPC exposed without auth, a key others can

@@ -92,7 +92,7 @@ def node_parts(config: NodeConfig) -> NodeParts:
 
 def _group_parts(config: NodeConfig, group: GroupConfig, chain: ChainParts, signer: PrivateKeySigner,
                  peering: Peering | None, metrics: NodeMetrics | None) -> GroupParts:
-    thread = ConsensusThread()
+    thread = ConsensusThread(group.name)
     transport = peering.transport(group.name) if peering is not None else LoopbackTransport()
     adapter, driver = consensus_driver(config, group, chain, thread, signer, transport)
     engine = chain.engine
