@@ -43,6 +43,14 @@ def open_peering(config: NodeConfig, chains: Sequence[tuple[str, ChainParts]], s
     return Peering(config, chains, signer) if config.p2p is not None else None
 
 
+def tls_files(config: NodeConfig) -> TlsFiles:
+    """The node's certificate chain, key, CA and CRL, as its `[p2p]` section names them."""
+    p2p = config.p2p
+    assert p2p is not None
+    return TlsFiles(config.path(p2p.tls_cert), config.path(p2p.tls_key), config.path(p2p.tls_ca),
+                    config.path(p2p.tls_crl) if p2p.tls_crl else None)
+
+
 def group_tag(name: str, chain: ChainParts) -> GroupTag:
     genesis_hash = chain.store.hash_by_number(0)
     assert genesis_hash is not None, "the chain was opened: block 0 is committed"
@@ -66,10 +74,8 @@ class Peering:
         assert p2p is not None
         self.config = config
         memberships = {name: ChainMembership(chain.read_view) for name, chain in chains}
-        tls = TlsFiles(config.path(p2p.tls_cert), config.path(p2p.tls_key), config.path(p2p.tls_ca),
-                       config.path(p2p.tls_crl) if p2p.tls_crl else None)
         peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
-        self.host = P2PHost(HostConfig(p2p.host, p2p.port, peers), tls, signer,
+        self.host = P2PHost(HostConfig(p2p.host, p2p.port, peers), tls_files(config), signer,
                             [(group_tag(name, chain), memberships[name]) for name, chain in chains])
         pool = config.role != "observer"
         self.links = {name: GroupLink(memberships[name], TxGossip(chain.front, self.host, name, pool=pool),
