@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench.support.discover import ROOT
 from bench.support.workload import run_phase
-from colend.consortium.layout import read_manifest
+from colend.consortium.layout import Manifest, read_manifest
 from colend.consortium.operate import start_all, stop_all
 from colend.launcher import NodeLauncher
 from contracts.ids import bank_id, text_id
@@ -51,20 +51,24 @@ def entry(payer: str, payee: str, n: int) -> dict:
 
 
 class Workload:
-    """Pre-signed txs per bank, nonces continuing across phases."""
+    """Pre-signed txs per bank, nonces continuing across phases; entries round-robin over `pairs` (payer, payee),
+    by default each bank paying the next."""
 
-    def __init__(self, keys: dict[str, bytes], clearing: bytes) -> None:
+    def __init__(self, keys: dict[str, bytes], clearing: bytes, chain_id: int = CHAIN_ID,
+                 pairs: Sequence[tuple[str, str]] = ()) -> None:
         self.keys = keys
         self.clearing = clearing
+        self.chain_id = chain_id
+        banks = list(keys)
+        self.pairs = tuple(pairs) or tuple((b, banks[(i + 1) % len(banks)]) for i, b in enumerate(banks))
         self.codec = suite_codecs()["Clearing"]
         self.nonces = dict.fromkeys(keys, 0)
         self.serial = 0
 
     def singles(self, count: int) -> dict[str, list[bytes]]:
         out: dict[str, list[bytes]] = {b: [] for b in self.keys}
-        banks = list(self.keys)
         for i in range(count):
-            payer, payee = banks[i % len(banks)], banks[(i + 1) % len(banks)]
+            payer, payee = self.pairs[i % len(self.pairs)]
             self.serial += 1
             data = self.codec.encode_call("postEntry", entry(payer, payee, self.serial))
             out[payer].append(self._sign(payer, data, 400_000))
@@ -72,9 +76,8 @@ class Workload:
 
     def batches(self, count: int, per_tx: int) -> dict[str, list[bytes]]:
         out: dict[str, list[bytes]] = {b: [] for b in self.keys}
-        banks = list(self.keys)
         for j in range(count):
-            payer, payee = banks[j % len(banks)], banks[(j + 1) % len(banks)]
+            payer, payee = self.pairs[j % len(self.pairs)]
             entries = []
             for _ in range(per_tx):
                 self.serial += 1
@@ -83,7 +86,7 @@ class Workload:
         return out
 
     def _sign(self, payer: str, data: bytes, gas: int) -> bytes:
-        raw = sign_dynamic_fee(self.keys[payer], CHAIN_ID, self.nonces[payer], self.clearing, data, gas=gas)
+        raw = sign_dynamic_fee(self.keys[payer], self.chain_id, self.nonces[payer], self.clearing, data, gas=gas)
         self.nonces[payer] += 1
         return raw
 
@@ -153,12 +156,18 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def run_consortium(tmp: Path, sizes: argparse.Namespace) -> dict[str, object]:
-    root = tmp / "consortium"
+def init_consortium(root: Path, block_period_ms: int, *more: str) -> Manifest:
+    """The four banks and the regulator on free loopback ports, by `colend consortium init` (`more`: its options,
+    e.g. --groups)."""
     subprocess.run([sys.executable, "-m", "colend", "consortium", "init", "--banks", ",".join(BANKS), "--observers",
                     "REGULATOR", "--out", str(root), "--base-port", "0", "--chain-id", str(CHAIN_ID),
-                    "--block-period-ms", str(sizes.block_period_ms)], cwd=ROOT, check=True, capture_output=True)
-    manifest = read_manifest(root)
+                    "--block-period-ms", str(block_period_ms), *more], cwd=ROOT, check=True, capture_output=True)
+    return read_manifest(root)
+
+
+def run_consortium(tmp: Path, sizes: argparse.Namespace) -> dict[str, object]:
+    root = tmp / "consortium"
+    manifest = init_consortium(root, sizes.block_period_ms)
     ports = {e.member: e.rpc_port for e in manifest.nodes if e.role == "validator"}
     keys = {b: read_key(root / b / "keys" / "account.key") for b in BANKS}
     clearing = bytes.fromhex(json.loads((root / "genesis.json").read_text())["contracts"]["Clearing"][2:])

@@ -36,12 +36,20 @@ def load_average() -> list[float] | None:
         return None
 
 
-def _idle_and_total_ticks() -> tuple[int, int] | None:
+def idle_and_total_ticks() -> tuple[int, int] | None:
     try:
         fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     except (OSError, ValueError, IndexError):
         return None
     return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields)  # idle + iowait, all
+
+
+def busy_since(before: tuple[int, int] | None) -> float | None:
+    """The share of all cores' time spent busy since `before` (an `idle_and_total_ticks()`)."""
+    after = idle_and_total_ticks()
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return round(1 - (after[0] - before[0]) / (after[1] - before[1]), 3)
 
 
 def wait_until_quiet(max_wait_s: float = QUIET_MAX_WAIT_S) -> float | None:
@@ -50,9 +58,9 @@ def wait_until_quiet(max_wait_s: float = QUIET_MAX_WAIT_S) -> float | None:
     fraction seen last (None where /proc/stat is not there)."""
     deadline = time.monotonic() + max_wait_s
     while True:
-        before = _idle_and_total_ticks()
+        before = idle_and_total_ticks()
         time.sleep(1.0)
-        after = _idle_and_total_ticks()
+        after = idle_and_total_ticks()
         if before is None or after is None or after[1] == before[1]:
             return None
         idle = (after[0] - before[0]) / (after[1] - before[1])

@@ -110,9 +110,10 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def run_phase(port: int | Mapping[str, int], per_sender: dict[str, list[bytes]], batch: int) -> tuple[float, list[str]]:
+def run_phase(port: int | Mapping[str, int | str], per_sender: dict[str, list[bytes]],
+              batch: int) -> tuple[float, list[str]]:
     """Send every sender's txs (one connection each, batched JSON-RPC) and wait for the last receipts, each on the
-    node the sender sent to (`port`: one node for all, or a node per sender).
+    node the sender sent to (`port`: one node for all, or a node per sender, by port or by endpoint URL).
 
     Request bodies are encoded before the clock starts, like the signatures: the clock measures the node."""
     ports = port if isinstance(port, Mapping) else dict.fromkeys(per_sender, port)
@@ -149,7 +150,7 @@ def run_phase(port: int | Mapping[str, int], per_sender: dict[str, list[bytes]],
         t.join()
     if errors:
         raise RuntimeError(f"{len(errors)} txs refused, first: {errors[0]}")
-    last: dict[int, list[str]] = {}  # nonce order: a sender's last receipt implies all its earlier ones
+    last: dict[int | str, list[str]] = {}  # nonce order: a sender's last receipt implies all its earlier ones
     for sender, hs in hashes.items():
         if hs:
             last.setdefault(ports[sender], []).append(hs[-1])
