@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e  # each run is a fresh interpreter; bench.node star
 
 
 def test_benchmarks_are_discovered() -> None:
-    assert {"cli", "contracts", "consensus", "node", "recon"} <= set(benchmark_names())
+    assert {"cli", "contracts", "consensus", "groups", "network", "node", "recon"} <= set(benchmark_names())
 
 
 @pytest.mark.parametrize("name", benchmark_names())
