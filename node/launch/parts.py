@@ -103,7 +103,8 @@ def _group_parts(config: NodeConfig, group: GroupConfig, chain: ChainParts, sign
                         "it cannot finalize blocks on its own", group.name, validators)
         return GroupParts(group.name, chain, thread, driver, EngineBackend(chain, node_id=config.node_id))
     series = metrics.group(group.name, height=lambda: engine.head.number, round_=lambda: core_round(driver),
-                           peers=lambda: peering.peer_count(group.name), pool_size=lambda: len(chain.front))
+                           peers=lambda: peering.peer_count(group.name), pool_size=lambda: len(chain.front),
+                           lag=driver.sync.lag)
     adapter.execution_observers.append(series.block_execution.observe)
     driver.round_change_observers.append(series.round_changed)
     backend = peering.backend(group.name, chain, lambda: core_round(driver))
