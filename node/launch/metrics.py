@@ -8,6 +8,7 @@ the hooks of each group's driver, chain adapter and engine (node/launch/parts.py
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +63,12 @@ class NodeMetrics:
             self._gauges[metric].labels(group=name).set_function(read)
         return GroupSeries(name, self._round_changes.labels(group=name), self._block_execution.labels(group=name),
                            self._finality.labels(group=name))
+
+    def drop_group(self, name: str) -> None:
+        """A group stopped: its series leave the registry (a scrape no longer shows them)."""
+        for metric in (*self._gauges.values(), self._round_changes, self._block_execution, self._finality):
+            with contextlib.suppress(KeyError):
+                metric.remove(name)
 
     async def serve(self, host: str, port: int) -> web.AppRunner:
         async def metrics(_request: web.Request) -> web.Response:
