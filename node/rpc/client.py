@@ -22,11 +22,13 @@ class JsonRpcClient:
     """Batches are lists of (method, params); replies come back in request order."""
 
     def __init__(self, url_or_port: str | int, *, timeout_s: float = 120.0) -> None:
+        self.path = "/"
         if isinstance(url_or_port, int):
             host, port = "127.0.0.1", url_or_port
         else:
             parts = urlsplit(url_or_port)
             host, port = parts.hostname or "127.0.0.1", parts.port or 80
+            self.path = parts.path or "/"  # a group's endpoint (/g/<group>) is its path: never dropped
         self.conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
         self._next_id = 0
 
@@ -39,7 +41,7 @@ class JsonRpcClient:
         return json.dumps(body).encode(), [b["id"] for b in body]
 
     def post(self, body: bytes, ids: list[int]) -> list[dict]:
-        self.conn.request("POST", "/", body, {"Content-Type": "application/json"})
+        self.conn.request("POST", self.path, body, {"Content-Type": "application/json"})
         reply = json.loads(self.conn.getresponse().read())
         if not isinstance(reply, list):
             raise RemoteError(f"batch refused: {reply.get('error') if isinstance(reply, dict) else reply}",
