@@ -87,12 +87,8 @@ def cmd_init(args: argparse.Namespace) -> int:
                                    block_period_ms=args.block_period_ms,
                                    groups=None if args.groups is None else parse_groups(args.groups),
                                    nodes_per_bank=args.nodes_per_bank)
-    except ColendError as exc:
-        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
-        return 2
-    except (FileExistsError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ColendError, FileExistsError, ValueError) as exc:
+        return _refused(exc)
     print(json.dumps({"dir": str(args.out), "chainId": manifest.chain_id,
                       "groups": [g.to_json() for g in manifest.groups],
                       "nodes": [{"name": n.name, "member": n.member, "role": n.role, "address": n.address,
@@ -102,18 +98,22 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refused(exc: Exception, code: int = 2) -> int:
+    """One line on stderr, with the stable code of the application's errors; the exit code."""
+    from colend.errors import ColendError
+
+    print(f"error [{exc.code}]: {exc.message}" if isinstance(exc, ColendError) else f"error: {exc}", file=sys.stderr)
+    return code
+
+
 def cmd_add_node(args: argparse.Namespace) -> int:
     from colend.consortium.setup import add_node
     from colend.errors import ColendError
 
     try:
         entry = add_node(args.dir, member=args.member.upper(), role=args.role, name=args.name, base_port=args.base_port)
-    except ColendError as exc:
-        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
-        return 2
-    except (FileExistsError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ColendError, FileExistsError, FileNotFoundError, ValueError) as exc:
+        return _refused(exc)
     print(json.dumps({"name": entry.name, "member": entry.member, "role": entry.role, "address": entry.address,
                       "groups": list(entry.groups), "config": str(entry.config(args.dir)),
                       "next": f"it joins as a follower; to sign blocks, members vote Consortium.proposeAddValidator"
@@ -147,7 +147,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_add_group(args: argparse.Namespace) -> int:
     from colend.consortium.lifecycle import add_group
 
-    members = tuple(m.strip().upper() for m in args.members.replace("+", ",").split(","))
+    members = tuple(_ids(args.members.replace("+", ",")))
     return _group_command(lambda: add_group(args.dir, members), args.dir,
                           "running nodes start it once they re-read node.toml (about a second); "
                           f"`colend consortium status {args.dir}` shows it once they do")
@@ -184,15 +184,8 @@ def _group_command(run: Callable[[], GroupChange], root: Path, after: str) -> in
 
     try:
         change = run()
-    except GroupDataInUse as exc:
-        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
-        return 1
-    except ColendError as exc:
-        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ColendError, FileNotFoundError, ValueError) as exc:
+        return _refused(exc, 1 if isinstance(exc, GroupDataInUse) else 2)
     group = change.group
     print(f"group {group.name}: chain id {group.chain_id}, banks {'+'.join(group.members)}, observers "
           f"{'+'.join(group.observers) or '-'}, {len(group.validators)} validators, genesis {root / group.genesis}")
@@ -203,6 +196,7 @@ def _group_command(run: Callable[[], GroupChange], root: Path, after: str) -> in
         parts += [f"peers -{', -'.join(node.peers_dropped)}"] if node.peers_dropped else []
         parts += [f"kept {', '.join(node.kept)}"] if node.kept else []
         parts += [f"deleted {', '.join(node.deleted)}"] if node.deleted else []
+        parts += [f"({node.note})"] if node.note else []
         print("  ".join(parts))
     for warning in change.warnings:
         print(f"warning: {warning}")

@@ -85,7 +85,7 @@ class NodeEntry:
         return self.folder(root) / "node.toml"
 
     def rpc_url(self, group: str | None = None) -> str:
-        """A group's JSON-RPC endpoint on this node; with no group, the port's root (the default group's)."""
+        """A group's JSON-RPC endpoint on this node; with no group, the port's root (the node's first group's)."""
         root = f"http://127.0.0.1:{self.rpc_port}"
         return root if group is None else f"{root}/g/{group}"
 
@@ -96,7 +96,7 @@ class NodeEntry:
             doc["stopped"] = list(self.stopped)
         else:  # a folder with nothing stopped reads as before groups could be
             del doc["stopped"]
-        if DEFAULT_GROUP in self.groups:
+        if self.groups[:1] == (DEFAULT_GROUP,):  # the port's root serves the node's first group
             doc["rpcUrl"] = self.rpc_url()
         return doc
 

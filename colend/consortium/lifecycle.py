@@ -59,6 +59,7 @@ class NodeChange:
     peers_dropped: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,9 @@ def stop_group(root: Path, name: str, node: str | None = None) -> GroupChange:
         targets, already = _holders(manifest, name, node, running=True)
         for entry in targets:
             _refuse_last_group(entry, name, "stop")
-        after = _stop_on(root, manifest, name, targets)
+        after, first = _stop_on(root, manifest, name, targets)
         after.write(root)
-    changes = [NodeChange(e.name, e.role, "stopped") for e in targets]
+    changes = [NodeChange(e.name, e.role, "stopped", note=_first_note(e.name, first)) for e in targets]
     changes += [NodeChange(e.name, e.role, "already stopped") for e in already]
     return GroupChange(group, tuple(changes), _quorum_warnings(after, group))
 
@@ -147,7 +148,7 @@ def remove_group(root: Path, name: str, *, delete_data: bool = False, wait_s: fl
         if name not in {g.name for g in manifest.groups} and any(g.name == name for g in manifest.removed):
             if not delete_data:
                 raise NoSuchGroup(f"{name} was removed already; what it left stays until remove-group --delete-data")
-            group = next(g for g in manifest.removed if g.name == name)
+            group, first = next(g for g in manifest.removed if g.name == name), set()
             holders = [e for e in manifest.nodes if _store_paths(root, manifest, e, name)
                        or _genesis_copy(e.folder(root), name).exists()]
             after = manifest
@@ -157,7 +158,7 @@ def remove_group(root: Path, name: str, *, delete_data: bool = False, wait_s: fl
             for entry in running:
                 _refuse_last_group(entry, name, "remove")
             holders = [e for e in manifest.nodes if name in (*e.groups, *e.stopped)]
-            stopped = _stop_on(root, manifest, name, running)
+            stopped, first = _stop_on(root, manifest, name, running)
             stopped.write(root)  # consortium.json says what the configs say, should the data still be in use
             after = Manifest(manifest.chain_id, tuple(
                 replace(e, groups=_without(e.groups, name), stopped=_without(e.stopped, name)) for e in stopped.nodes),
@@ -169,7 +170,7 @@ def remove_group(root: Path, name: str, *, delete_data: bool = False, wait_s: fl
                 raise GroupDataInUse(
                     f"{name} is stopped on every node, but its store is still open after {wait_s:g} s "
                     f"({', '.join(_relative(root, busy))}): nothing deleted; run remove-group --delete-data "
-                    f"again once the nodes let go")
+                    f"again once the nodes let go (a node keeps the group it serves at / until it restarts)")
         changes = []
         for entry in holders:
             dropped = _drop_unshared_peers(root, after.node(entry.name), [after.node(h.name) for h in holders])
@@ -179,7 +180,8 @@ def remove_group(root: Path, name: str, *, delete_data: bool = False, wait_s: fl
                                           deleted=_relative(root, _delete(paths))))
             else:
                 changes.append(NodeChange(entry.name, entry.role, "removed", peers_dropped=dropped,
-                                          kept=_relative(root, [p for p in paths if p.exists()])))
+                                          kept=_relative(root, [p for p in paths if p.exists()]),
+                                          note=_first_note(entry.name, first)))
         if delete_data:
             _delete([_genesis_copy(root, name)])
         after.write(root)
@@ -215,20 +217,29 @@ def _refuse_last_group(entry: NodeEntry, name: str, verb: str) -> None:
                               f"group has nothing to run; add the node's bank to another group first")
 
 
-def _stop_on(root: Path, manifest: Manifest, name: str, entries: Sequence[NodeEntry]) -> Manifest:
-    """The group out of these nodes' node.toml; the manifest with it among their `stopped`."""
+def _stop_on(root: Path, manifest: Manifest, name: str, entries: Sequence[NodeEntry]) -> tuple[Manifest, set[str]]:
+    """The group out of these nodes' node.toml; the manifest with it among their `stopped`, and the nodes on
+    which it was the first group (a running node serves that one at `/` too and keeps it until it restarts)."""
+    first = set()
     for entry in entries:
         config = load_config(entry.config(root))
+        if config.groups[0].name == name:
+            first.add(entry.name)
         replace(config, groups=tuple(g for g in config.groups if g.name != name)).write(entry.config(root))
     names = {e.name for e in entries}
     return Manifest(manifest.chain_id, tuple(
         replace(e, groups=_without(e.groups, name), stopped=(*e.stopped, name)) if e.name in names else e
-        for e in manifest.nodes), manifest.groups, manifest.removed)
+        for e in manifest.nodes), manifest.groups, manifest.removed), first
+
+
+def _first_note(node: str, first: set[str]) -> str:
+    return "its first group, served at / too: a running node keeps it until it restarts" if node in first else ""
 
 
 def _with_group(config: NodeConfig, name: str) -> tuple[GroupConfig, ...]:
-    """The config's groups and this one: the default group first, as the node serves its first group at `/`."""
-    return (group_config(name), *config.groups) if name == DEFAULT_GROUP else (*config.groups, group_config(name))
+    """The config's groups, then this one: never first, for a running node serves the first group it started
+    with at `/` as well, and keeps it until it restarts."""
+    return (*config.groups, group_config(name))
 
 
 def _without(names: tuple[str, ...], name: str) -> tuple[str, ...]:
@@ -303,12 +314,15 @@ def _wait_released(paths: Sequence[Path], wait_s: float) -> list[Path]:
 
 def _held(lock: Path) -> bool:
     """Whether another process holds this LOCK file's lock, as LevelDB does while a store is open."""
-    with open(lock, "r+b") as f:
-        try:
-            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.lockf(f, fcntl.LOCK_UN)
+    try:
+        with open(lock, "r+b") as f:
+            try:
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.lockf(f, fcntl.LOCK_UN)
+            return False
+    except FileNotFoundError:  # the store went between listing and looking
         return False
 
 
