@@ -3,6 +3,7 @@ stopped and removed by writing node.toml (which running nodes re-read) and conso
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -10,11 +11,10 @@ import shutil
 import stat
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.error
+import urllib.request
+from email.message import Message
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -304,53 +304,29 @@ def test_every_file_a_node_reads_is_written_beside_itself_and_renamed(root: Path
             "HRBANK/hrbank-0/groups/mybank-hrbank/genesis.json"} <= names
 
 
-class _FakeNode(BaseHTTPRequestHandler):
-    """A node's RPC port: colend_status at /g/<group> for the groups it runs, node.unknown_group for others."""
+def test_status_shows_a_new_group_once_the_node_runs_it_and_a_stopped_group_as_stopped(monkeypatch) -> None:
+    running = {"webank-hrbank"}
 
-    running: ClassVar[set[str]] = set()
+    def urlopen(request: urllib.request.Request, timeout: float) -> io.BytesIO:
+        """A node's RPC port: colend_status at /g/<group> for the groups it runs, a 404 as a node answers else."""
+        group = request.full_url.rsplit("/g/", 1)[1]
+        if group in running:
+            return io.BytesIO(json.dumps({"jsonrpc": "2.0", "id": 1, "result": {
+                "head": {"number": "0x7"}, "round": 0, "peers": 2, "stateCommitment": "0xab"}}).encode())
+        body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32601, "message": f"unknown group {group!r}",
+                                                       "data": {"code": "node.unknown_group", "group": group}}}
+        raise urllib.error.HTTPError(request.full_url, 404, "Not Found", Message(), io.BytesIO(json.dumps(body).encode()))
 
-    def do_POST(self) -> None:
-        group = self.path.removeprefix("/g/")
-        if group in self.running:
-            body, status = {"jsonrpc": "2.0", "id": 1, "result": {"head": {"number": "0x7"}, "round": 0, "peers": 2,
-                                                                     "stateCommitment": "0xab"}}, 200
-        else:
-            body, status = {"jsonrpc": "2.0", "id": None, "error": {"code": -32601, "message": "unknown group",
-                                                                   "data": {"code": "node.unknown_group"}}}, 404
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def fake_node() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeNode)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
-        _FakeNode.running = set()
-
-
-def test_status_shows_a_new_group_once_the_node_runs_it_and_a_stopped_group_as_stopped(fake_node: int) -> None:
-    entry = NodeEntry("hrbank-0", "HRBANK", "validator", "0x1", 1, fake_node, 3, "1", ("webank-hrbank", "mybank-hrbank"),
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    entry = NodeEntry("hrbank-0", "HRBANK", "validator", "0x1", 1, 2, 3, "1", ("webank-hrbank", "mybank-hrbank"),
                       stopped=("old-group",))
-    _FakeNode.running = {"webank-hrbank"}
     waiting = rpc_status(entry, "mybank-hrbank")
     assert waiting.reply is None and waiting.error.startswith("not running (node.unknown_group)")
-    _FakeNode.running = {"webank-hrbank", "mybank-hrbank"}
-    running = rpc_status(entry, "mybank-hrbank")
-    assert running.height == 7
-    rows = status_rows([rpc_status(entry, "webank-hrbank"), running, NodeStatus(entry, None, "stopped", "old-group",
-                                                                                stopped=True)])
+    running.add("mybank-hrbank")
+    started = rpc_status(entry, "mybank-hrbank")
+    assert started.height == 7
+    rows = status_rows([rpc_status(entry, "webank-hrbank"), started,
+                        NodeStatus(entry, None, "stopped", "old-group", stopped=True)])
     assert [(r["group"], r["height"], r["stopped"], r["error"]) for r in rows] == [
         ("webank-hrbank", 7, False, ""), ("mybank-hrbank", 7, False, ""), ("old-group", None, True, "stopped")]
 
