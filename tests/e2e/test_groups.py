@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -17,15 +19,16 @@ import plyvel
 import pytest
 from web3 import Web3
 
-from colend.consortium.layout import group_genesis
+from colend.consortium.layout import group_genesis, read_manifest
 from contracts.ids import bank_id, borrower_hash, text_id
 from contracts.key_file import load_account
 from contracts.rpc_client import SuiteClient
 from node.execution.evm import create_address
 from node.keyfiles import read_key
+from node.rpc.client import RemoteError
 from node.store import keys
 from node.tx.signing import sign_dynamic_fee
-from tests.e2e.consortium_cluster import Nodes, consortium_init, eventually, nodes_running
+from tests.e2e.consortium_cluster import ROOT, Nodes, consortium_init, eventually, nodes_running
 from tests.node.store_contract import STORE_BYTECODE, call_data, slot_of
 
 pytestmark = pytest.mark.e2e
@@ -190,6 +193,34 @@ def test_the_regulator_serves_every_group_with_the_members_state_at_every_height
         assert cluster.status("regulator-0", group.name)["group"] == group.name
         chains = {n: cluster.headers(n, group.name, top) for n in [*members, "regulator-0"]}
         assert len({json.dumps(c) for c in chains.values()}) == 1, f"{group.name}: the regulator's state differs"
+
+
+def test_a_group_added_to_running_nodes_finalizes_while_their_other_groups_go_on(cluster: GroupNodes,
+                                                                                 posted: Posted) -> None:
+    heights = {group: cluster.height(cluster.node_of(bank), group) for group, bank in ((WX, "WEBANK"), (MX, "MYBANK"))}
+    added = subprocess.run([sys.executable, "-m", "colend", "consortium", "add-group", str(cluster.root),
+                            "--members", "WEBANK,MYBANK"], cwd=ROOT, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    cluster.manifest = read_manifest(cluster.root)
+    new = "webank-mybank"
+    assert set(cluster.holders(new)) == {"webank-0", "mybank-0", "regulator-0"}
+    eventually("the running nodes serve the added group", lambda: all(_serves(cluster, n, new) for n in cluster.holders(new)))
+    sent = [cluster.send("webank-0", new, "WEBANK"), cluster.send("mybank-0", new, "MYBANK")]
+    going_on = {WX: [cluster.send("webank-0", WX, "WEBANK")], MX: [cluster.send("mybank-0", MX, "MYBANK")]}
+    cluster.final_everywhere(new, sent)  # on both members' nodes and the regulator's, with no restart
+    for group, hashes in going_on.items():
+        cluster.final_everywhere(group, hashes)
+        assert cluster.height(cluster.node_of(group.split("-")[0].upper()), group) > heights[group]
+    for outsider in ("xwbank-0", "hrbank-0"):  # a bank outside the new group got nothing of it
+        assert not (cluster.root / outsider.split("-")[0].upper() / outsider / "data" / new).exists()
+        assert not _serves(cluster, outsider, new)
+
+
+def _serves(cluster: GroupNodes, node: str, group: str) -> bool:
+    try:
+        return int(cluster.call(node, "eth_chainId", group=group), 16) == cluster.chain_id(group)
+    except RemoteError:
+        return False
 
 
 @pytest.fixture(scope="module")
