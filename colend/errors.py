@@ -82,3 +82,43 @@ class BankInNoGroup(InvalidGroups):
     """A bank in no group: its nodes would hold no ledger and validate nothing."""
 
     code = "colend.bank_in_no_group"
+
+
+class NoSuchGroup(ColendError):
+    """A group this consortium does not have (consortium.json lists its groups)."""
+
+    code = "colend.no_such_group"
+
+
+class NoSuchNode(ColendError):
+    code = "colend.no_such_node"
+
+
+class GroupNotOnNode(ColendError):
+    """A group named for a node that holds it neither running nor stopped."""
+
+    code = "colend.group_not_on_node"
+
+
+class LastGroupOfNode(ColendError):
+    """Stopping or removing a node's only running group: a node with no group has nothing to run."""
+
+    code = "colend.last_group_of_node"
+
+
+class GroupFilesExist(InvalidGroups):
+    """A new group's genesis or store folder already exists (a group of that name was removed, its data kept)."""
+
+    code = "colend.group_files_exist"
+
+
+class GroupBankWithoutNode(InvalidGroups):
+    """A bank of a new group with no validator node (none, or all revoked): the other bank would finalize alone."""
+
+    code = "colend.group_bank_without_node"
+
+
+class GroupDataInUse(ColendError):
+    """`remove-group --delete-data`: a node still holds the group's store open after it was stopped."""
+
+    code = "colend.group_data_in_use"

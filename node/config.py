@@ -8,6 +8,7 @@ Without `[[groups]]` a node holds one group, DEFAULT_GROUP, whose files are `[no
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -122,7 +123,11 @@ class NodeConfig:
         return doc
 
     def write(self, path: Path) -> None:
-        path.write_bytes(tomli_w.dumps(self.to_toml()).encode())
+        """Written beside itself and renamed over the old file: a running node re-reads its config about once a
+        second, and must never read half of one."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(tomli_w.dumps(self.to_toml()).encode())
+        os.replace(tmp, path)
 
 
 def load_config(path: str | Path) -> NodeConfig:

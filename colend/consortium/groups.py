@@ -7,6 +7,7 @@ base id) share one. Without `--groups` there is one group of every bank, DEFAULT
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from colend.errors import BankInNoGroup, DuplicateGroup, GroupTooSmall, InvalidGroups, UnknownGroupBank
@@ -51,15 +52,7 @@ def plan_groups(groups: list[tuple[str, ...]] | None, banks: list[str], observer
         return (GroupPlan(DEFAULT_GROUP, base_chain_id, tuple(banks)),)
     plans: list[GroupPlan] = []
     for index, members in enumerate(groups):
-        check_members(members, banks, observers)
-        for plan in plans:
-            if set(plan.members) == set(members):
-                raise DuplicateGroup(f"--groups: {'+'.join(members)} has the same banks as {plan.name}")
-        name = group_name(members)
-        if not GROUP_NAME.fullmatch(name) or name == DEFAULT_GROUP:
-            raise InvalidGroups(f"--groups: {'+'.join(members)} makes the group name {name!r}, not 1 to 40 "
-                                f"lowercase letters, digits or '-' (it is a URL path and a folder)")
-        plans.append(GroupPlan(name, group_chain_id(base_chain_id, index), members))
+        plans.append(plan_group(members, banks, observers, plans, group_chain_id(base_chain_id, index)))
     idle = [bank for bank in banks if not any(bank in plan.members for plan in plans)]
     if idle:
         raise BankInNoGroup(f"--groups: {', '.join(idle)} in no group: its nodes would hold no ledger; "
@@ -67,15 +60,29 @@ def plan_groups(groups: list[tuple[str, ...]] | None, banks: list[str], observer
     return tuple(plans)
 
 
-def check_members(members: tuple[str, ...], banks: list[str], observers: list[str]) -> None:
+def plan_group(members: tuple[str, ...], banks: list[str], observers: list[str], existing: Sequence[GroupPlan],
+               chain_id: int, flag: str = "--groups") -> GroupPlan:
+    """One group beside `existing` ones (`flag` names the option it came from, for the refusals)."""
+    check_members(members, banks, observers, flag)
+    name = group_name(members)
+    for plan in existing:
+        if set(plan.members) == set(members) or plan.name == name:
+            raise DuplicateGroup(f"{flag}: {'+'.join(members)} has the same banks as {plan.name}")
+    if not GROUP_NAME.fullmatch(name) or name == DEFAULT_GROUP:
+        raise InvalidGroups(f"{flag}: {'+'.join(members)} makes the group name {name!r}, not 1 to 40 "
+                            f"lowercase letters, digits or '-' (it is a URL path and a folder)")
+    return GroupPlan(name, chain_id, members)
+
+
+def check_members(members: tuple[str, ...], banks: list[str], observers: list[str], flag: str = "--groups") -> None:
     joined = "+".join(members)
     for member in members:
         if member in observers:
-            raise UnknownGroupBank(f"--groups: {joined} names {member}, an observer: observers are in every group")
+            raise UnknownGroupBank(f"{flag}: {joined} names {member}, an observer: observers are in every group")
         if member not in banks:
-            raise UnknownGroupBank(f"--groups: {joined} names {member}, not one of --banks ({', '.join(banks)})")
+            raise UnknownGroupBank(f"{flag}: {joined} names {member}, not a bank of the consortium ({', '.join(banks)})")
     if len(set(members)) != len(members):
-        raise InvalidGroups(f"--groups: {joined} names a bank twice")
+        raise InvalidGroups(f"{flag}: {joined} names a bank twice")
     if len(members) < MIN_GROUP_BANKS:
-        raise GroupTooSmall(f"--groups: {joined} has fewer than {MIN_GROUP_BANKS} banks; a group is a lending "
+        raise GroupTooSmall(f"{flag}: {joined} has fewer than {MIN_GROUP_BANKS} banks; a group is a lending "
                             f"relationship between banks")

@@ -1,6 +1,7 @@
 """Where things live in a consortium folder, and its manifest (consortium.json) listing every group and node.
 
-    DIR/consortium.json            groups, nodes, ports, roles, RPC URLs (what `up` and `status` read)
+    DIR/consortium.json            groups, nodes, ports, roles, RPC URLs, the groups each node holds and runs
+                                   or has stopped, removed groups (what `up`, `status` and the group commands read)
     DIR/genesis.json               the one group's genesis (a consortium made without --groups), or
     DIR/groups/<group>/genesis.json   each group's genesis (with --groups)
     DIR/ca/                        the consortium CA (ca.key 0600, ca.pem, crl.pem, revoked.json): the operator's
@@ -18,7 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from node.config import DEFAULT_GROUP
+from colend.consortium.atomic import write_atomic
+from node.config import DEFAULT_GROUP, GroupConfig
 
 MANIFEST = "consortium.json"
 DEFAULT_GENESIS = "genesis.json"
@@ -32,6 +34,11 @@ def group_genesis(name: str) -> str:
 def group_data_dir(name: str) -> str:
     """A group's store folder, relative to its node's folder."""
     return "data" if name == DEFAULT_GROUP else f"data/{name}"
+
+
+def group_config(name: str) -> GroupConfig:
+    """A group's `[[groups]]` entry in the node.toml of every node that runs it."""
+    return GroupConfig(name, group_genesis(name), group_data_dir(name))
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,8 @@ class NodeEntry:
     rpc_port: int
     metrics_port: int
     cert_serial: str  # hex
-    groups: tuple[str, ...] = (DEFAULT_GROUP,)  # the groups it holds
+    groups: tuple[str, ...] = (DEFAULT_GROUP,)  # the groups it holds and runs (its node.toml's [[groups]])
+    stopped: tuple[str, ...] = ()  # the groups it holds, stopped: their genesis and data stay in its folder
 
     def folder(self, root: Path) -> Path:
         return root / self.member / self.name
@@ -77,21 +85,26 @@ class NodeEntry:
         return self.folder(root) / "node.toml"
 
     def rpc_url(self, group: str | None = None) -> str:
-        """A group's JSON-RPC endpoint on this node; with no group, the port's root (the default group's)."""
+        """A group's JSON-RPC endpoint on this node; with no group, the port's root (the node's first group's)."""
         root = f"http://127.0.0.1:{self.rpc_port}"
         return root if group is None else f"{root}/g/{group}"
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {**asdict(self), "groups": list(self.groups),
                                "rpcUrls": {g: self.rpc_url(g) for g in self.groups}}
-        if DEFAULT_GROUP in self.groups:
+        if self.stopped:
+            doc["stopped"] = list(self.stopped)
+        else:  # a folder with nothing stopped reads as before groups could be
+            del doc["stopped"]
+        if self.groups[:1] == (DEFAULT_GROUP,):  # the port's root serves the node's first group
             doc["rpcUrl"] = self.rpc_url()
         return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> NodeEntry:
         known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
-        return cls(**{**known, "groups": tuple(doc.get("groups", (DEFAULT_GROUP,)))})
+        return cls(**{**known, "groups": tuple(doc.get("groups", (DEFAULT_GROUP,))),
+                      "stopped": tuple(doc.get("stopped", ()))})
 
 
 @dataclass(frozen=True)
@@ -99,11 +112,28 @@ class Manifest:
     chain_id: int  # the consortium's base chain id: the default group's, or the one group chain ids count from
     nodes: tuple[NodeEntry, ...]
     groups: tuple[GroupEntry, ...] = ()
+    removed: tuple[GroupEntry, ...] = ()  # groups removed: their chain ids are never given out again
 
     def write(self, root: Path) -> None:
-        doc = {"chainId": self.chain_id, "groups": [g.to_json() for g in self.groups],
-               "nodes": [n.to_json() for n in self.nodes]}
-        (root / MANIFEST).write_text(json.dumps(doc, indent=2) + "\n")
+        doc: dict[str, Any] = {"chainId": self.chain_id, "groups": [g.to_json() for g in self.groups],
+                               "nodes": [n.to_json() for n in self.nodes]}
+        if self.removed:
+            doc["removedGroups"] = [g.to_json() for g in self.removed]
+        write_atomic(root / MANIFEST, json.dumps(doc, indent=2) + "\n")
+
+    def next_chain_id(self) -> int:
+        """A new group's: one above every chain id the consortium has given out, a removed group's too (a tx
+        signed for a removed group must never be valid on a new one)."""
+        return max((self.chain_id, *(g.chain_id for g in (*self.groups, *self.removed)))) + 1
+
+    def banks(self) -> list[str]:
+        """The members with validator nodes, in the order of their first node."""
+        return list(dict.fromkeys(n.member for n in self.nodes if n.role == "validator"))
+
+    def observers(self) -> list[str]:
+        """The members with observer nodes only (the regulator): they are in every group."""
+        banks = self.banks()
+        return [m for m in dict.fromkeys(n.member for n in self.nodes if n.role == "observer") if m not in banks]
 
     def node(self, name: str) -> NodeEntry:
         for entry in self.nodes:
@@ -134,7 +164,8 @@ def read_manifest(root: Path) -> Manifest:
         groups = tuple(GroupEntry.from_json(g) for g in doc["groups"])
     else:  # written before groups: its one group is the genesis every node starts from
         groups = (_default_group(int(doc["chainId"]), json.loads((root / DEFAULT_GENESIS).read_text())),)
-    return Manifest(int(doc["chainId"]), nodes, groups)
+    removed = tuple(GroupEntry.from_json(g) for g in doc.get("removedGroups", ()))
+    return Manifest(int(doc["chainId"]), nodes, groups, removed)
 
 
 def _default_group(chain_id: int, genesis: dict[str, Any]) -> GroupEntry:

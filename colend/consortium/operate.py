@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,8 +15,10 @@ from typing import Any
 from colend.consortium.layout import Manifest, NodeEntry, read_manifest
 from colend.launcher import NodeLauncher
 from node.config import DEFAULT_GROUP
+from node.rpc.errors import UnknownGroup
 
 POLL_S = 0.5
+UNKNOWN_GROUP = UnknownGroup.code  # a node's answer for a group it does not serve
 
 
 def start_all(root: Path, manifest: Manifest, *, only: list[str] | None = None, echo: bool = True) -> dict[str, NodeLauncher]:
@@ -81,6 +84,7 @@ class NodeStatus:
     reply: dict[str, Any] | None
     error: str = ""
     group: str = DEFAULT_GROUP
+    stopped: bool = False  # stopped on this node (consortium.json): not asked
 
     @property
     def height(self) -> int | None:
@@ -88,23 +92,41 @@ class NodeStatus:
 
 
 def rpc_status(entry: NodeEntry, group: str = DEFAULT_GROUP, timeout_s: float = 3.0) -> NodeStatus:
-    """colend_status of one group on a node; the default group's at the port's root, as ever."""
+    """colend_status of one group on a node, at the group's own path (the port's root serves the node's first
+    group, which the default group need not be once groups come and go)."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "colend_status", "params": []}).encode()
-    url = entry.rpc_url(None if group == DEFAULT_GROUP else group)
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    request = urllib.request.Request(entry.rpc_url(group), body, {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             reply = json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # a group the node does not serve (yet) is a 404 with a JSON-RPC error
+        reply = _error_body(exc)
+        if reply is None:
+            return NodeStatus(entry, None, f"HTTP {exc.code}", group)
     except OSError as exc:
         return NodeStatus(entry, None, f"unreachable ({exc.__class__.__name__})", group)
     if "error" in reply:
-        return NodeStatus(entry, None, str(reply["error"].get("message")), group)
+        error = reply["error"]
+        data = error.get("data")
+        if isinstance(data, dict) and data.get("code") == UNKNOWN_GROUP:
+            return NodeStatus(entry, None, f"not running ({UNKNOWN_GROUP}): not started yet, or failed to", group)
+        return NodeStatus(entry, None, str(error.get("message")), group)
     return NodeStatus(entry, reply["result"], group=group)
 
 
+def _error_body(exc: urllib.error.HTTPError) -> dict[str, Any] | None:
+    try:
+        body = json.loads(exc.read())
+    except (OSError, ValueError):
+        return None
+    return body if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
+
+
 def collect_status(root: Path) -> list[NodeStatus]:
-    """Every node's status in every group it holds."""
-    return [rpc_status(entry, group) for entry in read_manifest(root).nodes for group in entry.groups]
+    """Every node's status in every group it runs; a group stopped on a node is a row too, not asked."""
+    return [status for entry in read_manifest(root).nodes for status in (
+        *(rpc_status(entry, group) for group in entry.groups),
+        *(NodeStatus(entry, None, "stopped", group, stopped=True) for group in entry.stopped))]
 
 
 def status_rows(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
@@ -117,7 +139,7 @@ def status_rows(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
     rows = []
     for s in statuses:
         row: dict[str, Any] = {"node": s.entry.name, **({"group": s.group} if named else {}),
-                               "member": s.entry.member, "role": s.entry.role}
+                               "member": s.entry.member, "role": s.entry.role, "stopped": s.stopped}
         if s.reply is None:
             row.update(height=None, round=None, peers=None, lag=None, state=None, error=s.error)
         else:

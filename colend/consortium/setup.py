@@ -7,11 +7,13 @@ import datetime as dt
 import json
 import shutil
 import socket
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from eth_utils import to_checksum_address
 
+from colend.consortium.atomic import write_atomic
 from colend.consortium.groups import GroupPlan, plan_groups
 from colend.consortium.layout import (
     GroupEntry,
@@ -19,7 +21,7 @@ from colend.consortium.layout import (
     NodeEntry,
     agency_dir,
     ca_dir,
-    group_data_dir,
+    group_config,
     group_genesis,
     read_manifest,
 )
@@ -28,7 +30,7 @@ from network.pki.certs import build_crl, create_ca, issue_agency, issue_node, no
 from network.pki.files import read_cert, read_private_key, write_certs, write_crl, write_private_key
 from network.qbft import PrivateKeySigner
 from node.chain.genesis import GenesisMember
-from node.config import GroupConfig, NodeConfig, P2PConfig, PeerConfig, load_config
+from node.config import NodeConfig, P2PConfig, PeerConfig, load_config
 from node.engine.genesis_build import new_genesis, new_member
 from node.keyfiles import new_private_key, write_key
 
@@ -91,7 +93,7 @@ def _issue_node_files(root: Path, member: str, name: str, role: str) -> tuple[by
     return address, cert.serial_number
 
 
-def _peer(entry: NodeEntry) -> PeerConfig:
+def peer_of(entry: NodeEntry) -> PeerConfig:
     return PeerConfig(f"wss://127.0.0.1:{entry.p2p_port}/p2p", entry.member, entry.address)
 
 
@@ -101,8 +103,8 @@ def _shares_a_group(a: NodeEntry, b: NodeEntry) -> bool:
 
 def _write_node_config(root: Path, entry: NodeEntry, everyone: tuple[NodeEntry, ...], block_period_ms: int) -> None:
     """Its static peers are the nodes it shares a group with (an observer's: every node, as it is in every group)."""
-    peers = tuple(_peer(e) for e in everyone if _shares_a_group(entry, e))
-    groups = tuple(GroupConfig(g, group_genesis(g), group_data_dir(g)) for g in entry.groups)
+    peers = tuple(peer_of(e) for e in everyone if _shares_a_group(entry, e))
+    groups = tuple(group_config(g) for g in entry.groups)
     config = NodeConfig(node_id=entry.name, rpc_port=entry.rpc_port, block_period_ms=block_period_ms, role=entry.role,
                         max_block_gas=CONSORTIUM_MAX_BLOCK_GAS,
                         member_id=entry.member, metrics_port=entry.metrics_port,
@@ -146,7 +148,7 @@ def init_consortium(root: Path, *, banks: list[str], observers: list[str], chain
             entries.append(NodeEntry(name, member, role, to_checksum_address(address), ports.take(), ports.take(),
                                      ports.take(), f"{serial:x}", held))
     manifest = Manifest(chain_id, tuple(entries),
-                        tuple(_write_group_genesis(root, plan, observers, accounts, entries)
+                        tuple(write_group_genesis(root, plan, observers, accounts, entries)
                               for plan in plans))
     for entry in entries:
         _write_node_config(root, entry, manifest.nodes, block_period_ms)
@@ -154,8 +156,8 @@ def init_consortium(root: Path, *, banks: list[str], observers: list[str], chain
     return manifest
 
 
-def _write_group_genesis(root: Path, plan: GroupPlan, observers: list[str], accounts: dict[str, GenesisMember],
-                         nodes: list[NodeEntry]) -> GroupEntry:
+def write_group_genesis(root: Path, plan: GroupPlan, observers: list[str], accounts: dict[str, GenesisMember],
+                        nodes: Sequence[NodeEntry]) -> GroupEntry:
     """The group's genesis (its registry: its banks, then every observer; its validators: its banks' validator
     nodes; its own contract suite) into DIR and into the folder of each node that holds the group."""
     holders = [e for e in nodes if plan.name in e.groups]
@@ -163,10 +165,8 @@ def _write_group_genesis(root: Path, plan: GroupPlan, observers: list[str], acco
     genesis = new_genesis(plan.chain_id, tuple(bytes.fromhex(v[2:]) for v in validators),
                           tuple(accounts[m] for m in (*plan.members, *observers)))
     text = json.dumps(genesis.to_json(), indent=2) + "\n"
-    path = group_genesis(plan.name)
     for folder in (root, *(e.folder(root) for e in holders)):
-        (folder / path).parent.mkdir(parents=True, exist_ok=True)
-        (folder / path).write_text(text)
+        write_atomic(folder / group_genesis(plan.name), text)  # whole before any node.toml names it
     return GroupEntry(plan.name, plan.chain_id, plan.members, tuple(observers), validators)
 
 
@@ -201,7 +201,7 @@ def add_node(root: Path, *, member: str, role: str, name: str | None, base_port:
         if _shares_a_group(entry, other):
             config = load_config(other.config(root))
             assert config.p2p is not None
-            peers = (*config.p2p.peers, _peer(entry))
+            peers = (*config.p2p.peers, peer_of(entry))
             replace(config, p2p=replace(config.p2p, peers=peers)).write(other.config(root))
     Manifest(manifest.chain_id, everyone, manifest.groups).write(root)
     return entry

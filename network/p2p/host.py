@@ -94,6 +94,7 @@ class P2PHost:
         self._table = GroupTable()
         self._carriage = Carriage(self._table, self._enqueue, self._drop, self._note, self._safely)
         self._tasks: list[asyncio.Task[None]] = []
+        self._dialled: set[bytes] = set()  # static peers with a dial loop
         self._pending: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
@@ -116,6 +117,17 @@ class P2PHost:
         """Stop holding a group: its peers go down in it, and sessions carrying nothing else close."""
         self._table.remove(name)
         self._on_loop(self._reconcile_all)
+
+    def add_peer(self, peer: StaticPeer) -> None:
+        """Dial one more static peer from now on (a group added at runtime may bring peers this node did not
+        share a group with before); a peer already dialled, or this node itself, is left alone."""
+        self._on_loop(self._add_peer_now, peer)
+
+    def _add_peer_now(self, peer: StaticPeer) -> None:
+        if self._stopping or peer.address == self.identity.address or peer.address in self._dialled:
+            return
+        self._dialled.add(peer.address)
+        self._tasks.append(asyncio.create_task(self._dial_loop(peer)))
 
     def groups(self) -> tuple[GroupTag, ...]:
         return self._table.tags
@@ -161,8 +173,9 @@ class P2PHost:
             self.config.listen_port)
         self.port = self._server.sockets[0].getsockname()[1]
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
+        self._dialled = {peer.address for peer in self.config.peers if peer.address != self.identity.address}
         self._tasks = [asyncio.create_task(self._dial_loop(peer)) for peer in self.config.peers
-                       if peer.address != self.identity.address]
+                       if peer.address in self._dialled]
         self._tasks.append(asyncio.create_task(self._recheck_loop()))
         log.info("event=p2p_listening host=%s port=%d member=%s address=%s peers=%d", self.config.listen_host,
                  self.port, self.identity.member_id, self.identity.address_hex, len(self.config.peers))

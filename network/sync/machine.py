@@ -149,6 +149,12 @@ class BlockSync:
         heights = sorted((s.height for s in self.peers.values() if s.reported), reverse=True)
         return heights[needed - 1] if len(heights) >= needed else None
 
+    def lag(self) -> int:
+        """How far the head is behind the highest height a peer reported (0 when level or ahead, or none has):
+        an observer's measure of keeping up. Safe to read from another thread (a copy of the peers is taken)."""
+        reported = [s.height for s in list(self.peers.values()) if s.reported]
+        return max(0, max(reported, default=0) - self.chain.head().height)
+
     # -- requests ------------------------------------------------------------------------------------------
 
     def _maybe_request(self, now_ms: int) -> list[SyncAction]:

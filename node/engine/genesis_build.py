@@ -22,7 +22,12 @@ def new_member(bank_id: str, role: str, key_path: Path) -> GenesisMember:
     """A member with one fresh account whose key is written to `key_path` (0600)."""
     key = new_private_key()
     write_key(key_path, key)
-    return GenesisMember(bank_id, bank_id.title(), role, (PrivateKeySigner(key).address,))
+    return member_of(bank_id, role, key)
+
+
+def member_of(bank_id: str, role: str, account_key: bytes) -> GenesisMember:
+    """A member whose one account is this key's: a bank keeps one account in every group it is in."""
+    return GenesisMember(bank_id, bank_id.title(), role, (PrivateKeySigner(account_key).address,))
 
 
 def new_genesis(chain_id: int, validators: tuple[bytes, ...], members: tuple[GenesisMember, ...]) -> Genesis:

@@ -103,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     log_to_stderr(args.log_level)
     try:
-        return asyncio.run(run_node(load_config(args.config)))
+        return asyncio.run(run_node(load_config(args.config), Path(args.config)))
     except (NodeError, KeyFileInvalid) as exc:  # refused to start (RPC exposed without auth, a key others can
         # read): one clear line, no traceback
         logging.getLogger("colend.node").critical("event=node_refused_to_start code=%s reason=%s", exc.code, exc.message)

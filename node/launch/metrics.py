@@ -8,6 +8,7 @@ the hooks of each group's driver, chain adapter and engine (node/launch/parts.py
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ class NodeMetrics:
             ("colend_height", "Head block number"),
             ("colend_round", "Current QBFT round at the height being decided"),
             ("colend_peers", "Authenticated p2p peers that carry the group"),
-            ("colend_pool_size", "Transactions waiting in the pool"))}
+            ("colend_pool_size", "Transactions waiting in the pool"),
+            ("colend_lag_blocks", "Blocks the head is behind the highest height a peer of the group reported"))}
         self._round_changes = Counter("colend_round_changes", "Round timeouts that moved to a higher round", GROUP,
                                       registry=self.registry)
         self._block_execution = Histogram("colend_block_execution_seconds",
@@ -54,13 +56,19 @@ class NodeMetrics:
                                    buckets=LATENCY_BUCKETS, registry=self.registry)
 
     def group(self, name: str, *, height: Callable[[], int], round_: Callable[[], int], peers: Callable[[], int],
-              pool_size: Callable[[], int]) -> GroupSeries:
+              pool_size: Callable[[], int], lag: Callable[[], int]) -> GroupSeries:
         """A group's series: its gauges read from these callables, its counters handed back to its hooks."""
         for metric, read in (("colend_height", height), ("colend_round", round_), ("colend_peers", peers),
-                             ("colend_pool_size", pool_size)):
+                             ("colend_pool_size", pool_size), ("colend_lag_blocks", lag)):
             self._gauges[metric].labels(group=name).set_function(read)
         return GroupSeries(name, self._round_changes.labels(group=name), self._block_execution.labels(group=name),
                            self._finality.labels(group=name))
+
+    def drop_group(self, name: str) -> None:
+        """A group stopped: its series leave the registry (a scrape no longer shows them)."""
+        for metric in (*self._gauges.values(), self._round_changes, self._block_execution, self._finality):
+            with contextlib.suppress(KeyError):
+                metric.remove(name)
 
     async def serve(self, host: str, port: int) -> web.AppRunner:
         async def metrics(_request: web.Request) -> web.Response:

@@ -54,6 +54,7 @@ class NodeParts:
     groups: tuple[GroupParts, ...]  # in the config's order; the first is the default group, served at "/"
     peering: Peering | None  # None: a lone node
     metrics: NodeMetrics | None  # a peered node's
+    signer: PrivateKeySigner  # the node's validator key, the same in every group
 
 
 def open_group_chain(config: NodeConfig, group: GroupConfig) -> ChainParts:
@@ -83,14 +84,27 @@ def node_parts(config: NodeConfig) -> NodeParts:
         raise
     peering = open_peering(config, [(group.name, chain) for group, chain in chains], signer)
     metrics = NodeMetrics() if peering is not None else None
-    groups = tuple(_group_parts(config, group, chain, signer, peering, metrics) for group, chain in chains)
+    groups = tuple(group_parts(config, group, chain, signer, peering, metrics) for group, chain in chains)
     if peering is None and config.recover_senders_in_workers:  # a peered node has never started them
         first = groups[0].chain
         first.front.workers = WorkerPool(first.limits, preload=("node.rpc.prepare",))
-    return NodeParts(groups, peering, metrics)
+    return NodeParts(groups, peering, metrics, signer)
 
 
-def _group_parts(config: NodeConfig, group: GroupConfig, chain: ChainParts, signer: PrivateKeySigner,
+def added_group_parts(config: NodeConfig, group: GroupConfig, parts: NodeParts) -> GroupParts:
+    """A group the config names since the node started: its chain opened, put on the host (a peered node), its
+    stack built as at start-up. Blocking (the store opens, the suite may deploy): run it off the event loop."""
+    chain = open_group_chain(config, group)
+    try:
+        if parts.peering is not None:
+            parts.peering.add_group(group.name, chain)
+        return group_parts(config, group, chain, parts.signer, parts.peering, parts.metrics)
+    except BaseException:
+        close_chains([chain])
+        raise
+
+
+def group_parts(config: NodeConfig, group: GroupConfig, chain: ChainParts, signer: PrivateKeySigner,
                  peering: Peering | None, metrics: NodeMetrics | None) -> GroupParts:
     thread = ConsensusThread(group.name)
     transport = peering.transport(group.name) if peering is not None else LoopbackTransport()
@@ -103,7 +117,8 @@ def _group_parts(config: NodeConfig, group: GroupConfig, chain: ChainParts, sign
                         "it cannot finalize blocks on its own", group.name, validators)
         return GroupParts(group.name, chain, thread, driver, EngineBackend(chain, node_id=config.node_id))
     series = metrics.group(group.name, height=lambda: engine.head.number, round_=lambda: core_round(driver),
-                           peers=lambda: peering.peer_count(group.name), pool_size=lambda: len(chain.front))
+                           peers=lambda: peering.peer_count(group.name), pool_size=lambda: len(chain.front),
+                           lag=driver.sync.lag)
     adapter.execution_observers.append(series.block_execution.observe)
     driver.round_change_observers.append(series.round_changed)
     backend = peering.backend(group.name, chain, lambda: core_round(driver))

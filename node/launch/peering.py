@@ -77,10 +77,28 @@ class Peering:
         peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
         self.host = P2PHost(HostConfig(p2p.host, p2p.port, peers), tls_files(config), signer,
                             [(group_tag(name, chain), memberships[name]) for name, chain in chains])
-        pool = config.role != "observer"
-        self.links = {name: GroupLink(memberships[name], TxGossip(chain.front, self.host, name, pool=pool),
-                                      ChannelTransport(self.host, name, Channel.CONSENSUS))
-                      for name, chain in chains}
+        self.links = {name: self._link(name, chain, memberships[name]) for name, chain in chains}
+
+    def _link(self, name: str, chain: ChainParts, membership: ChainMembership) -> GroupLink:
+        gossip = TxGossip(chain.front, self.host, name, pool=self.config.role != "observer")
+        return GroupLink(membership, gossip, ChannelTransport(self.host, name, Channel.CONSENSUS))
+
+    def add_group(self, name: str, chain: ChainParts) -> None:
+        """Carry one more group on the live host (a group started at runtime)."""
+        membership = ChainMembership(chain.read_view)
+        self.host.add_group(group_tag(name, chain), membership)
+        self.links[name] = self._link(name, chain, membership)
+
+    def remove_group(self, name: str) -> None:
+        """Stop carrying a group: its peers go down in it; sessions that carried nothing else close."""
+        self.host.remove_group(name)
+        self.links.pop(name, None)
+
+    def add_peers(self, config: NodeConfig) -> None:
+        """Dial the static peers `config` names that the host does not dial yet (a group added at runtime)."""
+        assert config.p2p is not None
+        for p in config.p2p.peers:
+            self.host.add_peer(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])))
 
     def transport(self, group: str) -> Transport:
         """The group's consensus channel, for its driver."""

@@ -22,14 +22,11 @@ class JsonRpcClient:
     """Batches are lists of (method, params); replies come back in request order."""
 
     def __init__(self, url_or_port: str | int, *, timeout_s: float = 120.0) -> None:
-        """A port is the node's root endpoint (its default group); a URL keeps its path (`/g/<group>`)."""
-        self.path = "/"
         if isinstance(url_or_port, int):
-            host, port = "127.0.0.1", url_or_port
-        else:
+            host, port, self.path = "127.0.0.1", url_or_port, "/"
+        else:  # the path picks the ledger group (/g/<name>); none: the node's default group
             parts = urlsplit(url_or_port)
-            host, port = parts.hostname or "127.0.0.1", parts.port or 80
-            self.path = parts.path or "/"
+            host, port, self.path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
         self.conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
         self._next_id = 0
 

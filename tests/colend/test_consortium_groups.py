@@ -104,7 +104,7 @@ def test_keys_are_0600_and_a_banks_folder_holds_nothing_of_another_bank_or_of_a_
 
 @pytest.mark.parametrize(("groups", "code", "says"), [
     ("WEBANK", "colend.group_too_small", "fewer than 2 banks"),
-    ("WEBANK+XWBANK,MYBANK+HRBANK,WEBANK+CNBANK", "colend.group_unknown_bank", "CNBANK, not one of --banks"),
+    ("WEBANK+XWBANK,MYBANK+HRBANK,WEBANK+CNBANK", "colend.group_unknown_bank", "CNBANK, not a bank of the consortium"),
     ("WEBANK+XWBANK,MYBANK+HRBANK+REGULATOR", "colend.group_unknown_bank", "observers are in every group"),
     ("WEBANK+XWBANK,MYBANK+HRBANK,XWBANK+WEBANK", "colend.group_duplicate", "same banks as webank-xwbank"),
     ("WEBANK+XWBANK,MYBANK+XWBANK", "colend.bank_in_no_group", "HRBANK in no group"),

@@ -8,75 +8,31 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 from eth_hash.auto import keccak
 
-from colend.consortium.layout import Manifest, read_manifest
-from colend.consortium.operate import start_all, stop_all
+from colend.consortium.layout import read_manifest
 from colend.launcher import NodeLauncher
 from contracts.ids import text_id
 from network.qbft.seals import seal_signer
 from node.defaults import DEFAULT_GROUP
 from node.keyfiles import read_key
-from node.rpc.client import JsonRpcClient
 from node.tx.signing import sign_dynamic_fee
+from tests.e2e.consortium_cluster import CHAIN_ID, Nodes, consortium_init, eventually, nodes_running
 from tests.e2e.node_process import ROOT
 
 pytestmark = pytest.mark.e2e
-CHAIN_ID = 777
 BANKS = ("WEBANK", "MYBANK", "XWBANK", "HRBANK")
-WAIT_S = 90.0
 SINK = b"\x5e" * 20
 
 
-def eventually(what: str, condition: Callable[[], Any], timeout: float = WAIT_S) -> Any:
-    """Polls a node-side condition (a receipt, a height) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 @dataclass
-class Cluster:
-    root: Path
-    manifest: Manifest
-    launchers: dict[str, NodeLauncher]
+class Cluster(Nodes):
     nonces: dict[str, int]
-
-    def rpc(self, name: str) -> JsonRpcClient:
-        return JsonRpcClient(self.manifest.node(name).rpc_port)
-
-    def call(self, name: str, method: str, *params: object) -> Any:
-        rpc = self.rpc(name)
-        try:
-            return rpc.call(method, *params)
-        finally:
-            rpc.close()
-
-    @property
-    def validators(self) -> list[str]:
-        return [e.name for e in self.manifest.nodes if e.role == "validator"]
-
-    @property
-    def everyone(self) -> list[str]:
-        return [e.name for e in self.manifest.nodes]
-
-    def height(self, name: str) -> int:
-        return int(self.call(name, "eth_blockNumber"), 16)
-
-    def status(self, name: str) -> dict[str, Any]:
-        return self.call(name, "colend_status")
 
     def signed_tx(self, bank: str, to: bytes = SINK, data: bytes = b"") -> bytes:
         nonce = self.nonces[bank]
@@ -108,38 +64,13 @@ class Cluster:
     def address(self, name: str) -> bytes:
         return bytes.fromhex(self.manifest.node(name).address[2:])
 
-    def receipt_on(self, name: str, tx_hash: str) -> dict[str, Any] | None:
-        return self.call(name, "eth_getTransactionReceipt", tx_hash)
-
-    def restart(self, name: str) -> None:
-        self.launchers[name].start()
-
-    def assert_one_chain(self, names: list[str]) -> int:
-        """The same block hash and state commitment at every height the nodes all hold: no fork."""
-        top = min(self.height(n) for n in names)
-        rpcs = {n: self.rpc(n) for n in names}
-        try:
-            for number in range(top + 1):
-                blocks = [rpcs[n].call("eth_getBlockByNumber", hex(number), False) for n in names]
-                assert len({(b["hash"], b["stateRoot"]) for b in blocks}) == 1, f"nodes differ at height {number}"
-        finally:
-            for rpc in rpcs.values():
-                rpc.close()
-        return top
-
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("consortium") / "c"
-    subprocess.run([sys.executable, "-m", "colend", "consortium", "init", "--banks", ",".join(BANKS),
-                    "--observers", "REGULATOR", "--out", str(root), "--base-port", "0", "--block-period-ms", "50",
-                    "--chain-id", str(CHAIN_ID)], cwd=ROOT, check=True, capture_output=True, text=True)
-    manifest = read_manifest(root)
-    launchers = start_all(root, manifest)
-    try:
+    manifest = consortium_init(root, BANKS, "--observers", "REGULATOR")
+    with nodes_running(root, manifest) as launchers:
         yield Cluster(root, manifest, launchers, {bank: 0 for bank in BANKS})
-    finally:
-        stop_all({n: launcher for n, launcher in launchers.items() if launcher.running()})
 
 
 def test_txs_sent_to_any_validator_finalize_on_all_five_with_identical_state(cluster: Cluster) -> None:

@@ -213,6 +213,20 @@ async def test_groups_are_added_to_and_removed_from_live_hosts(net: Net, ca: Min
     assert "network.no_common_group" in codes(a) | codes(b)
 
 
+async def test_a_static_peer_added_at_runtime_is_dialled_and_one_already_dialled_is_left_alone(net: Net,
+                                                                                                  ca: MintedCa) -> None:
+    a = await net.host(*ca.node("a", "WEBANK")[:2], groups=[(H, admit_everyone)])
+    b = await net.host(*ca.node("b", "MYBANK")[:2], groups=[(H, admit_everyone)])
+    assert a.peers() == [] and b.peers() == []  # neither knows the other yet
+    await asyncio.to_thread(b.add_peer, peer_of(a))  # from another thread, as a config reload would
+    await until(lambda: len(a.peers(H.name)) == 1 and len(b.peers(H.name)) == 1)
+    dials = len(b._tasks)
+    b.add_peer(peer_of(a))
+    b.add_peer(peer_of(b))  # itself
+    await asyncio.sleep(0.05)
+    assert len(b._tasks) == dials and len(b.peers()) == 1
+
+
 async def test_the_handshake_refuses_a_shared_group_of_another_genesis_and_peers_with_no_group_in_common(
         net: Net, ca: MintedCa) -> None:
     a = await net.host(*ca.node("a", "WEBANK")[:2], groups=[(G, admit_everyone), (H, admit_everyone)])

@@ -50,8 +50,9 @@ def answer(source: FakeChain, request: GetBlocks, config: SyncConfig = CONFIG) -
 def test_a_node_behind_fetches_bounded_ranges_and_imports_them_all() -> None:
     source, lagging = sealed_chain(10), FakeChain(CODEC, VALIDATORS, (), author=3)
     sync = BlockSync(lagging, CODEC, CONFIG)
-    assert sync.target_height(1) is None
+    assert sync.target_height(1) is None and sync.lag() == 0  # no peer has told its height yet
     request = only_request(sync.on_message(PEER, status(source), 0))
+    assert sync.lag() == 10
     while True:
         assert request.count <= CONFIG.max_blocks_per_request and request.start == lagging.head().height + 1
         actions = sync.on_message(PEER, encode_sync_message(answer(source, request)), 0)
@@ -61,6 +62,7 @@ def test_a_node_behind_fetches_bounded_ranges_and_imports_them_all() -> None:
     assert [e.block_hash for e in lagging.entries] == [e.block_hash for e in source.entries]
     assert [e.state for e in lagging.entries] == [e.state for e in source.entries]
     assert sync.stats["imported"] == 10 and sync.target_height(1) == 10 and sync.target_height(2) is None
+    assert sync.lag() == 0
 
 
 def test_a_response_stops_at_its_byte_budget_but_always_carries_one_block() -> None:

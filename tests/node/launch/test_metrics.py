@@ -20,8 +20,8 @@ def test_round_changes_and_block_execution_are_counted_through_the_driver_and_ad
     assert isinstance(adapter, EngineChain)
     metrics = NodeMetrics()
     series = metrics.group("main", height=lambda: chain.engine.head.number, round_=lambda: 0, peers=lambda: 0,
-                           pool_size=lambda: len(chain.front.pool))
-    metrics.group("other", height=lambda: 7, round_=lambda: 0, peers=lambda: 0, pool_size=lambda: 0)
+                           pool_size=lambda: len(chain.front.pool), lag=lambda: 0)
+    metrics.group("other", height=lambda: 7, round_=lambda: 0, peers=lambda: 0, pool_size=lambda: 0, lag=lambda: 3)
     adapter.execution_observers.append(series.block_execution.observe)
     driver.round_change_observers.append(series.round_changed)
     main, other = {"group": "main"}, {"group": "other"}
@@ -39,3 +39,4 @@ def test_round_changes_and_block_execution_are_counted_through_the_driver_and_ad
     assert metrics.registry.get_sample_value("colend_block_execution_seconds_count", main) == 1
     assert metrics.registry.get_sample_value("colend_height", main) == 1
     assert metrics.registry.get_sample_value("colend_height", other) == 7
+    assert metrics.registry.get_sample_value("colend_lag_blocks", other) == 3
