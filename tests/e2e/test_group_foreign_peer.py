@@ -7,20 +7,15 @@ into it. WEBANK's node refuses all three with network.not_in_group, delivers non
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from colend.consortium.layout import Manifest, read_manifest
-from colend.consortium.operate import start_all, stop_all
+from colend.consortium.layout import read_manifest
 from colend.consortium.setup import add_node
-from colend.launcher import NodeLauncher
 from network.hashing import keccak256
 from network.p2p.abc import Channel, GroupTag, StaticPeer, admit_everyone
 from network.p2p.groups import frame_prefix
@@ -34,36 +29,21 @@ from node.consensus.block_codec import NodeBlockCodec
 from node.keyfiles import read_key
 from node.launch.peering import tls_files
 from node.rlp_codec import encode as rlp_encode
-from node.rpc.client import JsonRpcClient
 from node.tx.signing import sign_dynamic_fee
-from tests.e2e.node_process import ROOT
-from tests.e2e.test_consortium import SINK, eventually
+from tests.e2e.consortium_cluster import Nodes, consortium_init, eventually, nodes_running
 
 pytestmark = pytest.mark.e2e
-CHAIN_ID = 777
 BANKS = ("WEBANK", "MYBANK", "XWBANK")
 PAIR, SHARED = "webank-xwbank", "mybank-webank"  # the group MYBANK is outside of, and the one it shares with WEBANK
 FOREIGN = "mybank-1"  # MYBANK's second node: a certificate the consortium CA chain issued, run by the test alone
 CONTROL_REQUEST, FORGED_REQUEST = 7, 8
+SINK = b"\x5e" * 20
 T = TypeVar("T")
 
 
 @dataclass
-class Groups:
-    root: Path
-    manifest: Manifest
-    launchers: dict[str, NodeLauncher]
+class Groups(Nodes):
     nonces: dict[tuple[str, str], int]  # (group, bank) -> the bank account's next nonce there
-
-    def rpc(self, node: str, group: str) -> JsonRpcClient:
-        return JsonRpcClient(self.manifest.node(node).rpc_url(group))
-
-    def call(self, node: str, group: str, method: str, *params: object) -> Any:
-        rpc = self.rpc(node, group)
-        try:
-            return rpc.call(method, *params)
-        finally:
-            rpc.close()
 
     def signed_tx(self, group: str, bank: str, to: bytes = SINK) -> bytes:
         """The bank's next tx in the group (its nonce taken)."""
@@ -75,42 +55,33 @@ class Groups:
         """A tx at the bank's next nonce in the group, the nonce left free."""
         nonce = self.nonces.setdefault((group, bank), 0)
         key = read_key(self.root / bank / "keys" / "account.key")
-        return sign_dynamic_fee(key, self.manifest.group(group).chain_id, nonce, to, b"", gas=100_000)
+        return sign_dynamic_fee(key, self.chain_id(group), nonce, to, b"", gas=100_000)
 
     def finalize(self, group: str, sends: list[tuple[str, str]]) -> None:
         """Each (node, bank): a tx of the bank's sent to that node in `group`, final on every node sent to."""
-        hashes = [(node, self.call(node, group, "eth_sendRawTransaction", "0x" + self.signed_tx(group, bank).hex()))
+        hashes = [(node, self.call(node, "eth_sendRawTransaction", "0x" + self.signed_tx(group, bank).hex(), group=group))
                   for node, bank in sends]
         for node, tx_hash in hashes:
-            receipt = eventually(f"{tx_hash} final on {node}",
-                                 lambda n=node, h=tx_hash: self.call(n, group, "eth_getTransactionReceipt", h))
+            receipt = eventually(f"{tx_hash} final on {node}", lambda n=node, h=tx_hash: self.receipt_on(n, h, group))
             assert receipt["status"] == "0x1"
 
     def tag(self, group: str) -> GroupTag:
         """The group as the wire names it: its chain id and its real genesis hash (block 0, as a member serves it)."""
-        holder = next(e.name for e in self.manifest.nodes if group in e.groups)
-        genesis = self.call(holder, group, "eth_getBlockByNumber", "0x0", False)
-        return GroupTag(group, self.manifest.group(group).chain_id, bytes.fromhex(genesis["hash"][2:]))
+        genesis = self.call(self.holders(group)[0], "eth_getBlockByNumber", "0x0", False, group=group)
+        return GroupTag(group, self.chain_id(group), bytes.fromhex(genesis["hash"][2:]))
 
     def frames(self, node: str, group: str) -> dict[str, Any]:
         """The node's host counters for the group's chain id (colend_status p2pFrames)."""
-        return self.call(node, group, "colend_status")["p2pFrames"][str(self.manifest.group(group).chain_id)]
+        return self.status(node, group)["p2pFrames"][str(self.chain_id(group))]
 
 
 @pytest.fixture(scope="module")
 def groups(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Groups]:
     root = tmp_path_factory.mktemp("groups") / "c"
-    subprocess.run([sys.executable, "-m", "colend", "consortium", "init", "--banks", ",".join(BANKS),
-                    "--observers", "REGULATOR", "--groups", "WEBANK+XWBANK,MYBANK+WEBANK", "--out", str(root),
-                    "--base-port", "0", "--block-period-ms", "50", "--chain-id", str(CHAIN_ID)],
-                   cwd=ROOT, check=True, capture_output=True, text=True)
-    honest = read_manifest(root)
+    honest = consortium_init(root, BANKS, "--observers", "REGULATOR", "--groups", "WEBANK+XWBANK,MYBANK+WEBANK")
     add_node(root, member="MYBANK", role="validator", name=FOREIGN, base_port=0)  # the consortium's tooling issues it
-    launchers = start_all(root, honest, echo=False)
-    try:
+    with nodes_running(root, honest) as launchers:  # every node but the foreign one
         yield Groups(root, read_manifest(root), launchers, {})
-    finally:
-        stop_all({n: launcher for n, launcher in launchers.items() if launcher.running()})
 
 
 class ForeignPeer:
@@ -199,7 +170,7 @@ def test_a_peer_outside_a_group_is_refused_its_sync_consensus_and_gossip_and_the
     webank = _address(groups.manifest.node("webank-0").address)
     before = groups.frames("webank-0", PAIR)
     assert before["group"] == PAIR and before["refused"] == {}
-    height = int(groups.call("webank-0", PAIR, "eth_blockNumber"), 16)
+    height = groups.height("webank-0", PAIR)
 
     foreign = foreign_peer(groups, [shared, pair], dial="webank-0")
     foreign.start()
@@ -238,17 +209,13 @@ def test_a_peer_outside_a_group_is_refused_its_sync_consensus_and_gossip_and_the
     # nothing applied: the tx in no pool and no block of PAIR, XWBANK's nonce there unmoved
     tx_hash = "0x" + keccak256(forged_tx).hex()
     for node in ("webank-0", "xwbank-0", "regulator-0"):
-        assert groups.call(node, PAIR, "eth_getTransactionByHash", tx_hash) is None
+        assert groups.call(node, "eth_getTransactionByHash", tx_hash, group=PAIR) is None
     xwbank = "0x" + PrivateKeySigner(read_key(groups.root / "XWBANK" / "keys" / "account.key")).address.hex()
-    assert int(groups.call("webank-0", PAIR, "eth_getTransactionCount", xwbank, "pending"), 16) == \
+    assert int(groups.call("webank-0", "eth_getTransactionCount", xwbank, "pending", group=PAIR), 16) == \
         groups.nonces[PAIR, "XWBANK"]
     # the members go on: PAIR finalizes the honest banks' txs (XWBANK's at the forged tx's nonce), and so does SHARED
     groups.finalize(PAIR, honest)
     groups.finalize(SHARED, [("mybank-0", "MYBANK"), ("webank-0", "WEBANK")])
-    status = groups.call("webank-0", PAIR, "colend_status")
+    status = groups.status("webank-0", PAIR)
     assert not status["halted"] and int(status["head"]["number"], 16) > height
-    top = min(int(groups.call(n, PAIR, "eth_blockNumber"), 16) for n in ("webank-0", "xwbank-0", "regulator-0"))
-    for number in range(1, top + 1):  # one chain: the same blocks on both members and the regulator
-        blocks = {groups.call(n, PAIR, "eth_getBlockByNumber", hex(number), False)["hash"]
-                  for n in ("webank-0", "xwbank-0", "regulator-0")}
-        assert len(blocks) == 1, f"the nodes differ at height {number}"
+    groups.assert_one_chain(groups.holders(PAIR), PAIR)  # the same blocks and state on both members and the regulator
