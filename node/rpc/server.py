@@ -29,6 +29,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from node.errors import NodeError
+from node.log_group import in_group
 from node.rpc.backend.api import JsonDict, NodeBackend
 from node.rpc.dispatch import Dispatcher
 from node.rpc.endpoints import DEFAULT_GROUP, GROUP_PATH, Endpoint, RpcEndpoints, group_path
@@ -219,7 +220,8 @@ async def _handle_http(request: web.Request, endpoint: Endpoint) -> web.StreamRe
     if request.content_length is not None and request.content_length > limit:
         return _body_too_large(request)
     body = await request.read()  # raises 413 past client_max_size, for bodies without a length
-    handle = functools.partial(endpoint.dispatcher.handle, body, None, peer=request.remote or "-")
+    handle = functools.partial(in_group, endpoint.name, endpoint.dispatcher.handle, body, None,
+                               peer=request.remote or "-")
     workers = request.app[LIGHT_WORKERS if len(body) < LIGHT_BODY_BYTES else WORKERS]
     reply = await asyncio.get_running_loop().run_in_executor(workers, handle)
     if reply is None:
