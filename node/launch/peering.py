@@ -51,6 +51,12 @@ def tls_files(config: NodeConfig) -> TlsFiles:
                     config.path(p2p.tls_crl) if p2p.tls_crl else None)
 
 
+def static_peers(config: NodeConfig) -> tuple[StaticPeer, ...]:
+    """The peers the node's `[p2p]` section names: where to dial each and who its certificate must say it is."""
+    assert config.p2p is not None
+    return tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in config.p2p.peers)
+
+
 def group_tag(name: str, chain: ChainParts) -> GroupTag:
     genesis_hash = chain.store.hash_by_number(0)
     assert genesis_hash is not None, "the chain was opened: block 0 is committed"
@@ -74,8 +80,7 @@ class Peering:
         assert p2p is not None
         self.config = config
         memberships = {name: ChainMembership(chain.read_view) for name, chain in chains}
-        peers = tuple(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])) for p in p2p.peers)
-        self.host = P2PHost(HostConfig(p2p.host, p2p.port, peers), tls_files(config), signer,
+        self.host = P2PHost(HostConfig(p2p.host, p2p.port, static_peers(config)), tls_files(config), signer,
                             [(group_tag(name, chain), memberships[name]) for name, chain in chains])
         self.links = {name: self._link(name, chain, memberships[name]) for name, chain in chains}
 
@@ -96,9 +101,8 @@ class Peering:
 
     def add_peers(self, config: NodeConfig) -> None:
         """Dial the static peers `config` names that the host does not dial yet (a group added at runtime)."""
-        assert config.p2p is not None
-        for p in config.p2p.peers:
-            self.host.add_peer(StaticPeer(p.url, p.member, bytes.fromhex(p.address[2:])))
+        for peer in static_peers(config):
+            self.host.add_peer(peer)
 
     def transport(self, group: str) -> Transport:
         """The group's consensus channel, for its driver."""
