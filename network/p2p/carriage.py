@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from network.errors import NetworkError
+from network.errors import NetworkError, NotInGroup
 from network.p2p.groups import FRAME_PREFIX, UNNAMED, Group, GroupTable, admission
 from network.p2p.handshake import disagreements, groups_frame, parse_groups
 from network.p2p.session import PeerSession
@@ -105,13 +105,13 @@ class Carriage:
             log.debug("event=frame_refused member=%s address=%s chain_id=%d code=network.group_withdrawn",
                       session.identity.member_id, session.identity.address_hex, chain_id)
             return
-        self.table.count_refused(chain_id, "network.not_in_group")
+        self.table.count_refused(chain_id, NotInGroup.code)
         session.strikes += 1
         name = next((g.tag.name for g in self.table.groups.values() if g.tag.chain_id == chain_id), f"chain:{chain_id}")
-        log.warning("event=frame_refused peer=%s member=%s group=%s channel=%d code=network.not_in_group strikes=%d",
+        log.warning("event=frame_refused peer=%s member=%s group=%s channel=%d code=%s strikes=%d",
                     session.identity.address_hex, session.identity.member_id, name, data[0] if data else -1,
-                    session.strikes)
-        self._note(session.identity.member_id, "network.not_in_group")
+                    NotInGroup.code, session.strikes)
+        self._note(session.identity.member_id, NotInGroup.code)
         if session.strikes >= NOT_IN_GROUP_STRIKES:
             self._drop(session, NetworkError(f"{session.strikes} frames of groups it is not in (last: {name})",
                                              code="network.peer_penalised"))
