@@ -133,7 +133,7 @@ class NodeGroups:
             await self.remove(name)
         for name, group in wanted.items():
             if name not in self.running:
-                await self.add(config, name)
+                await self.add(config, group)
             elif group != self._configured(name):
                 log.warning("event=group_change_ignored group=%s: a running group's files change at the next start",
                             name)
@@ -141,8 +141,8 @@ class NodeGroups:
     def _configured(self, name: str) -> GroupConfig | None:
         return next((g for g in self.config.groups if g.name == name), None)
 
-    async def add(self, config: NodeConfig, name: str) -> None:
-        group_config = next(g for g in config.groups if g.name == name)
+    async def add(self, config: NodeConfig, group_config: GroupConfig) -> None:
+        name = group_config.name
         try:
             group = await asyncio.to_thread(added_group_parts, config, group_config, self.parts)
         except Exception:
